@@ -1,0 +1,60 @@
+//! The one error type of the compiler crate.
+//!
+//! Every variant names what a user can act on: the file, the node (by its ONNX name), the field or
+//! tensor, and what was expected. The CLI renders these and exits with status 2.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid ONNX model: {msg}")]
+    Decode { path: PathBuf, msg: String },
+    #[error(
+        "node '{node}': unsupported op {domain}::{op_type} (opset {opset}); supported: {supported}"
+    )]
+    UnsupportedOp {
+        node: String,
+        op_type: String,
+        domain: String,
+        opset: i64,
+        supported: String,
+    },
+    #[error("model: {msg}")]
+    Model { msg: String },
+    #[error("node '{node}' ({op}): attribute '{attr}': {msg}")]
+    Attr {
+        node: String,
+        op: String,
+        attr: String,
+        msg: String,
+    },
+    #[error("node '{node}' ({op}): {msg}")]
+    Node { node: String, op: String, msg: String },
+    #[error("tensor '{name}': {msg}")]
+    Tensor { name: String, msg: String },
+    #[error("input '{name}': {msg}")]
+    Input { name: String, msg: String },
+    #[error("{path}: {msg}")]
+    File { path: PathBuf, msg: String },
+    #[error("IR invalid: {0}")]
+    Invalid(String),
+}
+
+/// Error from a single kernel, before the interpreter attaches the node it ran for.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct KernelError(pub String);
+
+impl KernelError {
+    pub fn new(msg: impl Into<String>) -> KernelError {
+        KernelError(msg.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

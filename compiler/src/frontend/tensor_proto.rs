@@ -1,0 +1,198 @@
+//! ONNX `TensorProto` → [`Tensor`]: raw_data, the typed repeated fields, and external data.
+
+use std::path::Path;
+
+use prost::Message;
+
+use super::proto::TensorProto;
+use crate::error::{Error, Result};
+use crate::tensor::{DType, Data, Tensor};
+
+/// Tensors above this many elements are refused unless the caller raised the limit: a corrupt
+/// dims field must not make the importer allocate terabytes.
+pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 32;
+
+fn err(name: &str, msg: impl Into<String>) -> Error {
+    Error::Tensor { name: name.to_string(), msg: msg.into() }
+}
+
+fn le_chunks<const N: usize, T>(raw: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
+    raw.chunks_exact(N)
+        .map(|c| {
+            let mut a = [0u8; N];
+            a.copy_from_slice(c);
+            f(a)
+        })
+        .collect()
+}
+
+fn from_raw(dtype: DType, raw: &[u8]) -> Data {
+    match dtype {
+        DType::F32 => Data::F32(le_chunks(raw, f32::from_le_bytes)),
+        DType::F64 => Data::F64(le_chunks(raw, f64::from_le_bytes)),
+        DType::I8 => Data::I8(raw.iter().map(|&b| b as i8).collect()),
+        DType::U8 => Data::U8(raw.to_vec()),
+        DType::I16 => Data::I16(le_chunks(raw, i16::from_le_bytes)),
+        DType::U16 => Data::U16(le_chunks(raw, u16::from_le_bytes)),
+        DType::I32 => Data::I32(le_chunks(raw, i32::from_le_bytes)),
+        DType::U32 => Data::U32(le_chunks(raw, u32::from_le_bytes)),
+        DType::I64 => Data::I64(le_chunks(raw, i64::from_le_bytes)),
+        DType::U64 => Data::U64(le_chunks(raw, u64::from_le_bytes)),
+        DType::Bool => Data::Bool(raw.iter().map(|&b| b != 0).collect()),
+    }
+}
+
+/// Reads external data (`data_location = EXTERNAL`) from a file beside the model.
+fn external_bytes(t: &TensorProto, name: &str, model_dir: Option<&Path>) -> Result<Vec<u8>> {
+    let mut location = None;
+    let (mut offset, mut length) = (0u64, None);
+    for kv in &t.external_data {
+        match kv.key() {
+            "location" => location = Some(kv.value().to_string()),
+            "offset" => offset = kv.value().parse().map_err(|_| err(name, "bad external offset"))?,
+            "length" => length = Some(kv.value().parse::<u64>().map_err(|_| err(name, "bad external length"))?),
+            _ => {}
+        }
+    }
+    let location = location.ok_or_else(|| err(name, "external data without a 'location'"))?;
+    let dir = model_dir.ok_or_else(|| {
+        err(name, format!("stored in external file '{location}', but the model was not read from a file"))
+    })?;
+    let rel = Path::new(&location);
+    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(err(name, format!("external data location '{location}' leaves the model's folder")));
+    }
+    let path = dir.join(rel);
+    let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let start = offset as usize;
+    let end = match length {
+        Some(l) => start.checked_add(l as usize),
+        None => Some(bytes.len()),
+    };
+    match end {
+        Some(end) if start <= end && end <= bytes.len() => Ok(bytes[start..end].to_vec()),
+        _ => Err(Error::File {
+            path,
+            msg: format!("external data of '{name}' runs past the end of the file ({} bytes)", bytes.len()),
+        }),
+    }
+}
+
+/// Converts a TensorProto. `model_dir` lets external data be read from beside the model.
+pub fn tensor_from_proto(t: &TensorProto, model_dir: Option<&Path>) -> Result<Tensor> {
+    let name = t.name();
+    let code = t.data_type();
+    let dtype = DType::from_onnx(code).ok_or_else(|| {
+        err(name, format!("element type {} ({code}) is not supported", DType::onnx_name(code)))
+    })?;
+    let mut shape = Vec::with_capacity(t.dims.len());
+    let mut n: u64 = 1;
+    for &d in &t.dims {
+        if d < 0 {
+            return Err(err(name, format!("negative dimension {d} in {:?}", t.dims)));
+        }
+        n = n.checked_mul(d as u64).filter(|&n| n <= MAX_TENSOR_ELEMENTS).ok_or_else(|| {
+            err(name, format!("{:?} exceeds the limit of {MAX_TENSOR_ELEMENTS} elements", t.dims))
+        })?;
+        shape.push(d as usize);
+    }
+    let n = n as usize;
+    let data = if t.data_location() == super::proto::tensor_proto::DataLocation::External {
+        let raw = external_bytes(t, name, model_dir)?;
+        check_raw(name, dtype, &raw, n)?;
+        from_raw(dtype, &raw)
+    } else if let Some(raw) = &t.raw_data {
+        check_raw(name, dtype, raw, n)?;
+        from_raw(dtype, raw)
+    } else {
+        match dtype {
+            DType::F32 => Data::F32(t.float_data.clone()),
+            DType::F64 => Data::F64(t.double_data.clone()),
+            DType::I64 => Data::I64(t.int64_data.clone()),
+            DType::U32 => Data::U32(t.uint64_data.iter().map(|&x| x as u32).collect()),
+            DType::U64 => Data::U64(t.uint64_data.clone()),
+            // int32_data carries every narrower integer type and bool.
+            DType::I32 => Data::I32(t.int32_data.clone()),
+            DType::I8 => Data::I8(t.int32_data.iter().map(|&x| x as i8).collect()),
+            DType::U8 => Data::U8(t.int32_data.iter().map(|&x| x as u8).collect()),
+            DType::I16 => Data::I16(t.int32_data.iter().map(|&x| x as i16).collect()),
+            DType::U16 => Data::U16(t.int32_data.iter().map(|&x| x as u16).collect()),
+            DType::Bool => Data::Bool(t.int32_data.iter().map(|&x| x != 0).collect()),
+        }
+    };
+    Tensor::new(shape, data).map_err(|m| err(name, m))
+}
+
+fn check_raw(name: &str, dtype: DType, raw: &[u8], n: usize) -> Result<()> {
+    let want = n * dtype.size_bytes();
+    if raw.len() != want {
+        return Err(err(
+            name,
+            format!("raw data has {} bytes; {} elements of {} need {}", raw.len(), n, dtype, want),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a serialized TensorProto file (the `.pb` files of the ONNX test data sets).
+pub fn read_tensor_pb(path: &Path) -> Result<Tensor> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let t = TensorProto::decode(bytes.as_slice())
+        .map_err(|e| Error::File { path: path.to_path_buf(), msg: format!("not a TensorProto: {e}") })?;
+    tensor_from_proto(&t, path.parent())
+}
+
+/// Name stored in a serialized TensorProto file (the graph input or output it belongs to).
+pub fn tensor_pb_name(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let t = TensorProto::decode(bytes.as_slice())
+        .map_err(|e| Error::File { path: path.to_path_buf(), msg: format!("not a TensorProto: {e}") })?;
+    Ok(t.name().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_and_typed_fields_agree() {
+        let raw = TensorProto {
+            dims: vec![2],
+            data_type: Some(1),
+            raw_data: Some([1.5f32.to_le_bytes(), (-2.0f32).to_le_bytes()].concat()),
+            ..Default::default()
+        };
+        let typed = TensorProto {
+            dims: vec![2],
+            data_type: Some(1),
+            float_data: vec![1.5, -2.0],
+            ..Default::default()
+        };
+        assert_eq!(tensor_from_proto(&raw, None).unwrap(), tensor_from_proto(&typed, None).unwrap());
+    }
+
+    #[test]
+    fn short_raw_data_is_an_error() {
+        let t = TensorProto {
+            name: Some("w".into()),
+            dims: vec![3],
+            data_type: Some(1),
+            raw_data: Some(vec![0; 8]),
+            ..Default::default()
+        };
+        let e = tensor_from_proto(&t, None).unwrap_err().to_string();
+        assert!(e.contains("tensor 'w'") && e.contains("8 bytes"), "{e}");
+    }
+
+    #[test]
+    fn huge_dims_are_refused_before_allocation() {
+        let t = TensorProto { dims: vec![1 << 20, 1 << 20], data_type: Some(1), ..Default::default() };
+        assert!(tensor_from_proto(&t, None).unwrap_err().to_string().contains("limit"));
+    }
+
+    #[test]
+    fn float16_is_named_in_the_error() {
+        let t = TensorProto { dims: vec![1], data_type: Some(10), ..Default::default() };
+        assert!(tensor_from_proto(&t, None).unwrap_err().to_string().contains("float16"));
+    }
+}

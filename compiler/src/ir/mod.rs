@@ -1,0 +1,11 @@
+//! The graph IR: ONNX semantics on a petgraph `StableGraph`, with typed ops and shaped tensors.
+pub mod dump;
+pub mod graph;
+pub mod op;
+pub mod shape;
+pub mod types;
+pub mod validate;
+
+pub use graph::{Graph, Node, OpId, Value, ValueId, ValueKind};
+pub use op::Op;
+pub use types::{Dim, TensorType};

@@ -1,0 +1,43 @@
+//! Pass `infer-shapes`: gives every value a type from its producer's inputs.
+
+use crate::error::{Error, Result};
+use crate::ir::shape::infer;
+use crate::ir::types::{Dim, TensorType};
+use crate::ir::Graph;
+
+/// Keeps what is known in either: inference wins, but a `?` it produced is filled from the
+/// type the model declared (exporters often know output shapes that depend on data).
+fn merge(inferred: TensorType, declared: &TensorType) -> TensorType {
+    match (&inferred.shape, &declared.shape) {
+        (None, Some(_)) if inferred.dtype == declared.dtype => declared.clone(),
+        (Some(a), Some(b)) if a.len() == b.len() => TensorType {
+            dtype: inferred.dtype,
+            shape: Some(
+                a.iter()
+                    .zip(b)
+                    .map(|(x, y)| match x {
+                        Dim::Sym(s) if s == "?" => y.clone(),
+                        _ => x.clone(),
+                    })
+                    .collect(),
+            ),
+        },
+        _ => inferred,
+    }
+}
+
+pub fn infer_all(g: &mut Graph) -> Result<()> {
+    let order = g.topo_order().map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    for id in order {
+        let tys = infer(g, id).map_err(|msg| {
+            let n = g.node(id);
+            Error::Node { node: n.name.clone(), op: n.op.name().into(), msg }
+        })?;
+        let outs = g.node(id).outputs.clone();
+        for (o, ty) in outs.into_iter().zip(tys) {
+            let declared = g.value(o).ty.clone();
+            g.value_mut(o).ty = merge(ty, &declared);
+        }
+    }
+    Ok(())
+}

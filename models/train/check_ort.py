@@ -1,0 +1,55 @@
+"""Re-verify the bundled digits models with onnxruntime (run with the oracle venv):
+
+    scripts/setup-oracles.sh && .cache/venv/bin/python models/train/check_ort.py
+
+For each model: checks the ONNX file, lists its ops, runs onnxruntime on the held-out test set,
+prints the accuracy and the max |diff| against the stored outputs in models/data/.
+Exits 1 if an accuracy is below its target or the outputs differ by more than 1e-5.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+
+MODELS = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+DATA = os.path.join(MODELS, "data")
+# model, test input file, stored onnxruntime outputs, accuracy target
+CASES = [
+    ("digits_mlp.onnx", "digits_test_x.npy", "digits_mlp_ort_test.npy", 0.96),
+    ("digits_cnn.onnx", "digits_test_x_img.npy", "digits_cnn_ort_test.npy", 0.97),
+]
+
+
+def main() -> int:
+    y = np.load(os.path.join(DATA, "digits_test_y.npy"))
+    ok = True
+    print(f"onnx {onnx.__version__}, onnxruntime {ort.__version__}")
+    for model_file, x_file, ref_file, target in CASES:
+        path = os.path.join(MODELS, model_file)
+        m = onnx.load(path)
+        onnx.checker.check_model(m, full_check=True)
+        ops = dict(sorted(Counter(n.op_type for n in m.graph.node).items()))
+        x = np.load(os.path.join(DATA, x_file))
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        inp, out = sess.get_inputs()[0], sess.get_outputs()[0]
+        got = sess.run([out.name], {inp.name: x})[0]
+        ref = np.load(os.path.join(DATA, ref_file))
+        acc = float((got.argmax(1) == y).mean())
+        diff = float(np.abs(got - ref).max())
+        good = acc >= target and diff <= 1e-5
+        ok &= good
+        print(f"{model_file}: {os.path.getsize(path)} B, opset "
+              f"{[(o.domain or 'ai.onnx', o.version) for o in m.opset_import]}, ops {ops}")
+        print(f"  input {inp.name} {inp.shape} {inp.type} -> output {out.name} {out.shape}")
+        print(f"  test accuracy {acc:.4f} ({int((got.argmax(1) == y).sum())}/{len(y)}), "
+              f"target {target}; max |ort - {ref_file}| {diff:.2e}  {'OK' if good else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Train and export the bundled models from scratch (CI does not run this; the outputs are
+# committed). Creates (or reuses) the venv ${SYSTOLE_CACHE:-<repo>/.cache}/train-venv from
+# models/train/requirements.txt (stamp = sha256 of that file), then writes:
+#   models/data/digits_{test_x,test_y,calib_x,test_x_img,calib_x_img}.npy
+#   models/digits_mlp.onnx  + models/data/digits_mlp_ort_test.npy   (train_mlp.py)
+#   models/digits_cnn.onnx  + models/data/digits_cnn_ort_test.npy   (train_cnn.py)
+# Re-verify afterwards with the oracle venv: .cache/venv/bin/python models/train/check_ort.py
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${SYSTOLE_CACHE:-$REPO/.cache}"
+VENV="$CACHE/train-venv"
+REQ="$REPO/models/train/requirements.txt"
+STAMP="$VENV/.systole-train.sha256"
+PY="${PYTHON:-python3}"
+
+log() { echo "train: $*" >&2; }
+
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] &&
+   "$VENV/bin/python" -c 'import tensorflow, tf2onnx, skl2onnx, onnxruntime' >/dev/null 2>&1; then
+  log "venv $VENV is up to date"
+else
+  mkdir -p "$CACHE"
+  if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+    log "creating venv $VENV with $("$PY" --version 2>&1)"
+    rm -rf "$VENV"
+    "$PY" -m venv "$VENV"
+  fi
+  log "installing $REQ (tensorflow-cpu is ~200 MB)"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQ" >&2
+  echo "$want" > "$STAMP"
+fi
+
+export TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0 CUDA_VISIBLE_DEVICES=""
+log "training digits_mlp (scikit-learn + skl2onnx)"
+"$VENV/bin/python" -W ignore "$REPO/models/train/train_mlp.py"
+log "training digits_cnn (tensorflow-cpu + tf2onnx)"
+"$VENV/bin/python" -W ignore "$REPO/models/train/train_cnn.py"
+log "done"

@@ -1,0 +1,86 @@
+//! `systole inspect`: graph, shapes, op support, parameters and MACs.
+
+use std::path::PathBuf;
+
+use systole_compiler::frontend::load_model;
+use systole_compiler::ir::dump::dump;
+use systole_compiler::passes::{self, PipelineOptions};
+use systole_compiler::stats::model_stats;
+
+use super::io::print_json;
+use super::Failure;
+
+/// Show a model's graph, shapes, parameters and MACs per layer.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  systole inspect models/digits_cnn.onnx\n  systole inspect models/digits_cnn.onnx --json\n  systole inspect models/digits_cnn.onnx --dump-after fold-batchnorm")]
+pub struct Args {
+    /// ONNX model.
+    pub model: PathBuf,
+    /// Print JSON: name, opset, inputs, outputs, nodes, ops (op type → count), params, macs,
+    /// layers[] (name, op, outputs, params, macs).
+    #[arg(long)]
+    pub json: bool,
+    /// Statistics of the graph after the pass pipeline instead of as imported.
+    #[arg(long)]
+    pub optimized: bool,
+    /// Print the IR after this pass (repeatable); `import` prints it as imported.
+    #[arg(long, value_name = "PASS")]
+    pub dump_after: Vec<String>,
+    /// Stop the pipeline after this pass.
+    #[arg(long, value_name = "PASS")]
+    pub stop_after: Option<String>,
+    /// Run the IR verifier after every pass.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+pub fn main(a: Args) -> Result<i32, Failure> {
+    let mut g = load_model(&a.model)?;
+    for d in &a.dump_after {
+        if d != "import" {
+            passes::check_pass_name(d)?;
+        }
+    }
+    if a.dump_after.iter().any(|d| d == "import") {
+        println!("// after import\n{}", dump(&g));
+    }
+    let run_passes = a.optimized || a.stop_after.is_some() || a.dump_after.iter().any(|d| d != "import");
+    if run_passes {
+        let opts = PipelineOptions { stop_after: a.stop_after.clone(), verify: a.verify };
+        passes::run_pipeline(&mut g, &opts, |name, g| {
+            if a.dump_after.iter().any(|d| d == name) {
+                println!("// after {name}\n{}", dump(g));
+            }
+        })?;
+    }
+    if !a.dump_after.is_empty() && !a.json {
+        return Ok(0);
+    }
+    let s = model_stats(&g);
+    if a.json {
+        print_json(&s)?;
+        return Ok(0);
+    }
+    println!("model {} (opset {}): {} nodes, {} parameters, {} MACs per inference", s.name, s.opset, s.nodes, s.params, s.macs);
+    for (n, t) in &s.inputs {
+        println!("  input  {n}: {t}");
+    }
+    for (n, t) in &s.outputs {
+        println!("  output {n}: {t}");
+    }
+    let ops: Vec<String> = s.ops.iter().map(|(k, v)| format!("{k}×{v}")).collect();
+    println!("  ops: {}", ops.join(", "));
+    println!();
+    println!("  {:<28} {:<18} {:<22} {:>10} {:>12}", "layer", "op", "output", "params", "MACs");
+    for l in &s.layers {
+        println!(
+            "  {:<28} {:<18} {:<22} {:>10} {:>12}",
+            l.name,
+            l.op,
+            l.outputs.join(" "),
+            l.params,
+            l.macs
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,141 @@
+//! `systole run`: the float reference on `.npy` inputs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use systole_compiler::frontend::load_model;
+use systole_compiler::npy::{read_npy, write_npy};
+use systole_compiler::passes::{self, PipelineOptions};
+use systole_compiler::reference::interp;
+use systole_compiler::Tensor;
+
+use super::io::{parse_binding, print_json, Binding};
+use super::Failure;
+
+/// Run a model on the float reference kernels.
+#[derive(clap::Args)]
+#[command(after_help = "Examples:\n  systole run models/digits_mlp.onnx --input models/data/digits_test_x.npy --output probs.npy\n  systole run models/digits_cnn.onnx --input input=models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy --json")]
+pub struct Args {
+    /// ONNX model.
+    pub model: PathBuf,
+    /// Input as FILE.npy (the first graph input) or NAME=FILE.npy; repeat for several inputs.
+    /// The first axis is the batch.
+    #[arg(long, value_parser = parse_binding, required = true)]
+    pub input: Vec<Binding>,
+    /// Output as FILE.npy (graph outputs in order) or NAME=FILE.npy; repeatable.
+    #[arg(long, value_parser = parse_binding)]
+    pub output: Vec<Binding>,
+    /// Integer class labels (.npy); prints top-1 accuracy of the first output.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Run the graph as imported, without the pass pipeline.
+    #[arg(long)]
+    pub no_passes: bool,
+    /// Print JSON: outputs[] (name, shape, file), accuracy (when --labels), correct, total, seconds.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct OutInfo {
+    name: String,
+    shape: Vec<usize>,
+    file: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    outputs: Vec<OutInfo>,
+    accuracy: Option<f64>,
+    correct: Option<usize>,
+    total: Option<usize>,
+    seconds: f64,
+}
+
+fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
+    let p = probs.to_f32_vec();
+    let l = labels.to_i64_vec();
+    if probs.rank() != 2 || probs.shape[0] != l.len() {
+        return Err(Failure::usage(format!(
+            "labels: {} labels for an output of shape {:?}; expected one label per row",
+            l.len(),
+            probs.shape
+        )));
+    }
+    let c = probs.shape[1];
+    let correct = (0..l.len())
+        .filter(|&i| {
+            let row = &p[i * c..(i + 1) * c];
+            let arg = row.iter().enumerate().fold(0, |b, (j, &x)| if x > row[b] { j } else { b });
+            arg as i64 == l[i]
+        })
+        .count();
+    Ok((correct, l.len()))
+}
+
+pub fn main(a: Args) -> Result<i32, Failure> {
+    let mut g = load_model(&a.model)?;
+    if !a.no_passes {
+        passes::run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
+    }
+    let in_names: Vec<String> = g.inputs.iter().map(|&i| g.value(i).name.clone()).collect();
+    let out_names: Vec<String> = g.outputs.iter().map(|&o| g.value(o).name.clone()).collect();
+    let mut inputs = BTreeMap::new();
+    for (k, b) in a.input.iter().enumerate() {
+        let name = match &b.name {
+            Some(n) => n.clone(),
+            None => in_names.get(k).cloned().ok_or_else(|| {
+                Failure::usage(format!("--input {}: the model has only {} inputs {:?}", b.path.display(), in_names.len(), in_names))
+            })?,
+        };
+        inputs.insert(name, read_npy(&b.path)?);
+    }
+    let labels = a.labels.as_ref().map(|p| read_npy(p)).transpose()?;
+    let t0 = Instant::now();
+    let outs = interp::run(&g, &inputs)?;
+    let seconds = t0.elapsed().as_secs_f64();
+    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for (k, b) in a.output.iter().enumerate() {
+        let name = match &b.name {
+            Some(n) if out_names.contains(n) => n.clone(),
+            Some(n) => return Err(Failure::usage(format!("--output {n}=…: the model has no output '{n}'; its outputs are {out_names:?}"))),
+            None => out_names.get(k).cloned().ok_or_else(|| Failure::usage(format!("--output {}: the model has only {} outputs", b.path.display(), out_names.len())))?,
+        };
+        files.insert(name, b.path.clone());
+    }
+    for (name, path) in &files {
+        write_npy(path, &outs[name])?;
+    }
+    let (correct, total) = match &labels {
+        Some(l) => {
+            let (c, t) = top1(&outs[&out_names[0]], l)?;
+            (Some(c), Some(t))
+        }
+        None => (None, None),
+    };
+    let report = Report {
+        outputs: out_names
+            .iter()
+            .map(|n| OutInfo { name: n.clone(), shape: outs[n].shape.clone(), file: files.get(n).map(|p| p.display().to_string()) })
+            .collect(),
+        accuracy: correct.zip(total).map(|(c, t)| c as f64 / t.max(1) as f64),
+        correct,
+        total,
+        seconds,
+    };
+    if a.json {
+        print_json(&report)?;
+    } else {
+        for o in &report.outputs {
+            let to = o.file.as_ref().map(|f| format!(" → {f}")).unwrap_or_default();
+            println!("output {}: {:?}{}", o.name, o.shape, to);
+        }
+        if let (Some(c), Some(t)) = (correct, total) {
+            println!("top-1 accuracy: {:.2} % ({c}/{t})", 100.0 * c as f64 / t.max(1) as f64);
+        }
+        println!("float reference: {:.3} ms", seconds * 1e3);
+    }
+    Ok(0)
+}
