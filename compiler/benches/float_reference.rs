@@ -1,6 +1,8 @@
 //! Float reference kernels on the shapes of the bundled digits CNN (batch 256, 8×8 inputs).
 //!
-//! `cargo bench -p systole-compiler --bench float_reference`
+//! `cargo bench -p systole-compiler --bench float_reference` (add `-- --quick` for a fast run).
+//! Compare with onnxruntime on the same shapes (it folds BN and fuses ReLU itself, so
+//! `digits_cnn_fused_b256` is the like-for-like figure).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::hint::black_box;
@@ -129,5 +131,60 @@ fn bench_digits_cnn(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_conv, bench_gemm, bench_digits_cnn);
+/// The same network after the fold/fuse passes, as onnxruntime runs it: BN folded into the
+/// conv weights and ReLU fused, i.e. (Conv+ReLU → MaxPool) twice, then Gemm.
+fn bench_digits_cnn_fused(c: &mut Criterion) {
+    let x = filled(&[256, 1, 8, 8], 7);
+    let convs: Vec<_> = [(1usize, 16usize), (16, 32)]
+        .iter()
+        .enumerate()
+        .map(|(i, &(ci, co))| {
+            (
+                filled(&[co, ci, 3, 3], 20 + i as u32),
+                filled(&[co], 30 + i as u32),
+            )
+        })
+        .collect();
+    let fc_w = filled(&[128, 10], 40);
+    let fc_b = filled(&[10], 41);
+    let conv = conv_op();
+    let pool = Op::MaxPool(PoolAttrs {
+        kernel_shape: vec![2, 2],
+        strides: vec![2, 2],
+        dilations: vec![],
+        pads: vec![],
+        auto_pad: AutoPad::NotSet,
+        ceil_mode: false,
+        count_include_pad: false,
+    });
+    let flatten = Op::Flatten { axis: 1 };
+    let gemm = Op::Gemm(GemmAttrs {
+        alpha: 1.0,
+        beta: 1.0,
+        trans_a: false,
+        trans_b: false,
+        act: None,
+    });
+    c.bench_function("digits_cnn_fused_b256", |bench| {
+        bench.iter(|| {
+            let mut h = x.clone();
+            for (w, b) in &convs {
+                h = eval(&conv, &[Some(&h), Some(w), Some(b)])
+                    .unwrap()
+                    .remove(0);
+                h = eval(&pool, &[Some(&h)]).unwrap().remove(0);
+            }
+            h = eval(&flatten, &[Some(&h)]).unwrap().remove(0);
+            eval(&gemm, &[Some(&h), Some(&fc_w), Some(&fc_b)]).unwrap()
+        })
+    });
+}
+
+criterion_group!(
+    benches,
+    bench_conv,
+    bench_gemm,
+    bench_digits_cnn,
+    bench_digits_cnn_fused
+);
 criterion_main!(benches);

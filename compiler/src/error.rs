@@ -35,7 +35,11 @@ pub enum Error {
         msg: String,
     },
     #[error("node '{node}' ({op}): {msg}")]
-    Node { node: String, op: String, msg: String },
+    Node {
+        node: String,
+        op: String,
+        msg: String,
+    },
     #[error("tensor '{name}': {msg}")]
     Tensor { name: String, msg: String },
     #[error("input '{name}': {msg}")]

@@ -9,28 +9,51 @@ use crate::error::{Error, Result};
 use crate::tensor::{Data, Tensor};
 
 fn ferr(path: &Path, msg: impl Into<String>) -> Error {
-    Error::File { path: path.to_path_buf(), msg: msg.into() }
+    Error::File {
+        path: path.to_path_buf(),
+        msg: msg.into(),
+    }
 }
 
 /// Reads a `.npy` file of f32, f64, i8/u8/i16/u16/i32/u32/i64/u64 or bool.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
-    let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
     if meta.is_dir() {
         return Err(ferr(path, "is a directory, not a .npy file"));
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
-    let npy = npyz::NpyFile::new(&bytes[..]).map_err(|e| ferr(path, format!("not a .npy file: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
+    let npy =
+        npyz::NpyFile::new(&bytes[..]).map_err(|e| ferr(path, format!("not a .npy file: {e}")))?;
     if npy.order() != npyz::Order::C {
-        return Err(ferr(path, "Fortran-ordered arrays are not supported; save with C order"));
+        return Err(ferr(
+            path,
+            "Fortran-ordered arrays are not supported; save with C order",
+        ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
-    let n: u64 = npy.shape().iter().try_fold(1u64, |a, &d| a.checked_mul(d)).unwrap_or(u64::MAX);
+    let n: u64 = npy
+        .shape()
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d))
+        .unwrap_or(u64::MAX);
     let avail = bytes.len() as u64;
     let npyz::DType::Plain(ts) = npy.dtype() else {
-        return Err(ferr(path, "structured arrays are not supported; expected a plain numeric array"));
+        return Err(ferr(
+            path,
+            "structured arrays are not supported; expected a plain numeric array",
+        ));
     };
-    if n.saturating_mul(ts.size_field() as u64) > avail {
-        return Err(ferr(path, format!("header says shape {shape:?} but the file has only {avail} bytes")));
+    if n.saturating_mul(ts.size_field()) > avail {
+        return Err(ferr(
+            path,
+            format!("header says shape {shape:?} but the file has only {avail} bytes"),
+        ));
     }
     let descr = ts.to_string();
     let bad = |e: std::io::Error| ferr(path, format!("truncated or corrupt data: {e}"));
@@ -46,7 +69,12 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
         "i8" => Data::I64(npy.into_vec().map_err(bad)?),
         "u8" => Data::U64(npy.into_vec().map_err(bad)?),
         "b1" => Data::Bool(npy.into_vec().map_err(bad)?),
-        other => return Err(ferr(path, format!("element type '{other}' is not supported (use float32)"))),
+        other => {
+            return Err(ferr(
+                path,
+                format!("element type '{other}' is not supported (use float32)"),
+            ))
+        }
     };
     Tensor::new(shape, data).map_err(|m| ferr(path, m))
 }
@@ -63,8 +91,10 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
                 .writer(&mut out)
                 .begin_nd()
                 .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
-            w.extend($v.iter().copied()).map_err(|e| Error::Invalid(format!("npy: {e}")))?;
-            w.finish().map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+            w.extend($v.iter().copied())
+                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+            w.finish()
+                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
         }};
     }
     match &t.data {
@@ -86,17 +116,32 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// crash never leaves a partial file under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let fname = path.file_name().ok_or_else(|| ferr(path, "is not a file path"))?;
-    let tmp = dir.join(format!(".{}.tmp{}", fname.to_string_lossy(), std::process::id()));
-    let io = |source| Error::Io { path: tmp.clone(), source };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fname = path
+        .file_name()
+        .ok_or_else(|| ferr(path, "is not a file path"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        fname.to_string_lossy(),
+        std::process::id()
+    ));
+    let io = |source| Error::Io {
+        path: tmp.clone(),
+        source,
+    };
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     drop(f);
     std::fs::rename(&tmp, path).map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     })
 }
 
@@ -112,7 +157,10 @@ mod tests {
     fn roundtrip_f32_and_i64() {
         let dir = std::env::temp_dir().join(format!("systole-npy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for t in [Tensor::f32(vec![2, 3], vec![1.0, -2.0, 3.5, 0.0, 1e-3, 7.0]), Tensor::i64(vec![3], vec![1, -5, 9])] {
+        for t in [
+            Tensor::f32(vec![2, 3], vec![1.0, -2.0, 3.5, 0.0, 1e-3, 7.0]),
+            Tensor::i64(vec![3], vec![1, -5, 9]),
+        ] {
             let p = dir.join("x.npy");
             write_npy(&p, &t).unwrap();
             assert_eq!(read_npy(&p).unwrap(), t);

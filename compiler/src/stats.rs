@@ -72,6 +72,20 @@ pub fn macs(g: &Graph, id: OpId) -> u64 {
     }
 }
 
+/// Elements of a float weight: a constant, or a ConstantOfShape fill (how some exporters and the
+/// ONNX `light` models write weights before folding).
+fn weight_elements(g: &Graph, v: crate::ir::ValueId) -> Option<u64> {
+    if let Some(t) = g.const_of(v) {
+        return t.dtype().is_float().then_some(t.len() as u64);
+    }
+    let val = g.value(v);
+    let p = val.producer?;
+    match g.node(p).op {
+        Op::ConstantOfShape { .. } if val.ty.dtype.is_float() => Some(numel(&val.ty.concrete()?)),
+        _ => None,
+    }
+}
+
 pub fn model_stats(g: &Graph) -> ModelStats {
     let order = g.topo_order().unwrap_or_else(|_| g.node_ids());
     let mut ops = BTreeMap::new();
@@ -83,9 +97,9 @@ pub fn model_stats(g: &Graph) -> ModelStats {
         *ops.entry(n.op.name().to_string()).or_insert(0) += 1;
         let mut p = 0;
         for v in n.inputs.iter().flatten() {
-            if let Some(t) = g.const_of(*v) {
-                if t.dtype().is_float() && counted.insert(*v) {
-                    p += t.len() as u64;
+            if let Some(k) = weight_elements(g, *v) {
+                if counted.insert(*v) {
+                    p += k;
                 }
             }
         }
@@ -95,13 +109,19 @@ pub fn model_stats(g: &Graph) -> ModelStats {
         layers.push(NodeStats {
             name: n.name.clone(),
             op: n.op.name().to_string(),
-            outputs: n.outputs.iter().map(|&o| g.value(o).ty.to_string()).collect(),
+            outputs: n
+                .outputs
+                .iter()
+                .map(|&o| g.value(o).ty.to_string())
+                .collect(),
             params: p,
             macs: m,
         });
     }
     let io = |ids: &[crate::ir::ValueId]| {
-        ids.iter().map(|&i| (g.value(i).name.clone(), g.value(i).ty.to_string())).collect()
+        ids.iter()
+            .map(|&i| (g.value(i).name.clone(), g.value(i).ty.to_string()))
+            .collect()
     };
     ModelStats {
         name: g.name.clone(),

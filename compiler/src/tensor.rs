@@ -268,14 +268,30 @@ impl Data {
             Data::Bool(v) => out.extend(v.iter().map(|&b| b as u8)),
             Data::I8(v) => out.extend(v.iter().map(|&b| b as u8)),
             Data::U8(v) => out.extend_from_slice(v),
-            Data::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::U16(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::U32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::U64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::F32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::U16(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::U32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::I64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::U64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
         }
         out
     }
@@ -304,22 +320,42 @@ impl Tensor {
     }
 
     pub fn f32(shape: Vec<usize>, v: Vec<f32>) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), v.len(), "tensor shape/data mismatch");
-        Tensor { shape, data: Data::F32(v) }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            v.len(),
+            "tensor shape/data mismatch"
+        );
+        Tensor {
+            shape,
+            data: Data::F32(v),
+        }
     }
 
     pub fn i64(shape: Vec<usize>, v: Vec<i64>) -> Tensor {
-        assert_eq!(shape.iter().product::<usize>(), v.len(), "tensor shape/data mismatch");
-        Tensor { shape, data: Data::I64(v) }
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            v.len(),
+            "tensor shape/data mismatch"
+        );
+        Tensor {
+            shape,
+            data: Data::I64(v),
+        }
     }
 
     pub fn scalar_f32(x: f32) -> Tensor {
-        Tensor { shape: vec![], data: Data::F32(vec![x]) }
+        Tensor {
+            shape: vec![],
+            data: Data::F32(vec![x]),
+        }
     }
 
     pub fn zeros(dtype: DType, shape: Vec<usize>) -> Tensor {
         let n = shape.iter().product();
-        Tensor { shape, data: Data::zeros(dtype, n) }
+        Tensor {
+            shape,
+            data: Data::zeros(dtype, n),
+        }
     }
 
     pub fn dtype(&self) -> DType {
@@ -359,7 +395,9 @@ impl Tensor {
 
     /// All elements as f32 (for comparisons against oracles).
     pub fn to_f32_vec(&self) -> Vec<f32> {
-        (0..self.len()).map(|i| self.data.get_f64(i) as f32).collect()
+        (0..self.len())
+            .map(|i| self.data.get_f64(i) as f32)
+            .collect()
     }
 
     /// Row-major strides in elements.

@@ -31,22 +31,30 @@ pub const MAX_ARRAY_SIDE: usize = 4096;
 
 impl Accelerator {
     pub fn from_ron_str(text: &str, path: &Path) -> Result<Accelerator, HwError> {
-        let a: Accelerator = ron::from_str(text)
-            .map_err(|e| HwError::Parse { path: path.to_path_buf(), msg: e.to_string() })?;
+        let a: Accelerator = ron::from_str(text).map_err(|e| HwError::Parse {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
+        })?;
         a.validate()?;
         Ok(a)
     }
 
     pub fn load(path: &Path) -> Result<Accelerator, HwError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| HwError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| HwError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Accelerator::from_ron_str(&text, path)
     }
 
     /// Checks every field, naming the first one that is out of range.
     pub fn validate(&self) -> Result<(), HwError> {
         let err = |field: &str, msg: String| {
-            Err(HwError::Field { name: self.name.clone(), field: field.into(), msg })
+            Err(HwError::Field {
+                name: self.name.clone(),
+                field: field.into(),
+                msg,
+            })
         };
         for (field, v) in [("rows", self.rows), ("cols", self.cols)] {
             if v == 0 || v > MAX_ARRAY_SIDE {
@@ -54,7 +62,10 @@ impl Accelerator {
             }
         }
         if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0) {
-            return err("clock_mhz", format!("{} is not a positive frequency", self.clock_mhz));
+            return err(
+                "clock_mhz",
+                format!("{} is not a positive frequency", self.clock_mhz),
+            );
         }
         Ok(())
     }
@@ -80,14 +91,16 @@ mod tests {
 
     #[test]
     fn zero_rows_names_the_field() {
-        let text = "(name: \"bad\", rows: 0, cols: 4, dataflow: WeightStationary, clock_mhz: 100.0)";
+        let text =
+            "(name: \"bad\", rows: 0, cols: 4, dataflow: WeightStationary, clock_mhz: 100.0)";
         let e = Accelerator::from_ron_str(text, Path::new("bad.ron")).unwrap_err();
         assert!(e.to_string().contains("field 'rows'"), "{e}");
     }
 
     #[test]
     fn unknown_field_is_a_parse_error_naming_the_file() {
-        let text = "(name: \"x\", rows: 2, cols: 2, dataflow: WeightStationary, clock_mhz: 1.0, foo: 3)";
+        let text =
+            "(name: \"x\", rows: 2, cols: 2, dataflow: WeightStationary, clock_mhz: 1.0, foo: 3)";
         let e = Accelerator::from_ron_str(text, Path::new("x.ron")).unwrap_err();
         assert!(e.to_string().starts_with("x.ron:"), "{e}");
     }

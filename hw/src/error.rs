@@ -12,5 +12,9 @@ pub enum HwError {
     #[error("{path}: not a valid accelerator description: {msg}")]
     Parse { path: PathBuf, msg: String },
     #[error("accelerator '{name}': field '{field}': {msg}")]
-    Field { name: String, field: String, msg: String },
+    Field {
+        name: String,
+        field: String,
+        msg: String,
+    },
 }

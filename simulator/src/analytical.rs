@@ -45,7 +45,10 @@ mod tests {
     #[test]
     fn folds_multiply_and_utilization_is_below_one() {
         let a = arr(4, 4);
-        assert_eq!(ws_gemm_cycles(&a, 10, 8, 8), 4 * ws_gemm_cycles(&a, 10, 4, 4));
+        assert_eq!(
+            ws_gemm_cycles(&a, 10, 8, 8),
+            4 * ws_gemm_cycles(&a, 10, 4, 4)
+        );
         let u = ws_utilization(&a, 1000, 4, 4);
         assert!(u > 0.9 && u < 1.0, "{u}");
         assert!(ws_utilization(&a, 1, 3, 3) < 0.1);

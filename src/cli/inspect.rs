@@ -12,7 +12,9 @@ use super::Failure;
 
 /// Show a model's graph, shapes, parameters and MACs per layer.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  systole inspect models/digits_cnn.onnx\n  systole inspect models/digits_cnn.onnx --json\n  systole inspect models/digits_cnn.onnx --dump-after fold-batchnorm")]
+#[command(
+    after_help = "Examples:\n  systole inspect models/digits_cnn.onnx\n  systole inspect models/digits_cnn.onnx --json\n  systole inspect models/digits_cnn.onnx --dump-after fold-batchnorm"
+)]
 pub struct Args {
     /// ONNX model.
     pub model: PathBuf,
@@ -44,9 +46,13 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     if a.dump_after.iter().any(|d| d == "import") {
         println!("// after import\n{}", dump(&g));
     }
-    let run_passes = a.optimized || a.stop_after.is_some() || a.dump_after.iter().any(|d| d != "import");
+    let run_passes =
+        a.optimized || a.stop_after.is_some() || a.dump_after.iter().any(|d| d != "import");
     if run_passes {
-        let opts = PipelineOptions { stop_after: a.stop_after.clone(), verify: a.verify };
+        let opts = PipelineOptions {
+            stop_after: a.stop_after.clone(),
+            verify: a.verify,
+        };
         passes::run_pipeline(&mut g, &opts, |name, g| {
             if a.dump_after.iter().any(|d| d == name) {
                 println!("// after {name}\n{}", dump(g));
@@ -61,7 +67,10 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         print_json(&s)?;
         return Ok(0);
     }
-    println!("model {} (opset {}): {} nodes, {} parameters, {} MACs per inference", s.name, s.opset, s.nodes, s.params, s.macs);
+    println!(
+        "model {} (opset {}): {} nodes, {} parameters, {} MACs per inference",
+        s.name, s.opset, s.nodes, s.params, s.macs
+    );
     for (n, t) in &s.inputs {
         println!("  input  {n}: {t}");
     }
@@ -71,7 +80,10 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let ops: Vec<String> = s.ops.iter().map(|(k, v)| format!("{k}×{v}")).collect();
     println!("  ops: {}", ops.join(", "));
     println!();
-    println!("  {:<28} {:<18} {:<22} {:>10} {:>12}", "layer", "op", "output", "params", "MACs");
+    println!(
+        "  {:<28} {:<18} {:<22} {:>10} {:>12}",
+        "layer", "op", "output", "params", "MACs"
+    );
     for l in &s.layers {
         println!(
             "  {:<28} {:<18} {:<22} {:>10} {:>12}",

@@ -16,11 +16,15 @@ pub fn parse_binding(s: &str) -> Result<Binding, String> {
         return Err("expected FILE or NAME=FILE".into());
     }
     match s.split_once('=') {
-        Some((n, p)) if !n.is_empty() && !p.is_empty() => {
-            Ok(Binding { name: Some(n.to_string()), path: PathBuf::from(p) })
-        }
+        Some((n, p)) if !n.is_empty() && !p.is_empty() => Ok(Binding {
+            name: Some(n.to_string()),
+            path: PathBuf::from(p),
+        }),
         Some(_) => Err(format!("'{s}': expected NAME=FILE")),
-        None => Ok(Binding { name: None, path: PathBuf::from(s) }),
+        None => Ok(Binding {
+            name: None,
+            path: PathBuf::from(s),
+        }),
     }
 }
 

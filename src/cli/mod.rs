@@ -33,13 +33,19 @@ pub struct Failure {
 
 impl From<systole_compiler::Error> for Failure {
     fn from(e: systole_compiler::Error) -> Failure {
-        Failure { code: 2, msg: e.to_string() }
+        Failure {
+            code: 2,
+            msg: e.to_string(),
+        }
     }
 }
 
 impl Failure {
     pub fn usage(msg: impl Into<String>) -> Failure {
-        Failure { code: 2, msg: msg.into() }
+        Failure {
+            code: 2,
+            msg: msg.into(),
+        }
     }
 }
 

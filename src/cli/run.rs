@@ -16,7 +16,9 @@ use super::Failure;
 
 /// Run a model on the float reference kernels.
 #[derive(clap::Args)]
-#[command(after_help = "Examples:\n  systole run models/digits_mlp.onnx --input models/data/digits_test_x.npy --output probs.npy\n  systole run models/digits_cnn.onnx --input input=models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy --json")]
+#[command(
+    after_help = "Examples:\n  systole run models/digits_mlp.onnx --input models/data/digits_test_x.npy --output probs.npy\n  systole run models/digits_cnn.onnx --input input=models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy --json"
+)]
 pub struct Args {
     /// ONNX model.
     pub model: PathBuf,
@@ -33,7 +35,14 @@ pub struct Args {
     /// Run the graph as imported, without the pass pipeline.
     #[arg(long)]
     pub no_passes: bool,
-    /// Print JSON: outputs[] (name, shape, file), accuracy (when --labels), correct, total, seconds.
+    /// Print the time of every op (summed over --repeat runs) to stderr.
+    #[arg(long)]
+    pub profile: bool,
+    /// Run the model this many times and report the median and minimum time (benchmarking).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub repeat: u32,
+    /// Print JSON: outputs[] (name, shape, file), accuracy and correct/total (when --labels),
+    /// seconds (median over --repeat runs), min_seconds, runs.
     #[arg(long)]
     pub json: bool,
 }
@@ -52,6 +61,8 @@ struct Report {
     correct: Option<usize>,
     total: Option<usize>,
     seconds: f64,
+    min_seconds: f64,
+    runs: u32,
 }
 
 fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
@@ -68,7 +79,10 @@ fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
     let correct = (0..l.len())
         .filter(|&i| {
             let row = &p[i * c..(i + 1) * c];
-            let arg = row.iter().enumerate().fold(0, |b, (j, &x)| if x > row[b] { j } else { b });
+            let arg = row
+                .iter()
+                .enumerate()
+                .fold(0, |b, (j, &x)| if x > row[b] { j } else { b });
             arg as i64 == l[i]
         })
         .count();
@@ -87,21 +101,61 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         let name = match &b.name {
             Some(n) => n.clone(),
             None => in_names.get(k).cloned().ok_or_else(|| {
-                Failure::usage(format!("--input {}: the model has only {} inputs {:?}", b.path.display(), in_names.len(), in_names))
+                Failure::usage(format!(
+                    "--input {}: the model has only {} inputs {:?}",
+                    b.path.display(),
+                    in_names.len(),
+                    in_names
+                ))
             })?,
         };
         inputs.insert(name, read_npy(&b.path)?);
     }
     let labels = a.labels.as_ref().map(|p| read_npy(p)).transpose()?;
-    let t0 = Instant::now();
-    let outs = interp::run(&g, &inputs)?;
-    let seconds = t0.elapsed().as_secs_f64();
+    let mut times = Vec::with_capacity(a.repeat as usize);
+    let mut profile: BTreeMap<String, f64> = BTreeMap::new();
+    if a.repeat > 1 {
+        // One untimed warm-up run: thread pool start-up and first-touch page faults are not
+        // what a benchmark of the kernels should measure.
+        interp::run(&g, &inputs)?;
+    }
+    let mut outs = BTreeMap::new();
+    for _ in 0..a.repeat {
+        let t0 = Instant::now();
+        outs = interp::run_profiled(&g, &inputs, &mut |name, s| {
+            if a.profile {
+                *profile.entry(name.to_string()).or_insert(0.0) += s;
+            }
+        })?;
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    if a.profile {
+        let mut rows: Vec<(&String, &f64)> = profile.iter().collect();
+        rows.sort_by(|x, y| y.1.total_cmp(x.1));
+        eprintln!("per-op time (mean over {} runs):", a.repeat);
+        for (name, s) in rows {
+            eprintln!("  {:>10.3} ms  {name}", s * 1e3 / a.repeat as f64);
+        }
+    }
+    let seconds = times[times.len() / 2];
+    let min_seconds = times[0];
     let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
     for (k, b) in a.output.iter().enumerate() {
         let name = match &b.name {
             Some(n) if out_names.contains(n) => n.clone(),
-            Some(n) => return Err(Failure::usage(format!("--output {n}=…: the model has no output '{n}'; its outputs are {out_names:?}"))),
-            None => out_names.get(k).cloned().ok_or_else(|| Failure::usage(format!("--output {}: the model has only {} outputs", b.path.display(), out_names.len())))?,
+            Some(n) => {
+                return Err(Failure::usage(format!(
+                    "--output {n}=…: the model has no output '{n}'; its outputs are {out_names:?}"
+                )))
+            }
+            None => out_names.get(k).cloned().ok_or_else(|| {
+                Failure::usage(format!(
+                    "--output {}: the model has only {} outputs",
+                    b.path.display(),
+                    out_names.len()
+                ))
+            })?,
         };
         files.insert(name, b.path.clone());
     }
@@ -118,24 +172,46 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let report = Report {
         outputs: out_names
             .iter()
-            .map(|n| OutInfo { name: n.clone(), shape: outs[n].shape.clone(), file: files.get(n).map(|p| p.display().to_string()) })
+            .map(|n| OutInfo {
+                name: n.clone(),
+                shape: outs[n].shape.clone(),
+                file: files.get(n).map(|p| p.display().to_string()),
+            })
             .collect(),
         accuracy: correct.zip(total).map(|(c, t)| c as f64 / t.max(1) as f64),
         correct,
         total,
         seconds,
+        min_seconds,
+        runs: a.repeat,
     };
     if a.json {
         print_json(&report)?;
     } else {
         for o in &report.outputs {
-            let to = o.file.as_ref().map(|f| format!(" → {f}")).unwrap_or_default();
+            let to = o
+                .file
+                .as_ref()
+                .map(|f| format!(" → {f}"))
+                .unwrap_or_default();
             println!("output {}: {:?}{}", o.name, o.shape, to);
         }
         if let (Some(c), Some(t)) = (correct, total) {
-            println!("top-1 accuracy: {:.2} % ({c}/{t})", 100.0 * c as f64 / t.max(1) as f64);
+            println!(
+                "top-1 accuracy: {:.2} % ({c}/{t})",
+                100.0 * c as f64 / t.max(1) as f64
+            );
         }
-        println!("float reference: {:.3} ms", seconds * 1e3);
+        if a.repeat > 1 {
+            println!(
+                "float reference: median {:.3} ms, min {:.3} ms over {} runs",
+                seconds * 1e3,
+                min_seconds * 1e3,
+                a.repeat
+            );
+        } else {
+            println!("float reference: {:.3} ms", seconds * 1e3);
+        }
     }
     Ok(0)
 }

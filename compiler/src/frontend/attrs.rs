@@ -14,7 +14,11 @@ pub struct Attrs<'a> {
 impl<'a> Attrs<'a> {
     pub fn new(node_name: &'a str, n: &'a NodeProto) -> Attrs<'a> {
         let map = n.attribute.iter().map(|a| (a.name(), a)).collect();
-        Attrs { node: node_name, op: n.op_type(), map }
+        Attrs {
+            node: node_name,
+            op: n.op_type(),
+            map,
+        }
     }
 
     pub fn err(&self, attr: &str, msg: impl Into<String>) -> Error {
@@ -89,7 +93,9 @@ impl<'a> Attrs<'a> {
         match self.get(name) {
             None => Ok(default.to_string()),
             Some(a) => {
-                let s = a.s.as_ref().ok_or_else(|| self.err(name, "expected a string"))?;
+                let s =
+                    a.s.as_ref()
+                        .ok_or_else(|| self.err(name, "expected a string"))?;
                 String::from_utf8(s.clone()).map_err(|_| self.err(name, "is not UTF-8"))
             }
         }

@@ -6,5 +6,4 @@ pub mod ops;
 pub mod proto;
 pub mod tensor_proto;
 
-
 pub use onnx::{load_model, load_model_bytes};

@@ -21,6 +21,9 @@ use crate::tensor::{DType, Tensor};
 
 /// Files larger than this are refused before reading; ONNX protobufs cannot exceed 2 GiB anyway.
 pub const MAX_MODEL_BYTES: u64 = 2 << 30;
+/// Newest default-domain opset accepted: the one onnx 1.23 writes. The ops Systole supports did
+/// not change meaning after opset 21, so newer files import as they are.
+pub const MAX_OPSET: i64 = 28;
 /// Graphs with more nodes than this are refused (a corrupt file, not a model).
 pub const MAX_NODES: usize = 200_000;
 
@@ -46,7 +49,11 @@ impl Cx<'_> {
     }
 
     pub fn input_rank(&self, slot: usize) -> Option<usize> {
-        self.inputs.get(slot).copied().flatten().and_then(|v| self.graph.value(v).ty.rank())
+        self.inputs
+            .get(slot)
+            .copied()
+            .flatten()
+            .and_then(|v| self.graph.value(v).ty.rank())
     }
 
     pub fn n_outputs(&self) -> usize {
@@ -79,12 +86,18 @@ fn display_domain(d: &str) -> &str {
 
 fn type_from_proto(name: &str, tp: Option<&proto::TypeProto>) -> Result<TensorType> {
     let Some(proto::type_proto::Value::TensorType(t)) = tp.and_then(|t| t.value.as_ref()) else {
-        return Err(Error::Input { name: name.into(), msg: "is not a tensor (sequences, maps and optionals are not supported)".into() });
+        return Err(Error::Input {
+            name: name.into(),
+            msg: "is not a tensor (sequences, maps and optionals are not supported)".into(),
+        });
     };
     let code = t.elem_type();
     let dtype = DType::from_onnx(code).ok_or_else(|| Error::Input {
         name: name.into(),
-        msg: format!("element type {} ({code}) is not supported", DType::onnx_name(code)),
+        msg: format!(
+            "element type {} ({code}) is not supported",
+            DType::onnx_name(code)
+        ),
     })?;
     let shape = t.shape.as_ref().map(|s| {
         s.dim
@@ -105,9 +118,15 @@ fn type_from_proto(name: &str, tp: Option<&proto::TypeProto>) -> Result<TensorTy
 
 /// Reads and imports an ONNX model file.
 pub fn load_model(path: &Path) -> Result<Graph> {
-    let meta = std::fs::metadata(path).map_err(|source| Error::Io { path: path.into(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
     if meta.is_dir() {
-        return Err(Error::File { path: path.into(), msg: "is a directory, not an ONNX file".into() });
+        return Err(Error::File {
+            path: path.into(),
+            msg: "is a directory, not an ONNX file".into(),
+        });
     }
     if meta.len() > MAX_MODEL_BYTES {
         return Err(Error::File {
@@ -115,8 +134,14 @@ pub fn load_model(path: &Path) -> Result<Graph> {
             msg: format!("{} bytes exceeds the 2 GiB protobuf limit", meta.len()),
         });
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.into(), source })?;
-    let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     import(&bytes, path, path.parent(), &stem)
 }
 
@@ -126,17 +151,26 @@ pub fn load_model_bytes(bytes: &[u8], name: &str) -> Result<Graph> {
 }
 
 fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<Graph> {
-    let decode = |msg: String| Error::Decode { path: path.into(), msg };
+    let decode = |msg: String| Error::Decode {
+        path: path.into(),
+        msg,
+    };
     if bytes.is_empty() {
         return Err(decode("the file is empty".into()));
     }
     let model = ModelProto::decode(bytes).map_err(|e| decode(e.to_string()))?;
-    let graph = model.graph.as_ref().ok_or_else(|| decode("the model has no graph".into()))?;
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| decode("the model has no graph".into()))?;
     if graph.node.is_empty() && graph.output.is_empty() {
         return Err(decode("the graph has no nodes and no outputs".into()));
     }
     if graph.node.len() > MAX_NODES {
-        return Err(decode(format!("{} nodes exceeds the limit of {MAX_NODES}", graph.node.len())));
+        return Err(decode(format!(
+            "{} nodes exceeds the limit of {MAX_NODES}",
+            graph.node.len()
+        )));
     }
     let opset = model
         .opset_import
@@ -144,11 +178,17 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
         .find(|o| o.domain().is_empty() || o.domain() == "ai.onnx")
         .map(|o| o.version())
         .ok_or_else(|| decode("no opset_import for the default ONNX domain".into()))?;
-    if !(7..=25).contains(&opset) {
-        return Err(decode(format!("opset {opset} is outside the supported range 7..=25")));
+    if !(7..=MAX_OPSET).contains(&opset) {
+        return Err(decode(format!(
+            "opset {opset} is outside the supported range 7..={MAX_OPSET}"
+        )));
     }
     // The file name identifies a model better than exporters' graph names ("tf2onnx", "main").
-    let name = if stem.is_empty() { graph.name().to_string() } else { stem.to_string() };
+    let name = if stem.is_empty() {
+        graph.name().to_string()
+    } else {
+        stem.to_string()
+    };
     let mut g = Graph::new(name, opset);
     let mut names: HashMap<String, ValueId> = HashMap::new();
 
@@ -171,10 +211,20 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
     }
 
     for (idx, n) in graph.node.iter().enumerate() {
-        let node_name =
-            if n.name().is_empty() { format!("{}_{}", n.op_type(), idx) } else { n.name().to_string() };
+        let node_name = if n.name().is_empty() {
+            format!("{}_{}", n.op_type(), idx)
+        } else {
+            n.name().to_string()
+        };
         let domain = n.domain();
-        let mut cx = Cx { opset, graph: &mut g, node: n, node_name: node_name.clone(), inputs: vec![], constant: None };
+        let mut cx = Cx {
+            opset,
+            graph: &mut g,
+            node: n,
+            node_name: node_name.clone(),
+            inputs: vec![],
+            constant: None,
+        };
         if !(domain.is_empty() || domain == "ai.onnx") {
             return Err(cx.unsupported());
         }
@@ -197,11 +247,16 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
         let (inputs, constant) = (cx.inputs, cx.constant);
         let outputs: Vec<&String> = n.output.iter().collect();
         if outputs.is_empty() || outputs[0].is_empty() {
-            return Err(Error::Node { node: node_name, op: n.op_type().into(), msg: "has no output".into() });
+            return Err(Error::Node {
+                node: node_name,
+                op: n.op_type().into(),
+                msg: "has no output".into(),
+            });
         }
         match op {
             None => {
-                let t = constant.ok_or_else(|| Error::Invalid("Constant without a value".into()))?;
+                let t =
+                    constant.ok_or_else(|| Error::Invalid("Constant without a value".into()))?;
                 let v = g.add_const(outputs[0].as_str(), t);
                 names.insert(outputs[0].clone(), v);
             }
@@ -215,7 +270,11 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
                             msg: format!("writes '{o}', which is already defined (not SSA)"),
                         });
                     }
-                    let v = g.add_value(o.as_str(), TensorType::unknown(DType::F32), ValueKind::Intermediate);
+                    let v = g.add_value(
+                        o.as_str(),
+                        TensorType::unknown(DType::F32),
+                        ValueKind::Intermediate,
+                    );
                     names.insert((*o).clone(), v);
                     outs.push(v);
                 }
@@ -223,7 +282,12 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
                 if let Op::Dropout = op {
                     outs.truncate(2);
                 }
-                g.add_node(Node { name: node_name, op, inputs, outputs: outs });
+                g.add_node(Node {
+                    name: node_name,
+                    op,
+                    inputs,
+                    outputs: outs,
+                });
             }
         }
     }

@@ -125,7 +125,9 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         "Sigmoid" => Op::Unary(UnaryOp::Sigmoid),
         "Tanh" => Op::Unary(UnaryOp::Tanh),
         "Identity" => Op::Unary(UnaryOp::Identity),
-        "LeakyRelu" => Op::LeakyRelu { alpha: a.f32("alpha", 0.01)? },
+        "LeakyRelu" => Op::LeakyRelu {
+            alpha: a.f32("alpha", 0.01)?,
+        },
         "Clip" => {
             if opset < 11 {
                 let min = a.f32("min", f32::MIN)?;
@@ -137,7 +139,11 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         }
         "Conv" => {
             let kernel = a.usizes("kernel_shape", vec![])?;
-            let sp = if kernel.is_empty() { cx.input_rank(1).map(|r| r.saturating_sub(2)) } else { Some(kernel.len()) };
+            let sp = if kernel.is_empty() {
+                cx.input_rank(1).map(|r| r.saturating_sub(2))
+            } else {
+                Some(kernel.len())
+            };
             let (strides, dilations, pads) = match sp {
                 Some(sp) => window_attrs(a, vec![1; sp])?,
                 None => (
@@ -163,7 +169,10 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         }
         "MaxPool" => {
             if cx.n_outputs() > 1 {
-                return Err(a.err("Indices", "the second output (argmax indices) is not supported"));
+                return Err(a.err(
+                    "Indices",
+                    "the second output (argmax indices) is not supported",
+                ));
             }
             if a.i64("storage_order", 0)? != 0 {
                 return Err(a.err("storage_order", "only row-major (0) is supported"));
@@ -174,9 +183,14 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         "GlobalAveragePool" => Op::GlobalAveragePool,
         "BatchNormalization" => {
             if a.i64("training_mode", 0)? != 0 || cx.n_outputs() > 1 {
-                return Err(a.err("training_mode", "only inference mode (one output) is supported"));
+                return Err(a.err(
+                    "training_mode",
+                    "only inference mode (one output) is supported",
+                ));
             }
-            Op::BatchNormalization { epsilon: a.f32("epsilon", 1e-5)? }
+            Op::BatchNormalization {
+                epsilon: a.f32("epsilon", 1e-5)?,
+            }
         }
         "LRN" => {
             let size = a.req_i64("size")?;
@@ -190,14 +204,25 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
                 size: size as usize,
             }
         }
-        "Flatten" => Op::Flatten { axis: a.i64("axis", 1)? },
-        "Reshape" => Op::Reshape { allowzero: a.bool("allowzero", false)? },
-        "Transpose" => Op::Transpose { perm: a.usizes("perm", vec![])? },
-        "Concat" => Op::Concat { axis: a.req_i64("axis")? },
+        "Flatten" => Op::Flatten {
+            axis: a.i64("axis", 1)?,
+        },
+        "Reshape" => Op::Reshape {
+            allowzero: a.bool("allowzero", false)?,
+        },
+        "Transpose" => Op::Transpose {
+            perm: a.usizes("perm", vec![])?,
+        },
+        "Concat" => Op::Concat {
+            axis: a.req_i64("axis")?,
+        },
         "Sum" => Op::Sum,
         "Softmax" => {
             let legacy = opset < 13;
-            Op::Softmax { axis: a.i64("axis", if legacy { 1 } else { -1 })?, legacy_2d: legacy }
+            Op::Softmax {
+                axis: a.i64("axis", if legacy { 1 } else { -1 })?,
+                legacy_2d: legacy,
+            }
         }
         "Dropout" => Op::Dropout,
         "Squeeze" | "Unsqueeze" => {
@@ -216,12 +241,20 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         }
         "Shape" => Op::Shape {
             start: a.i64("start", 0)?,
-            end: if a.has("end") { Some(a.i64("end", 0)?) } else { None },
+            end: if a.has("end") {
+                Some(a.i64("end", 0)?)
+            } else {
+                None
+            },
         },
-        "Gather" => Op::Gather { axis: a.i64("axis", 0)? },
+        "Gather" => Op::Gather {
+            axis: a.i64("axis", 0)?,
+        },
         "Slice" => {
             if opset < 10 {
-                let starts = a.ints("starts").ok_or_else(|| a.err("starts", "is required"))?;
+                let starts = a
+                    .ints("starts")
+                    .ok_or_else(|| a.err("starts", "is required"))?;
                 let ends = a.ints("ends").ok_or_else(|| a.err("ends", "is required"))?;
                 cx.set_const_input(1, i64_tensor(starts));
                 cx.set_const_input(2, i64_tensor(ends));
@@ -234,7 +267,13 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         "Cast" => {
             let code = a.req_i64("to")? as i32;
             let to = DType::from_onnx(code).ok_or_else(|| {
-                a.err("to", format!("element type {} ({code}) is not supported", DType::onnx_name(code)))
+                a.err(
+                    "to",
+                    format!(
+                        "element type {} ({code}) is not supported",
+                        DType::onnx_name(code)
+                    ),
+                )
             })?;
             Op::Cast { to }
         }
@@ -243,11 +282,19 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
                 Some(t) => {
                     let t = super::tensor_proto::tensor_from_proto(t, None)?;
                     if t.len() != 1 {
-                        return Err(a.err("value", format!("must hold one element; holds {}", t.len())));
+                        return Err(
+                            a.err("value", format!("must hold one element; holds {}", t.len()))
+                        );
                     }
-                    Tensor { shape: vec![], data: t.data }
+                    Tensor {
+                        shape: vec![],
+                        data: t.data,
+                    }
                 }
-                None => Tensor { shape: vec![], data: Data::F32(vec![0.0]) },
+                None => Tensor {
+                    shape: vec![],
+                    data: Data::F32(vec![0.0]),
+                },
             };
             Op::ConstantOfShape { value }
         }

@@ -13,7 +13,10 @@ use crate::tensor::{DType, Data, Tensor};
 pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 32;
 
 fn err(name: &str, msg: impl Into<String>) -> Error {
-    Error::Tensor { name: name.to_string(), msg: msg.into() }
+    Error::Tensor {
+        name: name.to_string(),
+        msg: msg.into(),
+    }
 }
 
 fn le_chunks<const N: usize, T>(raw: &[u8], f: impl Fn([u8; N]) -> T) -> Vec<T> {
@@ -49,21 +52,45 @@ fn external_bytes(t: &TensorProto, name: &str, model_dir: Option<&Path>) -> Resu
     for kv in &t.external_data {
         match kv.key() {
             "location" => location = Some(kv.value().to_string()),
-            "offset" => offset = kv.value().parse().map_err(|_| err(name, "bad external offset"))?,
-            "length" => length = Some(kv.value().parse::<u64>().map_err(|_| err(name, "bad external length"))?),
+            "offset" => {
+                offset = kv
+                    .value()
+                    .parse()
+                    .map_err(|_| err(name, "bad external offset"))?
+            }
+            "length" => {
+                length = Some(
+                    kv.value()
+                        .parse::<u64>()
+                        .map_err(|_| err(name, "bad external length"))?,
+                )
+            }
             _ => {}
         }
     }
     let location = location.ok_or_else(|| err(name, "external data without a 'location'"))?;
     let dir = model_dir.ok_or_else(|| {
-        err(name, format!("stored in external file '{location}', but the model was not read from a file"))
+        err(
+            name,
+            format!("stored in external file '{location}', but the model was not read from a file"),
+        )
     })?;
     let rel = Path::new(&location);
-    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(err(name, format!("external data location '{location}' leaves the model's folder")));
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(err(
+            name,
+            format!("external data location '{location}' leaves the model's folder"),
+        ));
     }
     let path = dir.join(rel);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+    let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
     let start = offset as usize;
     let end = match length {
         Some(l) => start.checked_add(l as usize),
@@ -73,7 +100,10 @@ fn external_bytes(t: &TensorProto, name: &str, model_dir: Option<&Path>) -> Resu
         Some(end) if start <= end && end <= bytes.len() => Ok(bytes[start..end].to_vec()),
         _ => Err(Error::File {
             path,
-            msg: format!("external data of '{name}' runs past the end of the file ({} bytes)", bytes.len()),
+            msg: format!(
+                "external data of '{name}' runs past the end of the file ({} bytes)",
+                bytes.len()
+            ),
         }),
     }
 }
@@ -83,7 +113,13 @@ pub fn tensor_from_proto(t: &TensorProto, model_dir: Option<&Path>) -> Result<Te
     let name = t.name();
     let code = t.data_type();
     let dtype = DType::from_onnx(code).ok_or_else(|| {
-        err(name, format!("element type {} ({code}) is not supported", DType::onnx_name(code)))
+        err(
+            name,
+            format!(
+                "element type {} ({code}) is not supported",
+                DType::onnx_name(code)
+            ),
+        )
     })?;
     let mut shape = Vec::with_capacity(t.dims.len());
     let mut n: u64 = 1;
@@ -91,9 +127,18 @@ pub fn tensor_from_proto(t: &TensorProto, model_dir: Option<&Path>) -> Result<Te
         if d < 0 {
             return Err(err(name, format!("negative dimension {d} in {:?}", t.dims)));
         }
-        n = n.checked_mul(d as u64).filter(|&n| n <= MAX_TENSOR_ELEMENTS).ok_or_else(|| {
-            err(name, format!("{:?} exceeds the limit of {MAX_TENSOR_ELEMENTS} elements", t.dims))
-        })?;
+        n = n
+            .checked_mul(d as u64)
+            .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
+            .ok_or_else(|| {
+                err(
+                    name,
+                    format!(
+                        "{:?} exceeds the limit of {MAX_TENSOR_ELEMENTS} elements",
+                        t.dims
+                    ),
+                )
+            })?;
         shape.push(d as usize);
     }
     let n = n as usize;
@@ -128,7 +173,13 @@ fn check_raw(name: &str, dtype: DType, raw: &[u8], n: usize) -> Result<()> {
     if raw.len() != want {
         return Err(err(
             name,
-            format!("raw data has {} bytes; {} elements of {} need {}", raw.len(), n, dtype, want),
+            format!(
+                "raw data has {} bytes; {} elements of {} need {}",
+                raw.len(),
+                n,
+                dtype,
+                want
+            ),
         ));
     }
     Ok(())
@@ -136,17 +187,27 @@ fn check_raw(name: &str, dtype: DType, raw: &[u8], n: usize) -> Result<()> {
 
 /// Reads a serialized TensorProto file (the `.pb` files of the ONNX test data sets).
 pub fn read_tensor_pb(path: &Path) -> Result<Tensor> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let t = TensorProto::decode(bytes.as_slice())
-        .map_err(|e| Error::File { path: path.to_path_buf(), msg: format!("not a TensorProto: {e}") })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let t = TensorProto::decode(bytes.as_slice()).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        msg: format!("not a TensorProto: {e}"),
+    })?;
     tensor_from_proto(&t, path.parent())
 }
 
 /// Name stored in a serialized TensorProto file (the graph input or output it belongs to).
 pub fn tensor_pb_name(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let t = TensorProto::decode(bytes.as_slice())
-        .map_err(|e| Error::File { path: path.to_path_buf(), msg: format!("not a TensorProto: {e}") })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let t = TensorProto::decode(bytes.as_slice()).map_err(|e| Error::File {
+        path: path.to_path_buf(),
+        msg: format!("not a TensorProto: {e}"),
+    })?;
     Ok(t.name().to_string())
 }
 
@@ -168,7 +229,10 @@ mod tests {
             float_data: vec![1.5, -2.0],
             ..Default::default()
         };
-        assert_eq!(tensor_from_proto(&raw, None).unwrap(), tensor_from_proto(&typed, None).unwrap());
+        assert_eq!(
+            tensor_from_proto(&raw, None).unwrap(),
+            tensor_from_proto(&typed, None).unwrap()
+        );
     }
 
     #[test]
@@ -186,13 +250,27 @@ mod tests {
 
     #[test]
     fn huge_dims_are_refused_before_allocation() {
-        let t = TensorProto { dims: vec![1 << 20, 1 << 20], data_type: Some(1), ..Default::default() };
-        assert!(tensor_from_proto(&t, None).unwrap_err().to_string().contains("limit"));
+        let t = TensorProto {
+            dims: vec![1 << 20, 1 << 20],
+            data_type: Some(1),
+            ..Default::default()
+        };
+        assert!(tensor_from_proto(&t, None)
+            .unwrap_err()
+            .to_string()
+            .contains("limit"));
     }
 
     #[test]
     fn float16_is_named_in_the_error() {
-        let t = TensorProto { dims: vec![1], data_type: Some(10), ..Default::default() };
-        assert!(tensor_from_proto(&t, None).unwrap_err().to_string().contains("float16"));
+        let t = TensorProto {
+            dims: vec![1],
+            data_type: Some(10),
+            ..Default::default()
+        };
+        assert!(tensor_from_proto(&t, None)
+            .unwrap_err()
+            .to_string()
+            .contains("float16"));
     }
 }

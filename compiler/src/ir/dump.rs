@@ -56,13 +56,22 @@ pub fn dump(g: &Graph) -> String {
     }
     for v in consts {
         if let ValueKind::Const(t) = &g.value(v).kind {
-            let _ = writeln!(s, "  const  {}: {} = {}", vname(g, v), g.value(v).ty, const_text(t));
+            let _ = writeln!(
+                s,
+                "  const  {}: {} = {}",
+                vname(g, v),
+                g.value(v).ty,
+                const_text(t)
+            );
         }
     }
     for id in order {
         let n = g.node(id);
-        let outs: Vec<String> =
-            n.outputs.iter().map(|&o| format!("{}: {}", vname(g, o), g.value(o).ty)).collect();
+        let outs: Vec<String> = n
+            .outputs
+            .iter()
+            .map(|&o| format!("{}: {}", vname(g, o), g.value(o).ty))
+            .collect();
         let ins: Vec<String> = n
             .inputs
             .iter()
@@ -72,7 +81,11 @@ pub fn dump(g: &Graph) -> String {
             })
             .collect();
         let attrs = n.op.attrs_text();
-        let attrs = if attrs.is_empty() { String::new() } else { format!(" {{{}}}", attrs.join(", ")) };
+        let attrs = if attrs.is_empty() {
+            String::new()
+        } else {
+            format!(" {{{}}}", attrs.join(", "))
+        };
         let _ = writeln!(
             s,
             "  {} = {}({}){}  # {}",

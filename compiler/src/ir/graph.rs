@@ -72,12 +72,26 @@ pub struct Graph {
 
 impl Graph {
     pub fn new(name: impl Into<String>, opset: i64) -> Graph {
-        Graph { name: name.into(), opset, ..Default::default() }
+        Graph {
+            name: name.into(),
+            opset,
+            ..Default::default()
+        }
     }
 
-    pub fn add_value(&mut self, name: impl Into<String>, ty: TensorType, kind: ValueKind) -> ValueId {
+    pub fn add_value(
+        &mut self,
+        name: impl Into<String>,
+        ty: TensorType,
+        kind: ValueKind,
+    ) -> ValueId {
         let id = ValueId(self.values.len() as u32);
-        self.values.push(Value { name: name.into(), ty, kind, producer: None });
+        self.values.push(Value {
+            name: name.into(),
+            ty,
+            kind,
+            producer: None,
+        });
         id
     }
 
@@ -233,8 +247,11 @@ impl Graph {
         for n in self.g.node_indices() {
             indeg.insert(n, self.g.edges_directed(n, Direction::Incoming).count());
         }
-        let mut ready: BTreeSet<NodeIndex> =
-            indeg.iter().filter(|(_, &d)| d == 0).map(|(&n, _)| n).collect();
+        let mut ready: BTreeSet<NodeIndex> = indeg
+            .iter()
+            .filter(|(_, &d)| d == 0)
+            .map(|(&n, _)| n)
+            .collect();
         let mut order = Vec::with_capacity(indeg.len());
         while let Some(n) = ready.pop_first() {
             order.push(OpId(n));
@@ -252,8 +269,12 @@ impl Graph {
             Ok(order)
         } else {
             let done: BTreeSet<NodeIndex> = order.iter().map(|o| o.0).collect();
-            let mut rest: Vec<OpId> =
-                self.g.node_indices().filter(|n| !done.contains(n)).map(OpId).collect();
+            let mut rest: Vec<OpId> = self
+                .g
+                .node_indices()
+                .filter(|n| !done.contains(n))
+                .map(OpId)
+                .collect();
             rest.sort();
             Err(rest)
         }
@@ -266,7 +287,10 @@ impl Graph {
 
     /// Finds a value by name (linear: for tests, the CLI and error messages).
     pub fn find_value(&self, name: &str) -> Option<ValueId> {
-        self.values.iter().position(|v| v.name == name).map(|i| ValueId(i as u32))
+        self.values
+            .iter()
+            .position(|v| v.name == name)
+            .map(|i| ValueId(i as u32))
     }
 
     /// The underlying petgraph, for analyses that want graph algorithms.

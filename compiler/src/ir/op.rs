@@ -118,11 +118,15 @@ pub enum Op {
     /// Inputs: A, B, optional C.
     Gemm(GemmAttrs),
     /// Inputs: A, B (numpy matmul broadcasting).
-    MatMul { act: Option<Activation> },
+    MatMul {
+        act: Option<Activation>,
+    },
     /// Inputs: A, B (multidirectional broadcasting).
     Binary(BinaryOp),
     Unary(UnaryOp),
-    LeakyRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
     /// Inputs: x, optional min, optional max.
     Clip,
     /// Inputs: X, W, optional B.
@@ -131,32 +135,59 @@ pub enum Op {
     AveragePool(PoolAttrs),
     GlobalAveragePool,
     /// Inputs: X, scale, B, mean, var (inference mode only).
-    BatchNormalization { epsilon: f32 },
-    Lrn { alpha: f32, beta: f32, bias: f32, size: usize },
-    Flatten { axis: i64 },
+    BatchNormalization {
+        epsilon: f32,
+    },
+    Lrn {
+        alpha: f32,
+        beta: f32,
+        bias: f32,
+        size: usize,
+    },
+    Flatten {
+        axis: i64,
+    },
     /// Inputs: data, shape.
-    Reshape { allowzero: bool },
+    Reshape {
+        allowzero: bool,
+    },
     /// Empty `perm` means reverse the axes.
-    Transpose { perm: Vec<usize> },
-    Concat { axis: i64 },
+    Transpose {
+        perm: Vec<usize>,
+    },
+    Concat {
+        axis: i64,
+    },
     /// Any number of inputs, broadcast.
     Sum,
     /// `legacy_2d`: opset < 13 semantics (coerce to 2-D at `axis`, normalize each row).
-    Softmax { axis: i64, legacy_2d: bool },
+    Softmax {
+        axis: i64,
+        legacy_2d: bool,
+    },
     /// Inputs: data, optional ratio, optional training_mode; inference is the identity.
     Dropout,
     /// Inputs: data, optional axes.
     Squeeze,
     /// Inputs: data, axes.
     Unsqueeze,
-    Shape { start: i64, end: Option<i64> },
+    Shape {
+        start: i64,
+        end: Option<i64>,
+    },
     /// Inputs: data, indices.
-    Gather { axis: i64 },
+    Gather {
+        axis: i64,
+    },
     /// Inputs: data, starts, ends, optional axes, optional steps.
     Slice,
-    Cast { to: DType },
+    Cast {
+        to: DType,
+    },
     /// Input: shape. Fill value is a one-element tensor (f32 zero when absent).
-    ConstantOfShape { value: crate::tensor::Tensor },
+    ConstantOfShape {
+        value: crate::tensor::Tensor,
+    },
 }
 
 impl Op {
@@ -243,7 +274,10 @@ impl Op {
                 }
                 v.extend(act(&c.act));
                 if let Some(g) = c.im2col {
-                    v.push(format!("gemm=(m={},k={},n={},groups={})", g.m, g.k, g.n, g.groups));
+                    v.push(format!(
+                        "gemm=(m={},k={},n={},groups={})",
+                        g.m, g.k, g.n, g.groups
+                    ));
                 }
             }
             Op::MaxPool(p) | Op::AveragePool(p) => {
@@ -264,7 +298,12 @@ impl Op {
                 }
             }
             Op::BatchNormalization { epsilon } => v.push(format!("epsilon={epsilon}")),
-            Op::Lrn { alpha, beta, bias, size } => {
+            Op::Lrn {
+                alpha,
+                beta,
+                bias,
+                size,
+            } => {
                 v.push(format!("alpha={alpha}"));
                 v.push(format!("beta={beta}"));
                 v.push(format!("bias={bias}"));

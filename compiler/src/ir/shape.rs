@@ -60,15 +60,25 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     let r = a.len().max(b.len());
     let mut out = Vec::with_capacity(r);
     for i in 0..r {
-        let da = if i + a.len() >= r { Some(&a[i + a.len() - r]) } else { None };
-        let db = if i + b.len() >= r { Some(&b[i + b.len() - r]) } else { None };
+        let da = if i + a.len() >= r {
+            Some(&a[i + a.len() - r])
+        } else {
+            None
+        };
+        let db = if i + b.len() >= r {
+            Some(&b[i + b.len() - r])
+        } else {
+            None
+        };
         let d = match (da, db) {
             (Some(x), None) | (None, Some(x)) => x.clone(),
             (Some(x), Some(y)) => match (x, y) {
                 (Dim::Known(1), o) | (o, Dim::Known(1)) => o.clone(),
                 (Dim::Known(p), Dim::Known(q)) if p == q => x.clone(),
                 (Dim::Known(p), Dim::Known(q)) => {
-                    return Err(format!("shapes {a:?} and {b:?} do not broadcast ({p} vs {q})"))
+                    return Err(format!(
+                        "shapes {a:?} and {b:?} do not broadcast ({p} vs {q})"
+                    ))
                 }
                 (Dim::Sym(_), _) if x == y => x.clone(),
                 (Dim::Known(_), Dim::Sym(_)) => x.clone(),
@@ -115,7 +125,9 @@ pub fn window_out(
         AutoPad::NotSet => {
             let span = input + pad_begin + pad_end;
             if span < eff {
-                return Err(format!("window {eff} is larger than the padded input {span}"));
+                return Err(format!(
+                    "window {eff} is larger than the padded input {span}"
+                ));
             }
             let mut out = if ceil_mode {
                 (span - eff).div_ceil(stride) + 1
@@ -157,7 +169,9 @@ fn spatial_out(
                 let d = dilations.get(i).copied().unwrap_or(1);
                 let pb = pads.get(i).copied().unwrap_or(0);
                 let pe = pads.get(i + sp).copied().unwrap_or(0);
-                out.push(Dim::Known(window_out(n, kernel[i], s, d, pb, pe, auto_pad, ceil_mode)?));
+                out.push(Dim::Known(window_out(
+                    n, kernel[i], s, d, pb, pe, auto_pad, ceil_mode,
+                )?));
             }
         }
     }
@@ -166,10 +180,15 @@ fn spatial_out(
 
 fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> Result<Vec<Dim>, String> {
     if x.len() < 3 || w.len() != x.len() {
-        return Err(format!("Conv wants X of rank ≥ 3 and W of the same rank; got {x:?} and {w:?}"));
+        return Err(format!(
+            "Conv wants X of rank ≥ 3 and W of the same rank; got {x:?} and {w:?}"
+        ));
     }
     let kernel: Vec<usize> = if c.kernel_shape.is_empty() {
-        w[2..].iter().map(|d| d.known().ok_or("W has a symbolic kernel size")).collect::<Result<_, _>>()?
+        w[2..]
+            .iter()
+            .map(|d| d.known().ok_or("W has a symbolic kernel size"))
+            .collect::<Result<_, _>>()?
     } else {
         c.kernel_shape.clone()
     };
@@ -184,7 +203,15 @@ fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> Result<Vec<Dim>, String> {
         }
     }
     let mut out = vec![x[0].clone(), w[0].clone()];
-    out.extend(spatial_out(x, &kernel, &c.strides, &c.dilations, &c.pads, c.auto_pad, false)?);
+    out.extend(spatial_out(
+        x,
+        &kernel,
+        &c.strides,
+        &c.dilations,
+        &c.pads,
+        c.auto_pad,
+        false,
+    )?);
     Ok(out)
 }
 
@@ -209,8 +236,16 @@ fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     if a.is_empty() || b.is_empty() {
         return Err("MatMul inputs must have rank ≥ 1".into());
     }
-    let a2: Vec<Dim> = if a.len() == 1 { vec![Dim::Known(1), a[0].clone()] } else { a.to_vec() };
-    let b2: Vec<Dim> = if b.len() == 1 { vec![b[0].clone(), Dim::Known(1)] } else { b.to_vec() };
+    let a2: Vec<Dim> = if a.len() == 1 {
+        vec![Dim::Known(1), a[0].clone()]
+    } else {
+        a.to_vec()
+    };
+    let b2: Vec<Dim> = if b.len() == 1 {
+        vec![b[0].clone(), Dim::Known(1)]
+    } else {
+        b.to_vec()
+    };
     let (ka, kb) = (&a2[a2.len() - 1], &b2[b2.len() - 2]);
     if let (Some(x), Some(y)) = (ka.known(), kb.known()) {
         if x != y {
@@ -238,9 +273,9 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
                 }
                 out.push(Dim::Known(1));
             }
-            0 if !allowzero => out.push(
-                x.get(i).cloned().ok_or(format!("0 at position {i} copies a dimension the input lacks"))?,
-            ),
+            0 if !allowzero => out.push(x.get(i).cloned().ok_or(format!(
+                "0 at position {i} copies a dimension the input lacks"
+            ))?),
             t if t < 0 => return Err(format!("invalid target dimension {t}")),
             t => out.push(Dim::Known(t as usize)),
         }
@@ -260,22 +295,30 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
                 }
             }
         }
-        if pout.k == 0 || pin.k % pout.k != 0 {
+        if pout.k == 0 || !pin.k.is_multiple_of(pout.k) {
             return Err(format!("cannot reshape {x:?} to {target:?}"));
         }
-        out[at] = to_dim(&Prod { k: pin.k / pout.k, syms });
+        out[at] = to_dim(&Prod {
+            k: pin.k / pout.k,
+            syms,
+        });
     } else {
         let pout = prod(&out);
         if pin.syms.is_empty() && pout.syms.is_empty() && pin.k != pout.k {
-            return Err(format!("cannot reshape {x:?} ({} elements) to {target:?}", pin.k));
+            return Err(format!(
+                "cannot reshape {x:?} ({} elements) to {target:?}",
+                pin.k
+            ));
         }
     }
     Ok(out)
 }
 
 fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
-    let (Some(starts), Some(ends)) = (consts.get(1).copied().flatten(), consts.get(2).copied().flatten())
-    else {
+    let (Some(starts), Some(ends)) = (
+        consts.get(1).copied().flatten(),
+        consts.get(2).copied().flatten(),
+    ) else {
         return vec![unknown(); x.len()];
     };
     let starts = starts.to_i64_vec();
@@ -290,7 +333,9 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
     };
     let mut out = x.to_vec();
     for (j, &ax) in axes.iter().enumerate() {
-        let Ok(a) = norm_axis(ax, x.len()) else { return vec![unknown(); x.len()] };
+        let Ok(a) = norm_axis(ax, x.len()) else {
+            return vec![unknown(); x.len()];
+        };
         let Some(n) = x[a].known() else {
             out[a] = unknown();
             continue;
@@ -310,10 +355,18 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
         }
         let len = if step > 0 {
             let (s, e) = (clampi(s, 0, n), clampi(e, 0, n));
-            if e > s { (e - s + step - 1) / step } else { 0 }
+            if e > s {
+                (e - s + step - 1) / step
+            } else {
+                0
+            }
         } else {
             let (s, e) = (clampi(s, 0, n - 1), clampi(e, -1, n - 1));
-            if s > e { (s - e + (-step) - 1) / (-step) } else { 0 }
+            if s > e {
+                (s - e + (-step) - 1) / (-step)
+            } else {
+                0
+            }
         };
         out[a] = Dim::Known(len as usize);
     }
@@ -323,15 +376,27 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
 /// Infers the output types of op `id` from its input types and any constant inputs.
 pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
     let node = g.node(id);
-    let tys: Vec<Option<&TensorType>> =
-        node.inputs.iter().map(|i| i.map(|v| &g.value(v).ty)).collect();
-    let consts: Vec<Option<&Tensor>> =
-        node.inputs.iter().map(|i| i.and_then(|v| g.const_of(v))).collect();
+    let tys: Vec<Option<&TensorType>> = node
+        .inputs
+        .iter()
+        .map(|i| i.map(|v| &g.value(v).ty))
+        .collect();
+    let consts: Vec<Option<&Tensor>> = node
+        .inputs
+        .iter()
+        .map(|i| i.and_then(|v| g.const_of(v)))
+        .collect();
     let ty = |i: usize| -> Result<&TensorType, String> {
-        tys.get(i).copied().flatten().ok_or(format!("input {i} is missing"))
+        tys.get(i)
+            .copied()
+            .flatten()
+            .ok_or(format!("input {i} is missing"))
     };
     let shp = |i: usize| -> Result<Option<&Vec<Dim>>, String> { Ok(ty(i)?.shape.as_ref()) };
-    let same = |dtype: DType, s: Option<&Vec<Dim>>| TensorType { dtype, shape: s.cloned() };
+    let same = |dtype: DType, s: Option<&Vec<Dim>>| TensorType {
+        dtype,
+        shape: s.cloned(),
+    };
 
     let out = match &node.op {
         Op::Unary(_) | Op::LeakyRelu { .. } | Op::Clip | Op::Dropout | Op::Lrn { .. } => {
@@ -356,8 +421,16 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     if a.len() != 2 || b.len() != 2 {
                         return Err(format!("Gemm wants 2-D A and B; got {a:?} and {b:?}"));
                     }
-                    let (m, ka) = if gm.trans_a { (&a[1], &a[0]) } else { (&a[0], &a[1]) };
-                    let (kb, n) = if gm.trans_b { (&b[1], &b[0]) } else { (&b[0], &b[1]) };
+                    let (m, ka) = if gm.trans_a {
+                        (&a[1], &a[0])
+                    } else {
+                        (&a[0], &a[1])
+                    };
+                    let (kb, n) = if gm.trans_b {
+                        (&b[1], &b[0])
+                    } else {
+                        (&b[0], &b[1])
+                    };
                     if let (Some(x), Some(y)) = (ka.known(), kb.known()) {
                         if x != y {
                             return Err(format!("inner dimensions differ: {x} vs {y}"));
@@ -367,36 +440,54 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 }
                 _ => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::MatMul { .. } => {
             let shape = match (shp(0)?, shp(1)?) {
                 (Some(a), Some(b)) => Some(matmul_shape(a, b)?),
                 _ => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Conv(c) => {
             let shape = match (shp(0)?, shp(1)?) {
                 (Some(x), Some(w)) => Some(conv_shape(c, x, w)?),
                 _ => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::MaxPool(p) | Op::AveragePool(p) => {
             let shape = match shp(0)? {
                 Some(x) => Some(pool_shape(p, x)?),
                 None => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::GlobalAveragePool => {
             let shape = shp(0)?.map(|x| {
                 let mut s = x[..2.min(x.len())].to_vec();
-                s.extend(std::iter::repeat_n(Dim::Known(1), x.len().saturating_sub(2)));
+                s.extend(std::iter::repeat_n(
+                    Dim::Known(1),
+                    x.len().saturating_sub(2),
+                ));
                 s
             });
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Flatten { axis } => {
             let shape = match shp(0)? {
@@ -411,26 +502,38 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 }
                 None => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Reshape { allowzero } => {
             let shape = match (shp(0)?, consts.get(1).copied().flatten()) {
                 (Some(x), Some(t)) => Some(reshape_shape(x, &t.to_i64_vec(), *allowzero)?),
                 (_, Some(t)) if !t.to_i64_vec().iter().any(|&d| d <= 0) => Some(
-                    t.to_i64_vec().iter().map(|&d| Dim::Known(d as usize)).collect(),
+                    t.to_i64_vec()
+                        .iter()
+                        .map(|&d| Dim::Known(d as usize))
+                        .collect(),
                 ),
                 (_, _) => match ty(1)?.concrete() {
                     Some(s) if s.len() == 1 => Some(vec![unknown(); s[0]]),
                     _ => None,
                 },
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Transpose { perm } => {
             let shape = match shp(0)? {
                 Some(x) => {
-                    let perm: Vec<usize> =
-                        if perm.is_empty() { (0..x.len()).rev().collect() } else { perm.clone() };
+                    let perm: Vec<usize> = if perm.is_empty() {
+                        (0..x.len()).rev().collect()
+                    } else {
+                        perm.clone()
+                    };
                     if perm.len() != x.len() || perm.iter().any(|&p| p >= x.len()) {
                         return Err(format!("perm {perm:?} does not fit rank {}", x.len()));
                     }
@@ -438,7 +541,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 }
                 None => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Concat { axis } => {
             let mut shapes = Vec::new();
@@ -460,12 +566,19 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     }
                 }
                 let mut out = first.clone();
-                out[a] = if all_known { Dim::Known(along.k) } else { unknown() };
+                out[a] = if all_known {
+                    Dim::Known(along.k)
+                } else {
+                    unknown()
+                };
                 Some(out)
             } else {
                 None
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Squeeze => {
             let shape = match shp(0)? {
@@ -504,7 +617,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 },
                 None => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Unsqueeze => {
             let shape = match (shp(0)?, consts.get(1).copied().flatten()) {
@@ -529,7 +645,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 }
                 _ => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Shape { start, end } => {
             let shape = ty(0)?.rank().map(|r| {
@@ -539,7 +658,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 let e = fix(end.unwrap_or(r));
                 vec![Dim::Known((e - s).max(0) as usize)]
             });
-            TensorType { dtype: DType::I64, shape }
+            TensorType {
+                dtype: DType::I64,
+                shape,
+            }
         }
         Op::Gather { axis } => {
             let shape = match (shp(0)?, shp(1)?) {
@@ -552,11 +674,17 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 }
                 _ => None,
             };
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Slice => {
             let shape = shp(0)?.map(|x| slice_shape(x, &consts));
-            TensorType { dtype: ty(0)?.dtype, shape }
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
         }
         Op::Cast { to } => same(*to, shp(0)?),
         Op::ConstantOfShape { value } => {
@@ -573,12 +701,18 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     _ => None,
                 },
             };
-            TensorType { dtype: value.dtype(), shape }
+            TensorType {
+                dtype: value.dtype(),
+                shape,
+            }
         }
     };
     let mut outs = vec![out];
     if matches!(node.op, Op::Dropout) && node.outputs.len() > 1 {
-        outs.push(TensorType { dtype: DType::Bool, shape: outs[0].shape.clone() });
+        outs.push(TensorType {
+            dtype: DType::Bool,
+            shape: outs[0].shape.clone(),
+        });
     }
     Ok(outs)
 }
@@ -598,31 +732,61 @@ mod tests {
 
     #[test]
     fn broadcast_handles_symbols_and_ones() {
-        assert_eq!(broadcast(&d(&["N", "1", "4"]), &d(&["3", "1"])).unwrap(), d(&["N", "3", "4"]));
+        assert_eq!(
+            broadcast(&d(&["N", "1", "4"]), &d(&["3", "1"])).unwrap(),
+            d(&["N", "3", "4"])
+        );
         assert!(broadcast(&d(&["2"]), &d(&["3"])).is_err());
     }
 
     #[test]
     fn reshape_infers_minus_one_through_a_symbol() {
-        assert_eq!(reshape_shape(&d(&["N", "16", "2", "2"]), &[-1, 64], false).unwrap(), d(&["N", "64"]));
-        assert_eq!(reshape_shape(&d(&["N", "16", "2", "2"]), &[0, -1], false).unwrap(), d(&["N", "64"]));
-        assert_eq!(reshape_shape(&d(&["2", "6"]), &[3, -1], false).unwrap(), d(&["3", "4"]));
+        assert_eq!(
+            reshape_shape(&d(&["N", "16", "2", "2"]), &[-1, 64], false).unwrap(),
+            d(&["N", "64"])
+        );
+        assert_eq!(
+            reshape_shape(&d(&["N", "16", "2", "2"]), &[0, -1], false).unwrap(),
+            d(&["N", "64"])
+        );
+        assert_eq!(
+            reshape_shape(&d(&["2", "6"]), &[3, -1], false).unwrap(),
+            d(&["3", "4"])
+        );
         assert!(reshape_shape(&d(&["2", "6"]), &[5, -1], false).is_err());
     }
 
     #[test]
     fn pool_window_with_ceil_mode_drops_window_in_padding() {
         // ONNX maxpool_2d_ceil: 4x4, k=3, s=2 → 2x2.
-        assert_eq!(window_out(4, 3, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(), 2);
-        assert_eq!(window_out(5, 2, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(), 3);
-        assert_eq!(window_out(5, 3, 2, 1, 0, 0, AutoPad::SameUpper, false).unwrap(), 3);
-        assert_eq!(window_out(8, 3, 1, 2, 0, 0, AutoPad::Valid, false).unwrap(), 4);
+        assert_eq!(
+            window_out(4, 3, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(),
+            2
+        );
+        assert_eq!(
+            window_out(5, 2, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(),
+            3
+        );
+        assert_eq!(
+            window_out(5, 3, 2, 1, 0, 0, AutoPad::SameUpper, false).unwrap(),
+            3
+        );
+        assert_eq!(
+            window_out(8, 3, 1, 2, 0, 0, AutoPad::Valid, false).unwrap(),
+            4
+        );
     }
 
     #[test]
     fn matmul_promotes_vectors() {
-        assert_eq!(matmul_shape(&d(&["3"]), &d(&["3", "4"])).unwrap(), d(&["4"]));
-        assert_eq!(matmul_shape(&d(&["B", "2", "3"]), &d(&["3", "4"])).unwrap(), d(&["B", "2", "4"]));
+        assert_eq!(
+            matmul_shape(&d(&["3"]), &d(&["3", "4"])).unwrap(),
+            d(&["4"])
+        );
+        assert_eq!(
+            matmul_shape(&d(&["B", "2", "3"]), &d(&["3", "4"])).unwrap(),
+            d(&["B", "2", "4"])
+        );
         assert!(matmul_shape(&d(&["2", "3"]), &d(&["2", "4"])).is_err());
     }
 }

@@ -39,7 +39,10 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn new(dtype: DType, shape: Vec<Dim>) -> TensorType {
-        TensorType { dtype, shape: Some(shape) }
+        TensorType {
+            dtype,
+            shape: Some(shape),
+        }
     }
 
     pub fn known(dtype: DType, shape: &[usize]) -> TensorType {
@@ -62,7 +65,13 @@ impl TensorType {
     /// Number of elements per unit of each symbolic dimension; `None` if the rank is unknown.
     /// Used for parameter and MAC counts, where a symbolic batch counts as 1.
     pub fn numel_per_symbol(&self) -> Option<usize> {
-        Some(self.shape.as_ref()?.iter().map(|d| d.known().unwrap_or(1)).product())
+        Some(
+            self.shape
+                .as_ref()?
+                .iter()
+                .map(|d| d.known().unwrap_or(1))
+                .product(),
+        )
     }
 }
 

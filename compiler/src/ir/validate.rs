@@ -51,7 +51,10 @@ impl Graph {
                     return bad(format!("value '{}' is produced twice", self.value(*o).name));
                 }
                 if self.value(*o).producer != Some(id) {
-                    return bad(format!("value '{}' does not record its producer", self.value(*o).name));
+                    return bad(format!(
+                        "value '{}' does not record its producer",
+                        self.value(*o).name
+                    ));
                 }
             }
         }
@@ -86,7 +89,11 @@ impl Graph {
             }
         }
         if edges != self.edge_count() {
-            return bad(format!("{} edges but {} producer→consumer uses", self.edge_count(), edges));
+            return bad(format!(
+                "{} edges but {} producer→consumer uses",
+                self.edge_count(),
+                edges
+            ));
         }
         if let Err(cycle) = self.topo_order() {
             let names: Vec<&str> = cycle.iter().map(|c| self.node(*c).name.as_str()).collect();

@@ -10,7 +10,11 @@ pub fn run(g: &mut Graph) -> Result<()> {
         let n = g.node(id);
         let Op::Conv(c) = &n.op else { continue };
         let (Some(w), Some(y)) = (
-            n.inputs.get(1).copied().flatten().and_then(|v| g.value(v).ty.concrete()),
+            n.inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .and_then(|v| g.value(v).ty.concrete()),
             g.value(n.outputs[0]).ty.shape.clone(),
         ) else {
             continue;
@@ -18,7 +22,12 @@ pub fn run(g: &mut Graph) -> Result<()> {
         let spatial: Option<usize> = y.iter().skip(2).map(|d| d.known()).product();
         let Some(npix) = spatial else { continue };
         let group = c.group.max(1);
-        let view = Im2col { m: w[0] / group, k: w[1..].iter().product(), n: npix, groups: group };
+        let view = Im2col {
+            m: w[0] / group,
+            k: w[1..].iter().product(),
+            n: npix,
+            groups: group,
+        };
         if let Op::Conv(c) = &mut g.node_mut(id).op {
             c.im2col = Some(view);
         }

@@ -16,7 +16,11 @@ struct Bn {
 }
 
 fn bn_params(g: &Graph, n: &Node, eps: f32) -> Option<Bn> {
-    let get = |i: usize| g.const_of(n.inputs.get(i).copied().flatten()?)?.as_f32().map(|v| v.to_vec());
+    let get = |i: usize| {
+        g.const_of(n.inputs.get(i).copied().flatten()?)?
+            .as_f32()
+            .map(|v| v.to_vec())
+    };
     let (scale, bias, mean, var) = (get(1)?, get(2)?, get(3)?, get(4)?);
     let c = scale.len();
     if [bias.len(), mean.len(), var.len()].iter().any(|&l| l != c) {
@@ -54,7 +58,10 @@ fn fold_into_conv(g: &mut Graph, conv: OpId, bn: &Bn) -> Option<()> {
     }
     let nb: Vec<f32> = (0..oc).map(|i| b[i] * bn.s[i] + bn.shift[i]).collect();
     let name = g.node(conv).name.clone();
-    let wid = g.add_const(format!("{name}.weight_bn"), Tensor::f32(w.shape.clone(), wv));
+    let wid = g.add_const(
+        format!("{name}.weight_bn"),
+        Tensor::f32(w.shape.clone(), wv),
+    );
     let bid = g.add_const(format!("{name}.bias_bn"), Tensor::f32(vec![oc], nb));
     let node = g.node_mut(conv);
     node.inputs.truncate(2);
@@ -65,7 +72,9 @@ fn fold_into_conv(g: &mut Graph, conv: OpId, bn: &Bn) -> Option<()> {
 
 fn fold_into_gemm(g: &mut Graph, gemm: OpId, bn: &Bn) -> Option<()> {
     let n = g.node(gemm);
-    let Op::Gemm(a) = n.op.clone() else { return None };
+    let Op::Gemm(a) = n.op.clone() else {
+        return None;
+    };
     let b = g.const_of(n.inputs[1]?)?.clone();
     if b.rank() != 2 {
         return None;
@@ -92,9 +101,14 @@ fn fold_into_gemm(g: &mut Graph, gemm: OpId, bn: &Bn) -> Option<()> {
         let col = if a.trans_b { i / k } else { i % ncols };
         *x *= bn.s[col];
     }
-    let nc: Vec<f32> = (0..ncols).map(|j| a.beta * c[j] * bn.s[j] + bn.shift[j]).collect();
+    let nc: Vec<f32> = (0..ncols)
+        .map(|j| a.beta * c[j] * bn.s[j] + bn.shift[j])
+        .collect();
     let name = g.node(gemm).name.clone();
-    let bid = g.add_const(format!("{name}.weight_bn"), Tensor::f32(b.shape.clone(), bv));
+    let bid = g.add_const(
+        format!("{name}.weight_bn"),
+        Tensor::f32(b.shape.clone(), bv),
+    );
     let cid = g.add_const(format!("{name}.bias_bn"), Tensor::f32(vec![ncols], nc));
     let node = g.node_mut(gemm);
     node.inputs.truncate(2);
@@ -107,10 +121,18 @@ fn fold_into_gemm(g: &mut Graph, gemm: OpId, bn: &Bn) -> Option<()> {
 pub fn run(g: &mut Graph) -> Result<()> {
     for id in g.node_ids() {
         let Some(n) = g.try_node(id) else { continue };
-        let Op::BatchNormalization { epsilon } = n.op else { continue };
-        let (Some(x), y) = (n.inputs[0], n.outputs[0]) else { continue };
-        let Some(bn) = bn_params(g, n, epsilon) else { continue };
-        let Some(p) = sole_producer(g, x) else { continue };
+        let Op::BatchNormalization { epsilon } = n.op else {
+            continue;
+        };
+        let (Some(x), y) = (n.inputs[0], n.outputs[0]) else {
+            continue;
+        };
+        let Some(bn) = bn_params(g, n, epsilon) else {
+            continue;
+        };
+        let Some(p) = sole_producer(g, x) else {
+            continue;
+        };
         let folded = match g.node(p).op {
             Op::Conv(ref c) if c.act.is_none() => fold_into_conv(g, p, &bn),
             Op::Gemm(ref a) if a.act.is_none() => fold_into_gemm(g, p, &bn),

@@ -11,8 +11,13 @@ use crate::tensor::Tensor;
 
 fn shape_const(g: &Graph, id: crate::ir::OpId) -> Option<Tensor> {
     let n = g.node(id);
-    let Op::Shape { start, end } = &n.op else { return None };
-    let dims = g.value(n.inputs.first().copied().flatten()?).ty.concrete()?;
+    let Op::Shape { start, end } = &n.op else {
+        return None;
+    };
+    let dims = g
+        .value(n.inputs.first().copied().flatten()?)
+        .ty
+        .concrete()?;
     let r = dims.len() as i64;
     let fix = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
     let (s, e) = (fix(*start), fix(end.unwrap_or(r)));
@@ -21,7 +26,9 @@ fn shape_const(g: &Graph, id: crate::ir::OpId) -> Option<Tensor> {
 }
 
 pub fn run(g: &mut Graph) -> Result<()> {
-    let order = g.topo_order().map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g
+        .topo_order()
+        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
     let mut changed = false;
     for id in order {
         let n = g.node(id);
@@ -40,7 +47,11 @@ pub fn run(g: &mut Graph) -> Result<()> {
             match float::eval(&n.op, &ins) {
                 Ok(o) => o,
                 Err(e) => {
-                    return Err(Error::Node { node: n.name.clone(), op: n.op.name().into(), msg: e.0 })
+                    return Err(Error::Node {
+                        node: n.name.clone(),
+                        op: n.op.name().into(),
+                        msg: e.0,
+                    })
                 }
             }
         };

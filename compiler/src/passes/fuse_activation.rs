@@ -22,7 +22,10 @@ fn as_activation(g: &Graph, id: OpId) -> Option<Activation> {
                     }
                 }
             };
-            Activation::Clip { min: bound(1, f32::NEG_INFINITY)?, max: bound(2, f32::INFINITY)? }
+            Activation::Clip {
+                min: bound(1, f32::NEG_INFINITY)?,
+                max: bound(2, f32::INFINITY)?,
+            }
         }
         _ => return None,
     })
@@ -31,12 +34,18 @@ fn as_activation(g: &Graph, id: OpId) -> Option<Activation> {
 pub fn run(g: &mut Graph) -> Result<()> {
     for id in g.node_ids() {
         let Some(n) = g.try_node(id) else { continue };
-        let Some(act) = as_activation(g, id) else { continue };
-        let (Some(x), y) = (n.inputs[0], n.outputs[0]) else { continue };
+        let Some(act) = as_activation(g, id) else {
+            continue;
+        };
+        let (Some(x), y) = (n.inputs[0], n.outputs[0]) else {
+            continue;
+        };
         if g.value(x).ty.dtype != crate::tensor::DType::F32 {
             continue;
         }
-        let Some(p) = g.value(x).producer else { continue };
+        let Some(p) = g.value(x).producer else {
+            continue;
+        };
         if g.consumers(x).len() != 1 || g.outputs.contains(&x) {
             continue;
         }

@@ -93,7 +93,8 @@ pub fn run_pipeline(
         (p.run)(g)?;
         shape_inference::infer_all(g)?;
         if opts.verify {
-            g.validate().map_err(|e| Error::Invalid(format!("after pass '{}': {e}", p.name)))?;
+            g.validate()
+                .map_err(|e| Error::Invalid(format!("after pass '{}': {e}", p.name)))?;
         }
         observe(p.name, g);
         if opts.stop_after.as_deref() == Some(p.name) {
@@ -109,7 +110,10 @@ pub fn check_pass_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::Model {
-            msg: format!("no pass named '{name}'; passes: {}", pass_names().join(", ")),
+            msg: format!(
+                "no pass named '{name}'; passes: {}",
+                pass_names().join(", ")
+            ),
         })
     }
 }

@@ -8,9 +8,14 @@ use crate::ir::{Graph, OpId};
 
 fn is_noop(g: &Graph, id: OpId) -> bool {
     let n = g.node(id);
-    let Some(x) = n.inputs.first().copied().flatten() else { return false };
+    let Some(x) = n.inputs.first().copied().flatten() else {
+        return false;
+    };
     let same_type = g.value(x).ty == g.value(n.outputs[0]).ty
-        && !g.value(x).ty.shape.as_ref().is_some_and(|s| s.iter().any(|d| d.known().is_none() && d.to_string() == "?"));
+        && !g.value(x).ty.shape.as_ref().is_some_and(|s| {
+            s.iter()
+                .any(|d| d.known().is_none() && d.to_string() == "?")
+        });
     match &n.op {
         Op::Unary(UnaryOp::Identity) => true,
         Op::Dropout => n.outputs.len() == 1,
@@ -35,7 +40,9 @@ pub fn run(g: &mut Graph) -> Result<()> {
         // y is a graph output: keep its name by making x's producer write y directly,
         // when x is an intermediate used only here.
         let single_use = g.consumers(x).len() == 1 && !g.outputs.contains(&x);
-        if let (ValueKind::Intermediate, Some(p), true) = (&g.value(x).kind, g.value(x).producer, single_use) {
+        if let (ValueKind::Intermediate, Some(p), true) =
+            (&g.value(x).kind, g.value(x).producer, single_use)
+        {
             g.remove_node(id);
             let ty = g.value(x).ty.clone();
             for o in g.node_mut(p).outputs.iter_mut() {

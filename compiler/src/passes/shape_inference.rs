@@ -27,11 +27,17 @@ fn merge(inferred: TensorType, declared: &TensorType) -> TensorType {
 }
 
 pub fn infer_all(g: &mut Graph) -> Result<()> {
-    let order = g.topo_order().map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g
+        .topo_order()
+        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
     for id in order {
         let tys = infer(g, id).map_err(|msg| {
             let n = g.node(id);
-            Error::Node { node: n.name.clone(), op: n.op.name().into(), msg }
+            Error::Node {
+                node: n.name.clone(),
+                op: n.op.name().into(),
+                msg,
+            }
         })?;
         let outs = g.node(id).outputs.clone();
         for (o, ty) in outs.into_iter().zip(tys) {

@@ -13,29 +13,53 @@ use crate::ir::{Dim, Graph, ValueId};
 use crate::tensor::Tensor;
 
 /// Checks the given inputs against the graph inputs and returns the bound symbolic dims.
-pub fn bind_inputs(g: &Graph, inputs: &BTreeMap<String, Tensor>) -> Result<BTreeMap<String, usize>> {
+pub fn bind_inputs(
+    g: &Graph,
+    inputs: &BTreeMap<String, Tensor>,
+) -> Result<BTreeMap<String, usize>> {
     let mut binds: BTreeMap<String, usize> = BTreeMap::new();
     for name in inputs.keys() {
         if !g.inputs.iter().any(|&i| &g.value(i).name == name) {
             let names: Vec<&str> = g.inputs.iter().map(|&i| g.value(i).name.as_str()).collect();
-            return Err(Error::Input { name: name.clone(), msg: format!("the model has no such input; its inputs are {names:?}") });
+            return Err(Error::Input {
+                name: name.clone(),
+                msg: format!("the model has no such input; its inputs are {names:?}"),
+            });
         }
     }
     for &i in &g.inputs {
         let v = g.value(i);
-        let t = inputs.get(&v.name).ok_or_else(|| Error::Input { name: v.name.clone(), msg: format!("no value given (expected {})", v.ty) })?;
-        let err = |msg: String| Error::Input { name: v.name.clone(), msg };
+        let t = inputs.get(&v.name).ok_or_else(|| Error::Input {
+            name: v.name.clone(),
+            msg: format!("no value given (expected {})", v.ty),
+        })?;
+        let err = |msg: String| Error::Input {
+            name: v.name.clone(),
+            msg,
+        };
         if t.dtype() != v.ty.dtype {
-            return Err(err(format!("expected element type {}, got {}", v.ty.dtype, t.dtype())));
+            return Err(err(format!(
+                "expected element type {}, got {}",
+                v.ty.dtype,
+                t.dtype()
+            )));
         }
         let Some(shape) = &v.ty.shape else { continue };
         if shape.len() != t.rank() {
-            return Err(err(format!("expected rank {} ({}), got shape {:?}", shape.len(), v.ty, t.shape)));
+            return Err(err(format!(
+                "expected rank {} ({}), got shape {:?}",
+                shape.len(),
+                v.ty,
+                t.shape
+            )));
         }
         for (ax, (d, &n)) in shape.iter().zip(&t.shape).enumerate() {
             match d {
                 Dim::Known(k) if *k != n => {
-                    return Err(err(format!("axis {ax} must be {k} ({}), got shape {:?}", v.ty, t.shape)))
+                    return Err(err(format!(
+                        "axis {ax} must be {k} ({}), got shape {:?}",
+                        v.ty, t.shape
+                    )))
                 }
                 Dim::Sym(s) if s != "?" => match binds.get(s) {
                     Some(&b) if b != n => {
@@ -54,8 +78,20 @@ pub fn bind_inputs(g: &Graph, inputs: &BTreeMap<String, Tensor>) -> Result<BTree
 
 /// Runs the graph and returns every graph output by name.
 pub fn run(g: &Graph, inputs: &BTreeMap<String, Tensor>) -> Result<BTreeMap<String, Tensor>> {
+    run_profiled(g, inputs, &mut |_, _| {})
+}
+
+/// Like [`run`], calling `on_op(node name, seconds)` after each op: the per-layer profile of
+/// `systole run --profile`.
+pub fn run_profiled(
+    g: &Graph,
+    inputs: &BTreeMap<String, Tensor>,
+    on_op: &mut dyn FnMut(&str, f64),
+) -> Result<BTreeMap<String, Tensor>> {
     bind_inputs(g, inputs)?;
-    let order = g.topo_order().map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g
+        .topo_order()
+        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
     let mut remaining: HashMap<ValueId, usize> = g.use_counts();
     let mut env: HashMap<ValueId, Tensor> = HashMap::new();
     for &i in &g.inputs {
@@ -69,12 +105,19 @@ pub fn run(g: &Graph, inputs: &BTreeMap<String, Tensor>) -> Result<BTreeMap<Stri
                 None => None,
                 Some(v) => Some(match &g.value(*v).kind {
                     ValueKind::Const(t) => t,
-                    _ => env.get(v).ok_or_else(|| Error::Invalid(format!("'{}' read before it is computed", g.value(*v).name)))?,
+                    _ => env.get(v).ok_or_else(|| {
+                        Error::Invalid(format!("'{}' read before it is computed", g.value(*v).name))
+                    })?,
                 }),
             });
         }
-        let outs = float::eval(&n.op, &args)
-            .map_err(|e| Error::Node { node: n.name.clone(), op: n.op.name().into(), msg: e.0 })?;
+        let t0 = std::time::Instant::now();
+        let outs = float::eval(&n.op, &args).map_err(|e| Error::Node {
+            node: n.name.clone(),
+            op: n.op.name().into(),
+            msg: e.0,
+        })?;
+        on_op(&n.name, t0.elapsed().as_secs_f64());
         let ins: Vec<ValueId> = n.inputs.iter().flatten().copied().collect();
         for (o, t) in n.outputs.iter().zip(outs) {
             env.insert(*o, t);
@@ -93,7 +136,10 @@ pub fn run(g: &Graph, inputs: &BTreeMap<String, Tensor>) -> Result<BTreeMap<Stri
         let v = g.value(o);
         let t = match &v.kind {
             ValueKind::Const(t) => t.clone(),
-            _ => env.get(&o).cloned().ok_or_else(|| Error::Invalid(format!("output '{}' was not computed", v.name)))?,
+            _ => env
+                .get(&o)
+                .cloned()
+                .ok_or_else(|| Error::Invalid(format!("output '{}' was not computed", v.name)))?,
         };
         result.insert(v.name.clone(), t);
     }

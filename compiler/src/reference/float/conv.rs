@@ -8,11 +8,12 @@ use rayon::prelude::*;
 
 use super::activation;
 use super::gemm::{gemm_into, GemmScalar};
+use super::patches::{copy_run, Patches};
 use super::spatial::{self, Geometry};
 use super::{err, input, max_inputs, opt_input, tensor, typed};
 use crate::error::KernelError;
 use crate::ir::op::ConvAttrs;
-use crate::tensor::{strides_of, DType, Tensor};
+use crate::tensor::{DType, Tensor};
 
 pub fn conv(attrs: &ConvAttrs, inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelError> {
     max_inputs("Conv", inputs, 3)?;
@@ -31,6 +32,8 @@ struct Plan {
     out_channels: usize,
     group: usize,
     geo: Geometry,
+    patches: Patches,
+    runs: (Vec<usize>, Vec<(usize, usize, usize)>),
 }
 
 fn plan(
@@ -94,16 +97,20 @@ fn plan(
         attrs.auto_pad,
         false,
     )?;
+    let patches = Patches::new(&geo);
+    let runs = patches.runs();
     Ok(Plan {
         batch: x.shape[0],
         channels,
         out_channels,
         group,
         geo,
+        patches,
+        runs,
     })
 }
 
-fn conv_typed<T: GemmScalar>(
+fn conv_typed<T: GemmScalar + Scratch>(
     attrs: &ConvAttrs,
     inputs: &[Option<&Tensor>],
 ) -> Result<Tensor, KernelError> {
@@ -124,28 +131,83 @@ fn conv_typed<T: GemmScalar>(
     }
     let in_area: usize = p.geo.input.iter().product();
     let img_in = p.channels * in_area;
-    let run = |n: usize, y_img: &mut [T], cols: &mut Vec<T>| {
-        conv_image(&p, &xv[n * img_in..(n + 1) * img_in], wv, bv, y_img, cols);
-        activation::apply(attrs.act, y_img);
+    // Images per GEMM: enough output columns to amortize packing the weights, few enough that
+    // matrixmultiply stays on one thread (m·k + k·n < 2^15, its threading threshold) since the
+    // chunks already run in parallel, and at least one chunk per thread.
+    let threads = rayon::current_num_threads().max(1);
+    let (mg, kk) = (
+        p.out_channels / p.group,
+        p.channels / p.group * p.patches.k_area,
+    );
+    let single = ((1usize << 15).saturating_sub(mg * kk + 1) / kk.max(1)).max(1);
+    let columns = MAX_COLUMNS_PER_GEMM.min(single);
+    let per_chunk = (columns / out_area.max(1)).clamp(1, p.batch.div_ceil(threads).max(1));
+    let run = |chunk: usize, y_chunk: &mut [T]| {
+        let first = chunk * per_chunk;
+        let images = y_chunk.len() / img_out;
+        let x_chunk = &xv[first * img_in..(first + images) * img_in];
+        T::with_scratch(|bufs| conv_images(&p, x_chunk, images, wv, bv, y_chunk, bufs));
+        activation::apply(attrs.act, y_chunk);
     };
-    if p.batch > 1 {
-        y.par_chunks_mut(img_out)
+    if p.batch > per_chunk {
+        y.par_chunks_mut(per_chunk * img_out)
             .enumerate()
-            .for_each_init(Vec::new, |cols, (n, y_img)| run(n, y_img, cols));
+            .for_each(|(c, y_chunk)| run(c, y_chunk));
     } else {
-        run(0, &mut y, &mut Vec::new());
+        run(0, &mut y);
     }
     Ok(tensor(shape, y))
 }
 
-/// One image: for each group, im2col then GEMM into `y` (`[M, P]`).
-fn conv_image<T: GemmScalar>(
+/// Per-thread buffers (im2col columns, GEMM output) reused across calls, so a conv does not
+/// fault in fresh pages for its temporaries every time it runs.
+pub trait Scratch: Sized {
+    fn with_scratch<R>(f: impl FnOnce(&mut (Vec<Self>, Vec<Self>)) -> R) -> R;
+}
+
+/// Scratch larger than this (elements) is released after use instead of kept.
+const SCRATCH_KEEP: usize = 1 << 24;
+
+macro_rules! impl_scratch {
+    ($t:ty) => {
+        impl Scratch for $t {
+            fn with_scratch<R>(f: impl FnOnce(&mut (Vec<Self>, Vec<Self>)) -> R) -> R {
+                thread_local! {
+                    static BUF: std::cell::RefCell<(Vec<$t>, Vec<$t>)> = Default::default();
+                }
+                BUF.with(|b| {
+                    // A conv never nests inside another, so the buffer is never borrowed twice;
+                    // fall back to fresh buffers rather than panic if that ever changes.
+                    let Ok(mut b) = b.try_borrow_mut() else {
+                        return f(&mut Default::default());
+                    };
+                    let r = f(&mut b);
+                    if b.0.capacity() + b.1.capacity() > SCRATCH_KEEP {
+                        *b = Default::default();
+                    }
+                    r
+                })
+            }
+        }
+    };
+}
+impl_scratch!(f32);
+impl_scratch!(f64);
+
+/// Most output columns (images × output pixels) per GEMM call.
+const MAX_COLUMNS_PER_GEMM: usize = 256;
+
+/// A chunk of `images` consecutive images: per group, im2col of all of them side by side
+/// (`cols[K, images × P]`), one GEMM into `tmp[M/G, images × P]`, then a scatter into `y`.
+/// A single image with a pointwise kernel skips both copies.
+fn conv_images<T: GemmScalar>(
     p: &Plan,
     x: &[T],
+    images: usize,
     w: &[T],
     bias: Option<&[T]>,
     y: &mut [T],
-    cols: &mut Vec<T>,
+    (cols, tmp): &mut (Vec<T>, Vec<T>),
 ) {
     let cg = p.channels / p.group;
     let mg = p.out_channels / p.group;
@@ -153,21 +215,29 @@ fn conv_image<T: GemmScalar>(
     let out_area = p.geo.output_area();
     let k_area: usize = p.geo.kernel.iter().product();
     let kk = cg * k_area;
-    let pointwise = p.geo.is_pointwise();
+    let ld = images * out_area;
+    let direct = images == 1;
     for g in 0..p.group {
-        let x_g = &x[g * cg * in_area..(g + 1) * cg * in_area];
-        let cols: &[T] = if pointwise {
-            x_g
+        let cols: &[T] = if direct && p.geo.is_pointwise() {
+            &x[g * cg * in_area..(g + 1) * cg * in_area]
         } else {
             cols.clear();
-            cols.resize(kk * out_area, T::ZERO);
-            im2col(x_g, cg, &p.geo, cols);
+            cols.resize(kk * ld, T::ZERO);
+            let x_g = &x[g * cg * in_area..];
+            p.patches
+                .im2col(&p.runs, x_g, images, p.channels * in_area, cg, cols, ld);
             cols
         };
-        let y_g = &mut y[g * mg * out_area..(g + 1) * mg * out_area];
+        let out: &mut [T] = if direct {
+            &mut y[g * mg * out_area..(g + 1) * mg * out_area]
+        } else {
+            tmp.clear();
+            tmp.resize(mg * ld, T::ZERO);
+            tmp
+        };
         let beta = match bias {
             Some(b) => {
-                for (row, &bb) in y_g.chunks_mut(out_area).zip(&b[g * mg..(g + 1) * mg]) {
+                for (row, &bb) in out.chunks_mut(ld).zip(&b[g * mg..(g + 1) * mg]) {
                     row.fill(bb);
                 }
                 T::ONE
@@ -178,78 +248,20 @@ fn conv_image<T: GemmScalar>(
         gemm_into(
             mg,
             kk,
-            out_area,
+            ld,
             T::ONE,
             (w_g, kk, 1),
-            (cols, out_area, 1),
+            (cols, ld, 1),
             beta,
-            y_g,
-            out_area,
+            out,
+            ld,
         );
-    }
-}
-
-/// Fills `cols` (`[channels × kernel area, output area]`, zeroed) with the input patches of `x`
-/// (`[channels, input spatial...]`). Out-of-image taps stay zero.
-pub fn im2col<T: Copy>(x: &[T], channels: usize, geo: &Geometry, cols: &mut [T]) {
-    let nd = geo.input.len();
-    let in_strides = strides_of(&geo.input);
-    let in_area: usize = geo.input.iter().product();
-    let out_area = geo.output_area();
-    let k_area: usize = geo.kernel.iter().product();
-    let (last_in, last_out) = (geo.input[nd - 1], geo.output[nd - 1]);
-    let (s_last, outer_out) = (geo.strides[nd - 1] as i64, &geo.output[..nd - 1]);
-    let outer_count: usize = outer_out.iter().product();
-    let mut ktap = vec![0usize; nd];
-    let mut oidx = vec![0usize; nd.saturating_sub(1)];
-    for c in 0..channels {
-        let x_c = &x[c * in_area..(c + 1) * in_area];
-        for kidx in 0..k_area {
-            // Kernel tap coordinates of this row.
-            let mut rem = kidx;
-            for d in (0..nd).rev() {
-                ktap[d] = rem % geo.kernel[d];
-                rem /= geo.kernel[d];
-            }
-            let row = &mut cols[(c * k_area + kidx) * out_area..(c * k_area + kidx + 1) * out_area];
-            // Range of last-dim outputs whose tap lands inside the input.
-            let off = geo.tap(nd - 1, 0, ktap[nd - 1]);
-            let lo = if off >= 0 {
-                0
-            } else {
-                ((-off) as u64).div_ceil(s_last as u64) as usize
-            };
-            let hi = if (last_in as i64) <= off {
-                0
-            } else {
-                (((last_in as i64 - off) as u64).div_ceil(s_last as u64) as usize).min(last_out)
-            };
-            oidx.iter_mut().for_each(|o| *o = 0);
-            for r in 0..outer_count {
-                // Input offset of the outer coordinates, or None when in the padding.
-                let mut base = Some(0usize);
-                for d in 0..nd - 1 {
-                    let ic = geo.tap(d, oidx[d], ktap[d]);
-                    if ic < 0 || ic >= geo.input[d] as i64 {
-                        base = None;
-                        break;
-                    }
-                    base = base.map(|b| b + ic as usize * in_strides[d]);
-                }
-                let out_row = &mut row[r * last_out..(r + 1) * last_out];
-                if let Some(base) = base {
-                    for (o, v) in out_row.iter_mut().enumerate().take(hi).skip(lo) {
-                        let ic = (o as i64 * s_last + off) as usize;
-                        *v = x_c[base + ic];
-                    }
-                }
-                // Next outer output coordinate.
-                for d in (0..nd - 1).rev() {
-                    oidx[d] += 1;
-                    if oidx[d] < outer_out[d] {
-                        break;
-                    }
-                    oidx[d] = 0;
+        if !direct {
+            for i in 0..images {
+                for m in 0..mg {
+                    let dst = ((i * p.out_channels) + g * mg + m) * out_area;
+                    let src = m * ld + i * out_area;
+                    copy_run(&mut y[dst..dst + out_area], &tmp[src..src + out_area]);
                 }
             }
         }

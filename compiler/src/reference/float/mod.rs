@@ -14,6 +14,7 @@ mod gemm;
 mod movement;
 mod norm;
 mod num;
+mod patches;
 mod pool;
 mod shape_ops;
 mod softmax;

@@ -54,11 +54,44 @@ pub fn transpose(perm: &[usize], inputs: &[Option<&Tensor>]) -> Result<Tensor, K
     let st = x.strides();
     let shape: Vec<usize> = perm.iter().map(|&p| x.shape[p]).collect();
     let strides: Vec<i64> = perm.iter().map(|&p| st[p] as i64).collect();
-    let idx = strided_offsets(&shape, &strides, 0);
-    Ok(Tensor {
-        shape,
-        data: x.data.gather(&idx),
-    })
+    let data = crate::map_data!(&x.data, v => strided_copy(v, &shape, &strides));
+    Ok(Tensor { shape, data })
+}
+
+/// Copies the strided view `Σ idx[d] · strides[d]` of `src` over `shape` into a new row-major
+/// vector: an odometer over the outer axes and a tight loop over the innermost one, with no
+/// index vector (Transpose sits between pooling and the classifier in exported CNNs).
+fn strided_copy<T: Copy>(src: &[T], shape: &[usize], strides: &[i64]) -> Vec<T> {
+    let n: usize = shape.iter().product();
+    let mut out = Vec::with_capacity(n);
+    if n == 0 {
+        return out;
+    }
+    let Some((&inner, outer)) = shape.split_last() else {
+        out.push(src[0]);
+        return out;
+    };
+    let inner_stride = strides[shape.len() - 1] as usize;
+    let mut idx = vec![0usize; outer.len()];
+    let mut base = 0i64;
+    for _ in 0..n / inner.max(1) {
+        let b = base as usize;
+        if inner_stride == 1 {
+            out.extend_from_slice(&src[b..b + inner]);
+        } else {
+            out.extend((0..inner).map(|i| src[b + i * inner_stride]));
+        }
+        for d in (0..outer.len()).rev() {
+            idx[d] += 1;
+            base += strides[d];
+            if idx[d] < outer[d] {
+                break;
+            }
+            base -= strides[d] * outer[d] as i64;
+            idx[d] = 0;
+        }
+    }
+    out
 }
 
 pub fn concat(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelError> {

@@ -1,5 +1,7 @@
 //! BatchNormalization (inference mode) and LRN.
 
+use rayon::prelude::*;
+
 use super::num::{dispatch_real, Num, Real};
 use super::{err, input, max_inputs, tensor, typed};
 use crate::error::KernelError;
@@ -41,24 +43,31 @@ fn batch_norm_typed<T: Real>(
     }
     let (scale, bias, mean, var) = (params[0], params[1], params[2], params[3]);
     let xv = typed::<T>(OP, "X", x)?;
-    // Fold into y = x·a + b per channel, in f64.
-    let (a, b): (Vec<f64>, Vec<f64>) = (0..c)
+    // Fold into y = x·a + b per channel (a and b computed in f64).
+    let (a, b): (Vec<T>, Vec<T>) = (0..c)
         .map(|ch| {
             let a = scale[ch].to_f64() / (var[ch].to_f64() + epsilon as f64).sqrt();
-            (a, bias[ch].to_f64() - mean[ch].to_f64() * a)
+            (
+                T::from_f64(a),
+                T::from_f64(bias[ch].to_f64() - mean[ch].to_f64() * a),
+            )
         })
         .unzip();
     let inner: usize = x.shape[2..].iter().product();
-    let mut y = Vec::with_capacity(xv.len());
-    if inner > 0 {
-        for (i, chunk) in xv.chunks(inner).enumerate() {
-            let ch = i % c;
-            y.extend(
-                chunk
-                    .iter()
-                    .map(|&v| T::from_f64(v.to_f64() * a[ch] + b[ch])),
-            );
+    let mut y = vec![T::ZERO; xv.len()];
+    let image = |(yi, xi): (&mut [T], &[T])| {
+        for (ch, (yc, xc)) in yi.chunks_mut(inner).zip(xi.chunks(inner)).enumerate() {
+            let (a, b) = (a[ch], b[ch]);
+            yc.iter_mut().zip(xc).for_each(|(o, &v)| *o = v * a + b);
         }
+    };
+    let img = c * inner;
+    if img > 0 && xv.len() >= 1 << 16 {
+        y.par_chunks_mut(img)
+            .zip(xv.par_chunks(img))
+            .for_each(image);
+    } else if img > 0 {
+        y.chunks_mut(img).zip(xv.chunks(img)).for_each(image);
     }
     Ok(tensor(x.shape.clone(), y))
 }

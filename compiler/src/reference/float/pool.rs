@@ -2,7 +2,8 @@
 //! GlobalAveragePool.
 //!
 //! The window of every output position is the same for every (batch, channel) plane, so it is
-//! computed once as a table of input offsets; each plane then reduces over its table entries.
+//! computed once per call: interior windows as a base offset plus fixed tap offsets, windows
+//! touching the padding as an explicit list of in-image offsets.
 
 use rayon::prelude::*;
 
@@ -13,69 +14,147 @@ use crate::error::KernelError;
 use crate::ir::op::PoolAttrs;
 use crate::tensor::{strides_of, Tensor};
 
-/// Window of each output position: `offsets[starts[o]..starts[o + 1]]` are the in-image input
-/// offsets (within one plane); `padded[o]` counts the taps inside the input plus its explicit
-/// padding (the `count_include_pad` divisor).
+/// The window of every output position, as input offsets within one plane.
 struct Windows {
+    /// `Some(offset of tap 0)` when the whole window lies inside the input (the common case);
+    /// its taps are then at `interior + deltas[k]`.
+    interior: Vec<Option<usize>>,
+    deltas: Vec<usize>,
+    /// Per block of [`BLOCK`] consecutive outputs: whether all of them are interior, and the
+    /// interior base offsets flattened (0 for border windows).
+    block_ok: Vec<bool>,
+    base: Vec<usize>,
+    /// Windows that touch the padding: their in-image offsets, `offsets[starts[o]..starts[o+1]]`
+    /// (empty for interior windows).
     starts: Vec<usize>,
     offsets: Vec<usize>,
+    /// Taps inside the input, and inside the input plus explicit padding (the
+    /// `count_include_pad` divisor; cells added by `ceil_mode` do not count).
+    valid: Vec<usize>,
     padded: Vec<usize>,
 }
 
 fn windows(geo: &Geometry) -> Windows {
     let nd = geo.input.len();
-    // Per dim and output coordinate: in-image taps and the count inside the padded extent.
-    let mut taps: Vec<Vec<Vec<usize>>> = Vec::with_capacity(nd);
-    let mut padded_n: Vec<Vec<usize>> = Vec::with_capacity(nd);
-    for d in 0..nd {
-        let hi = (geo.input[d] + geo.pad_end[d]) as i64;
-        let (mut t, mut p) = (Vec::new(), Vec::new());
-        for o in 0..geo.output[d] {
-            let pos: Vec<i64> = (0..geo.kernel[d]).map(|k| geo.tap(d, o, k)).collect();
-            t.push(
-                pos.iter()
-                    .filter(|&&i| i >= 0 && i < geo.input[d] as i64)
-                    .map(|&i| i as usize)
-                    .collect(),
-            );
-            p.push(pos.iter().filter(|&&i| i < hi).count());
-        }
-        taps.push(t);
-        padded_n.push(p);
-    }
     let in_strides = strides_of(&geo.input);
+    let k_area: usize = geo.kernel.iter().product();
+    let mut deltas = Vec::with_capacity(k_area);
+    let mut kidx = vec![0usize; nd];
+    for _ in 0..k_area {
+        deltas.push(
+            (0..nd)
+                .map(|d| kidx[d] * geo.dilations[d] * in_strides[d])
+                .sum(),
+        );
+        odometer(&mut kidx, &geo.kernel);
+    }
     let out_area = geo.output_area();
     let mut w = Windows {
+        interior: Vec::with_capacity(out_area),
+        deltas,
+        block_ok: Vec::new(),
+        base: Vec::new(),
         starts: vec![0],
         offsets: Vec::new(),
+        valid: Vec::with_capacity(out_area),
         padded: Vec::with_capacity(out_area),
     };
     let (mut cur, mut next) = (Vec::new(), Vec::new());
     let mut oidx = vec![0usize; nd];
     for _ in 0..out_area {
-        cur.clear();
-        cur.push(0usize);
-        let mut count = 1;
-        for d in 0..nd {
-            next.clear();
-            for &base in &cur {
-                next.extend(taps[d][oidx[d]].iter().map(|&i| base + i * in_strides[d]));
+        let o = &oidx;
+        let taps = |d: usize| (0..geo.kernel[d]).map(move |k| geo.tap(d, o[d], k));
+        let inside = |d: usize, i: i64| i >= 0 && i < geo.input[d] as i64;
+        let padded: usize = (0..nd)
+            .map(|d| {
+                taps(d)
+                    .filter(|&i| i < (geo.input[d] + geo.pad_end[d]) as i64)
+                    .count()
+            })
+            .product();
+        w.padded.push(padded);
+        if (0..nd).all(|d| taps(d).all(|i| inside(d, i))) {
+            w.interior.push(Some(
+                (0..nd)
+                    .map(|d| geo.tap(d, oidx[d], 0) as usize * in_strides[d])
+                    .sum(),
+            ));
+            w.valid.push(k_area);
+        } else {
+            cur.clear();
+            cur.push(0usize);
+            for (d, &st) in in_strides.iter().enumerate() {
+                next.clear();
+                for &base in &cur {
+                    let ok = taps(d).filter(|&i| inside(d, i));
+                    next.extend(ok.map(|i| base + i as usize * st));
+                }
+                std::mem::swap(&mut cur, &mut next);
             }
-            std::mem::swap(&mut cur, &mut next);
-            count *= padded_n[d][oidx[d]];
+            w.offsets.extend_from_slice(&cur);
+            w.interior.push(None);
+            w.valid.push(cur.len());
         }
-        w.offsets.extend_from_slice(&cur);
         w.starts.push(w.offsets.len());
-        w.padded.push(count);
-        for d in (0..nd).rev() {
-            oidx[d] += 1;
-            if oidx[d] < geo.output[d] {
-                break;
+        odometer(&mut oidx, &geo.output);
+    }
+    w.base = w.interior.iter().map(|b| b.unwrap_or(0)).collect();
+    w.block_ok = w
+        .interior
+        .chunks(BLOCK)
+        .map(|c| c.len() == BLOCK && c.iter().all(|b| b.is_some()))
+        .collect();
+    w
+}
+
+/// Outputs reduced together, so the reduction runs as independent chains rather than one
+/// latency-bound chain per output.
+const BLOCK: usize = 8;
+
+/// Advances a row-major multi-index over `dims`, wrapping to zero at the end.
+fn odometer(idx: &mut [usize], dims: &[usize]) {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        if idx[d] < dims[d] {
+            return;
+        }
+        idx[d] = 0;
+    }
+}
+
+impl Windows {
+    /// Folds the windows `o0..o0 + BLOCK`, all interior.
+    #[inline]
+    fn fold_block<T: Copy>(
+        &self,
+        plane: &[T],
+        o0: usize,
+        init: T,
+        f: impl Fn(T, T) -> T,
+    ) -> [T; BLOCK] {
+        let bases = &self.base[o0..o0 + BLOCK];
+        let mut acc = [init; BLOCK];
+        for &d in &self.deltas {
+            for i in 0..BLOCK {
+                acc[i] = f(acc[i], plane[bases[i] + d]);
             }
-            oidx[d] = 0;
+        }
+        acc
+    }
+
+    /// Folds the in-image taps of window `o` of `plane` with `f`, starting from `init`.
+    #[inline]
+    fn fold<T: Copy>(&self, plane: &[T], o: usize, init: T, f: impl Fn(T, T) -> T) -> T {
+        match self.interior[o] {
+            Some(b) => {
+                let xs = &plane[b..];
+                self.deltas.iter().fold(init, |acc, &d| f(acc, xs[d]))
+            }
+            None => self.offsets[self.starts[o]..self.starts[o + 1]]
+                .iter()
+                .fold(init, |acc, &i| f(acc, plane[i])),
         }
     }
-    w
 }
 
 fn geometry(op: &str, attrs: &PoolAttrs, x: &Tensor) -> Result<Geometry, KernelError> {
@@ -100,12 +179,17 @@ fn geometry(op: &str, attrs: &PoolAttrs, x: &Tensor) -> Result<Geometry, KernelE
     )
 }
 
-/// Reduces every plane of `x` with `f(plane, window_index)` into a new tensor.
+/// Computes every (batch, channel) plane: output `o` is `finish(fold of its taps with f, o)`.
+/// Parallel over planes when large.
+#[allow(clippy::too_many_arguments)]
 fn pool_planes<T: Num>(
     x: &Tensor,
     xv: &[T],
     geo: &Geometry,
-    f: impl Fn(&[T], usize) -> T + Sync,
+    w: &Windows,
+    init: T,
+    f: impl Fn(T, T) -> T + Sync,
+    finish: impl Fn(T, usize) -> T + Sync,
 ) -> Tensor {
     let mut shape = x.shape[..2].to_vec();
     shape.extend_from_slice(&geo.output);
@@ -116,16 +200,54 @@ fn pool_planes<T: Num>(
     if y.is_empty() {
         return tensor(shape, y);
     }
+    // 2-D pools whose windows all lie inside the image (every exported CNN's 2×2/2) run as
+    // plain nested loops: the general window tables cost ~3× more per tap on small planes.
+    let direct2d = geo.input.len() == 2 && w.interior.iter().all(|b| b.is_some());
+    let (iw, (oh, ow)) = (
+        geo.input.last().copied().unwrap_or(1),
+        (geo.output[0], *geo.output.last().unwrap_or(&1)),
+    );
     let work = |(p, y_p): (usize, &mut [T])| {
         let plane = &xv[p * in_area..(p + 1) * in_area];
-        for (o, v) in y_p.iter_mut().enumerate() {
-            *v = f(plane, o);
+        if direct2d {
+            let (kh, kw) = (geo.kernel[0], geo.kernel[1]);
+            let (sh, sw) = (geo.strides[0], geo.strides[1]);
+            let (dh, dw) = (geo.dilations[0], geo.dilations[1]);
+            let (ph, pw) = (geo.pad_begin[0], geo.pad_begin[1]);
+            for r in 0..oh {
+                for c in 0..ow {
+                    let mut acc = init;
+                    for i in 0..kh {
+                        let row = (r * sh + i * dh - ph) * iw;
+                        for j in 0..kw {
+                            acc = f(acc, plane[row + c * sw + j * dw - pw]);
+                        }
+                    }
+                    y_p[r * ow + c] = finish(acc, r * ow + c);
+                }
+            }
+            return;
+        }
+        for (blk, ys) in y_p.chunks_mut(BLOCK).enumerate() {
+            let o0 = blk * BLOCK;
+            if w.block_ok[blk] {
+                let acc = w.fold_block(plane, o0, init, &f);
+                for (i, v) in ys.iter_mut().enumerate() {
+                    *v = finish(acc[i], o0 + i);
+                }
+            } else {
+                for (i, v) in ys.iter_mut().enumerate() {
+                    *v = finish(w.fold(plane, o0 + i, init, &f), o0 + i);
+                }
+            }
         }
     };
-    if y.len() >= 1 << 14 {
+    if xv.len() >= 1 << 15 {
         y.par_chunks_mut(out_area)
             .enumerate()
-            .with_min_len(4)
+            // Tasks of at least ~16k input elements: small planes are cheap, and rayon's
+            // per-task cost dominated pooling on 8×8 digits (measured, docs/benchmarks.md).
+            .with_min_len(((1usize << 14) / in_area.max(1)).max(1))
             .for_each(work);
     } else {
         y.chunks_mut(out_area).enumerate().for_each(work);
@@ -141,15 +263,9 @@ pub fn max_pool(attrs: &PoolAttrs, inputs: &[Option<&Tensor>]) -> Result<Tensor,
     dispatch_num!(x.dtype(), T => {
         let xv = typed::<T>("MaxPool", "X", x)?;
         let lowest = T::from_f64(f64::NEG_INFINITY);
-        Ok(pool_planes(x, xv, &geo, |plane, o| {
-            let mut m = lowest;
-            for &i in &w.offsets[w.starts[o]..w.starts[o + 1]] {
-                if plane[i] > m {
-                    m = plane[i];
-                }
-            }
-            m
-        }))
+        // A select rather than a branch: data-dependent branches mispredict.
+        let max = |m: T, v: T| if v > m { v } else { m };
+        Ok(pool_planes(x, xv, &geo, &w, lowest, max, |m, _| m))
     }, Err(err("MaxPool: input X must be numeric, got bool")))
 }
 
@@ -158,15 +274,16 @@ pub fn average_pool(attrs: &PoolAttrs, inputs: &[Option<&Tensor>]) -> Result<Ten
     let x = input("AveragePool", inputs, 0, "X")?;
     let geo = geometry("AveragePool", attrs, x)?;
     let w = windows(&geo);
+    let counts = if attrs.count_include_pad {
+        &w.padded
+    } else {
+        &w.valid
+    };
     let dt = x.dtype();
     dispatch_real!(dt, T => {
         let xv = typed::<T>("AveragePool", "X", x)?;
-        Ok(pool_planes(x, xv, &geo, |plane, o| {
-            let win = &w.offsets[w.starts[o]..w.starts[o + 1]];
-            let s: f64 = win.iter().map(|&i| plane[i].to_f64()).sum();
-            let n = if attrs.count_include_pad { w.padded[o] } else { win.len() };
-            T::from_f64(s / n as f64)
-        }))
+        let inv: Vec<T> = counts.iter().map(|&n| T::from_f64(1.0 / n as f64)).collect();
+        Ok(pool_planes(x, xv, &geo, &w, T::ZERO, |a, v| a + v, |s, o| s * inv[o]))
     }, Err(err(format!("AveragePool: input X must be f32 or f64, got {dt}"))))
 }
 
@@ -300,6 +417,32 @@ mod tests {
         let flat = Tensor::f32(vec![4], vec![0.0; 4]);
         assert!(max_pool(&attrs(&[2], &[], &[]), &[Some(&flat)]).is_err());
         assert!(max_pool(&attrs(&[2, 2], &[], &[]), &[None]).is_err());
+    }
+
+    #[test]
+    fn many_planes_and_border_windows() {
+        // 2 images × 3 channels of 5×5 with pads: every plane gets its own average, and the
+        // padded border windows (scalar path) agree with the interior blocks.
+        let x = Tensor::f32(vec![2, 3, 5, 5], (0..150).map(|v| v as f32).collect());
+        let mut a = attrs(&[3, 3], &[1, 1], &[1, 1, 1, 1]);
+        let y = average_pool(&a, &[Some(&x)]).unwrap();
+        assert_eq!(y.shape, vec![2, 3, 5, 5]);
+        let v = y.as_f32().unwrap();
+        for p in 0..6 {
+            let b = (p * 25) as f32;
+            assert_eq!(v[p * 25 + 6], b + 6.0, "interior window of plane {p}");
+            assert_eq!(
+                v[p * 25],
+                b + 3.0,
+                "corner of plane {p}: (0 + 1 + 5 + 6) / 4"
+            );
+        }
+        a.count_include_pad = true;
+        let y = average_pool(&a, &[Some(&x)]).unwrap();
+        assert_eq!(y.as_f32().unwrap()[25], (4.0 * 25.0 + 12.0) / 9.0);
+        let y = max_pool(&attrs(&[2, 2], &[2, 2], &[]), &[Some(&x)]).unwrap();
+        assert_eq!(y.shape, vec![2, 3, 2, 2]);
+        assert_eq!(&y.as_f32().unwrap()[4..8], &[31.0, 33.0, 41.0, 43.0]);
     }
 
     #[test]

@@ -1,0 +1,59 @@
+"""Float reference vs onnxruntime, side by side in one run (run by scripts/bench-vs-ort.sh).
+
+Both engines run the same model on the same batch and time the model alone (no file I/O):
+onnxruntime via session.run with intra-op threads equal to the cores Systole's rayon pool uses;
+Systole via `systole run --repeat N --json`, which times interp::run only. The two alternate in
+ROUNDS rounds of N runs each, so machine noise hits both alike; each round gives a median per
+engine and the reported figures are the medians over rounds.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnxruntime as ort
+
+
+def main() -> int:
+    systole, model, x_path, batch, runs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    x = np.load(x_path)
+    reps = -(-batch // x.shape[0])
+    x = np.concatenate([x] * reps)[:batch].astype(np.float32)
+    threads = os.cpu_count() or 1
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    for _ in range(5):
+        sess.run(None, {name: x})
+    rounds = 7
+    ort_rounds, our_rounds = [], []
+    with tempfile.TemporaryDirectory() as d:
+        xp = os.path.join(d, "x.npy")
+        np.save(xp, x)
+        for _ in range(rounds):
+            times = []
+            for _ in range(runs):
+                t0 = time.perf_counter()
+                sess.run(None, {name: x})
+                times.append(time.perf_counter() - t0)
+            ort_rounds.append(float(np.median(times)))
+            out = subprocess.run([systole, "run", model, "--input", xp, "--repeat", str(runs), "--json"],
+                                 check=True, capture_output=True, text=True).stdout
+            our_rounds.append(json.loads(out)["seconds"])
+    ort_med = float(np.median(ort_rounds))
+    ours = float(np.median(our_rounds))
+    print(json.dumps({
+        "model": os.path.basename(model), "batch": batch, "runs_per_round": runs, "rounds": rounds, "threads": threads,
+        "onnxruntime_version": ort.__version__,
+        "onnxruntime_ms": round(ort_med * 1e3, 3), "systole_ms": round(ours * 1e3, 3),
+        "ratio_systole_over_ort": round(ours / ort_med, 2),
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

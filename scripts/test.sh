@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of Systole on a fresh clone, installing what the tests need first:
+#   1. system packages (none needed yet beyond the Rust toolchain and python3-venv),
+#   2. the Python oracle venv (onnx 1.23.2, onnxruntime, numpy, scikit-learn),
+#   3. the ONNX backend node-test corpus and the onnx wheel's light models, regenerated,
+#   4. onnxruntime re-checks the bundled models' stored outputs and accuracies,
+#   5. cargo fmt --check, cargo clippy -D warnings, cargo test for the whole workspace.
+# Tests that need an oracle fail (rather than skip) here: SYSTOLE_REQUIRE_ORACLES=1.
+# .ci/run calls exactly this script.
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+step() { echo "==> $*" >&2; }
+
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  step "installing python3-venv (Debian)"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+  else
+    echo "python3-venv is missing; install it (sudo apt-get install python3-venv)" >&2
+    exit 2
+  fi
+fi
+
+step "oracle venv"
+scripts/setup-oracles.sh
+step "ONNX node-test corpus and light models"
+scripts/gen-node-tests.sh >/dev/null
+step "onnxruntime re-checks the bundled models"
+"${SYSTOLE_CACHE:-$REPO/.cache}/venv/bin/python" models/train/check_ort.py
+
+export SYSTOLE_REQUIRE_ORACLES=1
+export INSTA_UPDATE=no
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+step "cargo test"
+cargo test --workspace
