@@ -10,7 +10,10 @@ use systole_compiler::stats::model_stats;
 fn light_dir() -> Option<PathBuf> {
     let d = match std::env::var_os("SYSTOLE_LIGHT_MODELS") {
         Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache/onnx-light"),
+        None => std::env::var_os("SYSTOLE_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.cache"))
+            .join("onnx-light"),
     };
     d.is_dir().then_some(d)
 }

@@ -27,7 +27,10 @@ fn repo() -> PathBuf {
 fn corpus() -> Option<PathBuf> {
     let dir = match std::env::var_os("SYSTOLE_NODE_TESTS") {
         Some(d) => PathBuf::from(d),
-        None => repo().join(".cache/onnx-node-tests/node"),
+        None => std::env::var_os("SYSTOLE_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo().join(".cache"))
+            .join("onnx-node-tests/node"),
     };
     dir.is_dir().then_some(dir)
 }
