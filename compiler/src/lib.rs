@@ -1,7 +1,7 @@
 //! Systole's compiler: ONNX in, quantized fixed-point programs out.
 //!
 //! ```text
-//! model.onnx ─frontend→ graph IR ─passes→ (quant, lower, schedule: later stages)
+//! model.onnx ─frontend→ graph IR ─passes→ quant (number contract today; calibration, lowering, schedule: later)
 //!                          └─ reference::float runs it (checked against onnxruntime)
 //! ```
 pub mod error;
@@ -9,6 +9,7 @@ pub mod frontend;
 pub mod ir;
 pub mod npy;
 pub mod passes;
+pub mod quant;
 pub mod reference;
 pub mod stats;
 pub mod tensor;

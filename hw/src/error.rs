@@ -1,5 +1,5 @@
 //! The one error type of the hardware crate.
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HwError {
@@ -9,12 +9,28 @@ pub enum HwError {
         #[source]
         source: std::io::Error,
     },
+    /// The text is not a description: bad RON, an unknown field or name, a missing field. `msg`
+    /// starts with `line:col` and, where it can be told, the `field '…'` it concerns.
     #[error("{path}: not a valid accelerator description: {msg}")]
     Parse { path: PathBuf, msg: String },
-    #[error("accelerator '{name}': field '{field}': {msg}")]
+    /// A file larger than any description could be, refused before it is read.
+    #[error("{path}: {bytes} bytes is larger than the {limit}-byte limit for a description")]
+    TooLarge {
+        path: PathBuf,
+        bytes: u64,
+        limit: u64,
+    },
+    /// A value out of range; `field` is the dotted path, e.g. `buffers.ifmap.size_kib`.
+    #[error("{}accelerator '{name}': field '{field}': {msg}", file_prefix(.path.as_deref()))]
     Field {
+        path: Option<PathBuf>,
         name: String,
         field: String,
         msg: String,
     },
+}
+
+fn file_prefix(path: Option<&Path>) -> String {
+    path.map(|p| format!("{}: ", p.display()))
+        .unwrap_or_default()
 }

@@ -1,9 +1,12 @@
 //! Accelerator descriptions for Systole: what array, buffers and memory a design has.
 //!
 //! Descriptions are RON files (`hw/presets/*.ron`) so a hardware engineer edits them by hand and
-//! the compiler, simulator and sizing sweeps all read one definition.
+//! the compiler, simulator and sizing sweeps all read one definition. `docs/hardware-model.md`
+//! lists every field, its unit, default and limit.
 pub mod description;
 pub mod error;
 
-pub use description::{Accelerator, Dataflow};
+pub use description::{
+    Accelerator, Buffer, Buffers, Dataflow, Dram, Operand, VectorOp, VectorUnit, MAX_ARRAY_SIDE,
+};
 pub use error::HwError;

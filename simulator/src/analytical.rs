@@ -27,13 +27,7 @@ mod tests {
     use systole_hw::Dataflow;
 
     fn arr(r: usize, c: usize) -> Accelerator {
-        Accelerator {
-            name: "t".into(),
-            rows: r,
-            cols: c,
-            dataflow: Dataflow::WeightStationary,
-            clock_mhz: 100.0,
-        }
+        Accelerator::new("t", r, c, Dataflow::WeightStationary, 100.0)
     }
 
     #[test]

@@ -80,18 +80,36 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let ops: Vec<String> = s.ops.iter().map(|(k, v)| format!("{k}×{v}")).collect();
     println!("  ops: {}", ops.join(", "));
     println!();
+    let wn = s
+        .layers
+        .iter()
+        .map(|l| l.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(5);
+    let wo = s
+        .layers
+        .iter()
+        .map(|l| l.op.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let wt = s
+        .layers
+        .iter()
+        .map(|l| l.outputs.join(" ").len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     println!(
-        "  {:<28} {:<18} {:<22} {:>10} {:>12}",
+        "  {:<wn$}  {:<wo$}  {:<wt$}  {:>10}  {:>12}",
         "layer", "op", "output", "params", "MACs"
     );
     for l in &s.layers {
+        let outs = l.outputs.join(" ");
         println!(
-            "  {:<28} {:<18} {:<22} {:>10} {:>12}",
-            l.name,
-            l.op,
-            l.outputs.join(" "),
-            l.params,
-            l.macs
+            "  {:<wn$}  {:<wo$}  {:<wt$}  {:>10}  {:>12}",
+            l.name, l.op, outs, l.params, l.macs
         );
     }
     Ok(0)

@@ -262,6 +262,48 @@ mod tests {
     }
 
     #[test]
+    fn external_data_loads_from_beside_the_model_and_stays_inside_its_folder() {
+        use super::super::proto::StringStringEntryProto;
+        let dir = std::env::temp_dir().join(format!("systole-ext-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let bytes: Vec<u8> = [0.0f32, 1.5, -2.0, 4.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        std::fs::write(dir.join("w.bin"), &bytes).unwrap();
+        let kv = |k: &str, v: &str| StringStringEntryProto {
+            key: Some(k.into()),
+            value: Some(v.into()),
+        };
+        let mut t = TensorProto {
+            name: Some("w".into()),
+            dims: vec![2],
+            data_type: Some(1),
+            data_location: Some(1),
+            external_data: vec![
+                kv("location", "w.bin"),
+                kv("offset", "4"),
+                kv("length", "8"),
+            ],
+            ..Default::default()
+        };
+        let got = tensor_from_proto(&t, Some(&dir)).unwrap();
+        assert_eq!(got.as_f32().unwrap(), &[1.5, -2.0]);
+        t.external_data[0] = kv("location", "../w.bin");
+        let e = tensor_from_proto(&t, Some(&dir)).unwrap_err().to_string();
+        assert!(e.contains("leaves the model's folder"), "{e}");
+        t.external_data[0] = kv("location", "w.bin");
+        t.external_data[2] = kv("length", "800");
+        let e = tensor_from_proto(&t, Some(&dir)).unwrap_err().to_string();
+        assert!(e.contains("runs past the end"), "{e}");
+        assert!(tensor_from_proto(&t, None)
+            .unwrap_err()
+            .to_string()
+            .contains("external file 'w.bin'"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn float16_is_named_in_the_error() {
         let t = TensorProto {
             dims: vec![1],
