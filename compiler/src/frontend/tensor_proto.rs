@@ -198,19 +198,6 @@ pub fn read_tensor_pb(path: &Path) -> Result<Tensor> {
     tensor_from_proto(&t, path.parent())
 }
 
-/// Name stored in a serialized TensorProto file (the graph input or output it belongs to).
-pub fn tensor_pb_name(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let t = TensorProto::decode(bytes.as_slice()).map_err(|e| Error::File {
-        path: path.to_path_buf(),
-        msg: format!("not a TensorProto: {e}"),
-    })?;
-    Ok(t.name().to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
