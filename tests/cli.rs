@@ -268,3 +268,31 @@ fn bad_run_inputs_exit_2_and_write_nothing() {
     assert!(!out.exists(), "a failed run wrote {}", out.display());
     bad(&["run", "models/digits_mlp.onnx"], "--input");
 }
+
+#[test]
+fn run_outputs_are_byte_identical_across_thread_counts() {
+    let d = tmpdir("threads");
+    let mut files = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = d.join(format!("y{threads}.npy"));
+        let o = Command::new(env!("CARGO_BIN_EXE_systole"))
+            .args([
+                "run",
+                "models/digits_cnn.onnx",
+                "--input",
+                "models/data/digits_test_x_img.npy",
+                "--output",
+            ])
+            .arg(&out)
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(repo())
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+        files.push(std::fs::read(&out).unwrap());
+    }
+    assert!(
+        files.windows(2).all(|w| w[0] == w[1]),
+        "outputs differ between RAYON_NUM_THREADS values"
+    );
+}
