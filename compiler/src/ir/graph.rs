@@ -219,6 +219,30 @@ impl Graph {
         self.rebuild_edges();
     }
 
+    /// The producer of `x` when `x` feeds exactly one op and is not a graph output: the
+    /// condition under which a pass may merge that op into the producer.
+    pub fn sole_producer(&self, x: ValueId) -> Option<OpId> {
+        let p = self.value(x).producer?;
+        (self.consumers(x).len() == 1 && !self.outputs.contains(&x)).then_some(p)
+    }
+
+    /// Removes op `id`, which reads `x` and writes `y`, and makes `x`'s producer write `y`
+    /// instead: how fusion and folding passes merge an op into the one before it while the
+    /// value downstream ops and graph outputs refer to keeps its id and name.
+    pub fn absorb_into_producer(&mut self, id: OpId, x: ValueId, y: ValueId) {
+        let Some(p) = self.value(x).producer else {
+            return;
+        };
+        self.remove_node(id);
+        for o in self.node_mut(p).outputs.iter_mut() {
+            if *o == x {
+                *o = y;
+            }
+        }
+        self.value_mut(x).producer = None;
+        self.rebuild_edges();
+    }
+
     /// Recomputes the producer → consumer edges from node inputs.
     pub fn rebuild_edges(&mut self) {
         self.g.clear_edges();

@@ -7,7 +7,7 @@
 use crate::error::Result;
 use crate::ir::graph::Node;
 use crate::ir::op::{GemmAttrs, Op};
-use crate::ir::{Graph, OpId, ValueId};
+use crate::ir::{Graph, OpId};
 use crate::tensor::Tensor;
 
 struct Bn {
@@ -29,12 +29,6 @@ fn bn_params(g: &Graph, n: &Node, eps: f32) -> Option<Bn> {
     let s: Vec<f32> = (0..c).map(|i| scale[i] / (var[i] + eps).sqrt()).collect();
     let shift = (0..c).map(|i| bias[i] - mean[i] * s[i]).collect();
     Some(Bn { s, shift })
-}
-
-/// The single producer of `x` if `x` has no other use and is not a graph output.
-fn sole_producer(g: &Graph, x: ValueId) -> Option<OpId> {
-    let p = g.value(x).producer?;
-    (g.consumers(x).len() == 1 && !g.outputs.contains(&x)).then_some(p)
 }
 
 fn fold_into_conv(g: &mut Graph, conv: OpId, bn: &Bn) -> Option<()> {
@@ -130,7 +124,7 @@ pub fn run(g: &mut Graph) -> Result<()> {
         let Some(bn) = bn_params(g, n, epsilon) else {
             continue;
         };
-        let Some(p) = sole_producer(g, x) else {
+        let Some(p) = g.sole_producer(x) else {
             continue;
         };
         let folded = match g.node(p).op {
@@ -142,14 +136,7 @@ pub fn run(g: &mut Graph) -> Result<()> {
             continue;
         }
         // The producer now writes the BN's output value directly.
-        g.remove_node(id);
-        for o in g.node_mut(p).outputs.iter_mut() {
-            if *o == x {
-                *o = y;
-            }
-        }
-        g.value_mut(x).producer = None;
-        g.rebuild_edges();
+        g.absorb_into_producer(id, x, y);
     }
     Ok(())
 }

@@ -43,12 +43,9 @@ pub fn run(g: &mut Graph) -> Result<()> {
         if g.value(x).ty.dtype != crate::tensor::DType::F32 {
             continue;
         }
-        let Some(p) = g.value(x).producer else {
+        let Some(p) = g.sole_producer(x) else {
             continue;
         };
-        if g.consumers(x).len() != 1 || g.outputs.contains(&x) {
-            continue;
-        }
         let slot = match &mut g.node_mut(p).op {
             Op::Conv(c) if c.act.is_none() => &mut c.act,
             Op::Gemm(a) if a.act.is_none() => &mut a.act,
@@ -56,14 +53,7 @@ pub fn run(g: &mut Graph) -> Result<()> {
             _ => continue,
         };
         *slot = Some(act);
-        g.remove_node(id);
-        for o in g.node_mut(p).outputs.iter_mut() {
-            if *o == x {
-                *o = y;
-            }
-        }
-        g.value_mut(x).producer = None;
-        g.rebuild_edges();
+        g.absorb_into_producer(id, x, y);
     }
     Ok(())
 }

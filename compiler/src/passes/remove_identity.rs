@@ -39,20 +39,10 @@ pub fn run(g: &mut Graph) -> Result<()> {
         }
         // y is a graph output: keep its name by making x's producer write y directly,
         // when x is an intermediate used only here.
-        let single_use = g.consumers(x).len() == 1 && !g.outputs.contains(&x);
-        if let (ValueKind::Intermediate, Some(p), true) =
-            (&g.value(x).kind, g.value(x).producer, single_use)
-        {
-            g.remove_node(id);
+        if g.value(x).kind == ValueKind::Intermediate && g.sole_producer(x).is_some() {
             let ty = g.value(x).ty.clone();
-            for o in g.node_mut(p).outputs.iter_mut() {
-                if *o == x {
-                    *o = y;
-                }
-            }
+            g.absorb_into_producer(id, x, y);
             g.value_mut(y).ty = ty;
-            g.value_mut(x).producer = None;
-            g.rebuild_edges();
         }
     }
     Ok(())
