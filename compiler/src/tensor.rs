@@ -264,34 +264,24 @@ impl Data {
     /// Raw little-endian bytes, for hashing constants in the IR dump.
     pub fn to_le_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.len() * self.dtype().size_bytes());
+        macro_rules! le {
+            ($v:expr) => {
+                $v.iter()
+                    .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+            };
+        }
         match self {
             Data::Bool(v) => out.extend(v.iter().map(|&b| b as u8)),
-            Data::I8(v) => out.extend(v.iter().map(|&b| b as u8)),
+            Data::I8(v) => le!(v),
             Data::U8(v) => out.extend_from_slice(v),
-            Data::F32(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::F64(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I16(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::U16(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I32(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::U32(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::I64(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            Data::U64(v) => v
-                .iter()
-                .for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
+            Data::F32(v) => le!(v),
+            Data::F64(v) => le!(v),
+            Data::I16(v) => le!(v),
+            Data::U16(v) => le!(v),
+            Data::I32(v) => le!(v),
+            Data::U32(v) => le!(v),
+            Data::I64(v) => le!(v),
+            Data::U64(v) => le!(v),
         }
         out
     }

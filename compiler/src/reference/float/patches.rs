@@ -6,7 +6,7 @@
 //! Kernels loop over taps and runs, so the inner loop is a strided copy or reduction with no
 //! bounds logic.
 
-use super::spatial::Geometry;
+use super::spatial::{odometer, Geometry};
 use crate::tensor::strides_of;
 
 pub struct Patches {
@@ -20,17 +20,6 @@ pub struct Patches {
     pub in_area: usize,
     pub k_area: usize,
     pub out_area: usize,
-}
-
-/// Advances a row-major multi-index over `dims`, wrapping to zero at the end.
-fn odometer(idx: &mut [usize], dims: &[usize]) {
-    for d in (0..idx.len()).rev() {
-        idx[d] += 1;
-        if idx[d] < dims[d] {
-            return;
-        }
-        idx[d] = 0;
-    }
 }
 
 impl Patches {

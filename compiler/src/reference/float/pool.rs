@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 
 use super::num::{dispatch_num, dispatch_real, Num, Real};
-use super::spatial::{self, Geometry};
+use super::spatial::{self, odometer, Geometry};
 use super::{err, input, max_inputs, tensor, typed};
 use crate::error::KernelError;
 use crate::ir::op::PoolAttrs;
@@ -111,17 +111,6 @@ fn windows(geo: &Geometry) -> Windows {
 /// latency-bound chain per output.
 const BLOCK: usize = 8;
 
-/// Advances a row-major multi-index over `dims`, wrapping to zero at the end.
-fn odometer(idx: &mut [usize], dims: &[usize]) {
-    for d in (0..idx.len()).rev() {
-        idx[d] += 1;
-        if idx[d] < dims[d] {
-            return;
-        }
-        idx[d] = 0;
-    }
-}
-
 impl Windows {
     /// Folds the windows `o0..o0 + BLOCK`, all interior.
     #[inline]
@@ -200,34 +189,8 @@ fn pool_planes<T: Num>(
     if y.is_empty() {
         return tensor(shape, y);
     }
-    // 2-D pools whose windows all lie inside the image (every exported CNN's 2×2/2) run as
-    // plain nested loops: the general window tables cost ~3× more per tap on small planes.
-    let direct2d = geo.input.len() == 2 && w.interior.iter().all(|b| b.is_some());
-    let (iw, (oh, ow)) = (
-        geo.input.last().copied().unwrap_or(1),
-        (geo.output[0], *geo.output.last().unwrap_or(&1)),
-    );
     let work = |(p, y_p): (usize, &mut [T])| {
         let plane = &xv[p * in_area..(p + 1) * in_area];
-        if direct2d {
-            let (kh, kw) = (geo.kernel[0], geo.kernel[1]);
-            let (sh, sw) = (geo.strides[0], geo.strides[1]);
-            let (dh, dw) = (geo.dilations[0], geo.dilations[1]);
-            let (ph, pw) = (geo.pad_begin[0], geo.pad_begin[1]);
-            for r in 0..oh {
-                for c in 0..ow {
-                    let mut acc = init;
-                    for i in 0..kh {
-                        let row = (r * sh + i * dh - ph) * iw;
-                        for j in 0..kw {
-                            acc = f(acc, plane[row + c * sw + j * dw - pw]);
-                        }
-                    }
-                    y_p[r * ow + c] = finish(acc, r * ow + c);
-                }
-            }
-            return;
-        }
         for (blk, ys) in y_p.chunks_mut(BLOCK).enumerate() {
             let o0 = blk * BLOCK;
             if w.block_ok[blk] {
@@ -245,9 +208,7 @@ fn pool_planes<T: Num>(
     if xv.len() >= 1 << 15 {
         y.par_chunks_mut(out_area)
             .enumerate()
-            // Tasks of at least ~16k input elements: small planes are cheap, and rayon's
-            // per-task cost dominated pooling on 8×8 digits (measured, docs/benchmarks.md).
-            .with_min_len(((1usize << 14) / in_area.max(1)).max(1))
+            .with_min_len(16)
             .for_each(work);
     } else {
         y.chunks_mut(out_area).enumerate().for_each(work);

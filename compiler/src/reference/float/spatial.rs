@@ -139,6 +139,17 @@ pub fn resolve(
     })
 }
 
+/// Advances a row-major multi-index over `dims`, wrapping to zero at the end.
+pub fn odometer(idx: &mut [usize], dims: &[usize]) {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        if idx[d] < dims[d] {
+            return;
+        }
+        idx[d] = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
