@@ -46,6 +46,8 @@ pub enum Error {
     Input { name: String, msg: String },
     #[error("{path}: {msg}")]
     File { path: PathBuf, msg: String },
+    #[error(transparent)]
+    Quant(#[from] crate::quant::QuantError),
     #[error("IR invalid: {0}")]
     Invalid(String),
 }

@@ -16,12 +16,16 @@
 //! (calibration, [`quantize_multiplier`]) or goes out ([`Format::dequantize`]).
 //! `docs/number-formats.md` is the user-facing description of this module.
 
+pub mod calibrate;
 pub mod error;
 #[cfg(test)]
 mod fixed_props;
 pub mod format;
 pub mod requant;
 pub mod rounding;
+pub mod spec;
+pub mod threshold;
+pub mod weights;
 
 pub use error::QuantError;
 pub use format::{quantize_multiplier, Format, Granularity, Scale, TensorFormat};

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::float;
 use crate::error::{Error, Result};
-use crate::ir::graph::ValueKind;
+use crate::ir::graph::{Node, ValueKind};
 use crate::ir::{Dim, Graph, ValueId};
 use crate::tensor::Tensor;
 
@@ -88,6 +88,16 @@ pub fn run_profiled(
     inputs: &BTreeMap<String, Tensor>,
     on_op: &mut dyn FnMut(&str, f64),
 ) -> Result<BTreeMap<String, Tensor>> {
+    run_observed(g, inputs, &mut |n, _, secs| on_op(&n.name, secs))
+}
+
+/// Like [`run`], showing every op's outputs to `on_op(node, outputs, seconds)` before they are
+/// stored: calibration streams activation statistics through it without keeping the tensors.
+pub fn run_observed(
+    g: &Graph,
+    inputs: &BTreeMap<String, Tensor>,
+    on_op: &mut dyn FnMut(&Node, &[Tensor], f64),
+) -> Result<BTreeMap<String, Tensor>> {
     bind_inputs(g, inputs)?;
     let order = g
         .topo_order()
@@ -117,7 +127,7 @@ pub fn run_profiled(
             op: n.op.name().into(),
             msg: e.0,
         })?;
-        on_op(&n.name, t0.elapsed().as_secs_f64());
+        on_op(n, &outs, t0.elapsed().as_secs_f64());
         let ins: Vec<ValueId> = n.inputs.iter().flatten().copied().collect();
         for (o, t) in n.outputs.iter().zip(outs) {
             env.insert(*o, t);

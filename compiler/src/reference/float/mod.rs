@@ -18,7 +18,7 @@ mod patches;
 mod pool;
 mod shape_ops;
 mod softmax;
-mod spatial;
+pub(crate) mod spatial;
 
 #[cfg(test)]
 mod conv_tests;

@@ -1,0 +1,84 @@
+//! The compile flow as library calls, shared by the CLI verbs and the tests: load and optimize a
+//! model, evaluate float or quantized accuracy, and quantize with a configuration.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::frontend::load_model;
+use crate::fxir::Program;
+use crate::ir::Graph;
+use crate::lower::{lower, QuantConfig};
+use crate::passes::{run_pipeline, PipelineOptions};
+use crate::quant::calibrate::{calibrate, check_data, Calibration};
+use crate::reference::{int, interp};
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+
+/// Loads an ONNX model and runs the whole pass pipeline on it.
+pub fn load_optimized(path: &Path) -> Result<Graph> {
+    let mut g = load_model(path)?;
+    run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
+    Ok(g)
+}
+
+/// Index of the largest value of each row of `[N, C]` scores (first index on ties).
+pub fn argmax_rows(scores: &[f32], classes: usize) -> Vec<usize> {
+    scores
+        .chunks(classes.max(1))
+        .map(|row| (0..row.len()).fold(0, |b, j| if row[j] > row[b] { j } else { b }))
+        .collect()
+}
+
+/// Correct and total of top-1 predictions against integer labels.
+pub fn top1(scores: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {
+    let l = labels.to_i64_vec();
+    let classes = scores.shape.last().copied().unwrap_or(1);
+    let rows = scores.len() / classes.max(1);
+    if l.len() != rows {
+        return Err(Error::Input {
+            name: "labels".into(),
+            msg: format!(
+                "{} labels for {} predictions (output shape {:?}); expected one per row",
+                l.len(),
+                rows,
+                scores.shape
+            ),
+        });
+    }
+    let pred = argmax_rows(&scores.to_f32_vec(), classes);
+    Ok((
+        pred.iter()
+            .zip(&l)
+            .filter(|(p, y)| **p as i64 == **y)
+            .count(),
+        rows,
+    ))
+}
+
+/// Runs the float reference on `x` (one input) and returns the single output.
+pub fn run_float(g: &Graph, x: &Tensor) -> Result<Tensor> {
+    check_data(g, x, "input")?;
+    let name = g.value(g.inputs[0]).name.clone();
+    let out = interp::run(g, &BTreeMap::from([(name, x.clone())]))?;
+    out.into_values().next().ok_or_else(|| Error::Model {
+        msg: "the model has no output".into(),
+    })
+}
+
+/// Runs the quantized program on `x` and returns its output as reals.
+pub fn run_quantized(p: &Program, x: &Tensor) -> Result<Tensor> {
+    let codes = int::run(p, x)?;
+    Ok(int::output_tensor(p, &codes))
+}
+
+/// Calibrates `g` on `calib` (batches of 64) and lowers it with `cfg`.
+pub fn quantize(
+    g: &Graph,
+    calib: &Tensor,
+    cfg: &QuantConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Program, Calibration)> {
+    let cal = calibrate(g, calib, 64, progress)?;
+    let p = lower(g, &cal, cfg)?;
+    Ok((p, cal))
+}

@@ -1,0 +1,298 @@
+//! The verifier of the fixed-point program: structure, shapes, formats, and the proof that no
+//! accumulator can overflow unless an overflow mode says so.
+
+use super::weights::MAX_OPERAND_BITS;
+use super::{Coding, GemmStage, LayoutOp, Program, StageKind, TensorId, VectorOp};
+use crate::quant::Format;
+use crate::{Error, Result};
+
+fn bad(stage: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Invalid(format!("fixed-point program: stage '{stage}': {msg}"))
+}
+
+/// Largest `|x|` a code of this format can take. The array multiplies raw codes (the zero
+/// point is folded into the bias), so the bound is on raw codes, not on `x - z`.
+pub fn max_code(f: &Format) -> u64 {
+    f.min_int().unsigned_abs().max(f.max_int().unsigned_abs())
+}
+
+pub fn validate(p: &Program) -> Result<()> {
+    let nt = p.tensors.len();
+    for (i, t) in p.tensors.iter().enumerate() {
+        t.format
+            .validate()
+            .map_err(|e| Error::Invalid(format!("tensor t{i} '{}': {e}", t.name)))?;
+    }
+    let mut produced = vec![false; nt];
+    let check_id = |st: &str, id: TensorId| -> Result<()> {
+        if id.0 >= nt {
+            return Err(bad(st, format!("tensor t{} does not exist", id.0)));
+        }
+        Ok(())
+    };
+    for st in &p.stages {
+        let name = st.name.as_str();
+        for &i in &st.inputs {
+            check_id(name, i)?;
+            if !produced[i.0] {
+                return Err(bad(name, format!("reads t{} before it is produced", i.0)));
+            }
+        }
+        check_id(name, st.output)?;
+        if produced[st.output.0] {
+            return Err(bad(name, format!("t{} is produced twice", st.output.0)));
+        }
+        produced[st.output.0] = true;
+        let out = p.tensor(st.output);
+        let arity = match st.kind {
+            StageKind::Quantize { .. } => 0,
+            _ => 1,
+        };
+        if st.inputs.len() != arity {
+            return Err(bad(
+                name,
+                format!("{} inputs, expected {arity}", st.inputs.len()),
+            ));
+        }
+        match &st.kind {
+            StageKind::Quantize { .. } => {
+                if out.shape != p.input_shape {
+                    return Err(bad(name, "output shape differs from the program input"));
+                }
+            }
+            StageKind::Gemm(g) => {
+                gemm(name, g, &p.tensor(st.inputs[0]).format, &out.format)?;
+                let x = p.tensor(st.inputs[0]);
+                match &g.conv {
+                    Some(w) => {
+                        let kk = w.channels * w.kernel[0] * w.kernel[1];
+                        if x.shape != [w.channels, w.input[0], w.input[1]] || g.k != kk {
+                            return Err(bad(
+                                name,
+                                format!(
+                                    "conv input {:?} or k {} disagree with the window",
+                                    x.shape, g.k
+                                ),
+                            ));
+                        }
+                        if out.shape != [g.n, w.output[0], w.output[1]] {
+                            return Err(bad(
+                                name,
+                                format!(
+                                    "conv output {:?} is not [{}, {}, {}]",
+                                    out.shape, g.n, w.output[0], w.output[1]
+                                ),
+                            ));
+                        }
+                    }
+                    None => {
+                        if x.len() != g.k || out.len() != g.n {
+                            return Err(bad(
+                                name,
+                                format!(
+                                    "gemm of {:?} -> {:?} with k={} n={}",
+                                    x.shape, out.shape, g.k, g.n
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+            StageKind::Vector(v) => {
+                let x = p.tensor(st.inputs[0]);
+                match v {
+                    VectorOp::MaxPool { window } => {
+                        if x.format != out.format {
+                            return Err(bad(name, "maxpool changes the format"));
+                        }
+                        if x.shape != [window.channels, window.input[0], window.input[1]]
+                            || out.shape != [window.channels, window.output[0], window.output[1]]
+                        {
+                            return Err(bad(name, "maxpool shapes disagree with the window"));
+                        }
+                    }
+                    VectorOp::Relu => {
+                        if x.format != out.format || x.shape != out.shape {
+                            return Err(bad(name, "relu changes the format or shape"));
+                        }
+                    }
+                    VectorOp::Softmax { q_ln2, row, .. } => {
+                        if *q_ln2 < 1 {
+                            return Err(bad(name, "softmax: input step above ln 2 (q_ln2 < 1)"));
+                        }
+                        if out.format.signed || x.shape != out.shape || x.shape.last() != Some(row)
+                        {
+                            return Err(bad(name, "softmax: output must be unsigned, same shape, rows on the last axis"));
+                        }
+                    }
+                }
+            }
+            StageKind::Layout(l) => {
+                let x = p.tensor(st.inputs[0]);
+                if x.format != out.format || x.len() != out.len() {
+                    return Err(bad(
+                        name,
+                        "layout stage changes the format or the element count",
+                    ));
+                }
+                if let LayoutOp::Transpose { perm } = l {
+                    let mut seen = vec![false; x.shape.len()];
+                    for &a in perm {
+                        if a >= seen.len() || std::mem::replace(&mut seen[a], true) {
+                            return Err(bad(name, format!("perm {perm:?} is not a permutation")));
+                        }
+                    }
+                    if perm.len() != x.shape.len()
+                        || perm.iter().map(|&a| x.shape[a]).collect::<Vec<_>>() != out.shape
+                    {
+                        return Err(bad(
+                            name,
+                            format!("perm {perm:?} of {:?} is not {:?}", x.shape, out.shape),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if p.output.0 >= nt || !produced[p.output.0] {
+        return Err(Error::Invalid(format!(
+            "fixed-point program: output t{} is never produced",
+            p.output.0
+        )));
+    }
+    Ok(())
+}
+
+fn gemm(name: &str, g: &GemmStage, x: &Format, y: &Format) -> Result<()> {
+    let w = &g.weights;
+    if w.n != g.n || w.k != g.k || w.codes.len() != g.n * g.k || w.scales.len() != g.n {
+        return Err(bad(name, "weight table sizes disagree with n and k"));
+    }
+    if g.bias.len() != g.n || g.requant.len() != g.n {
+        return Err(bad(name, "bias or requant count differs from n"));
+    }
+    coding(name, g)?;
+    let wmax = w
+        .decode()
+        .iter()
+        .map(|&v| i64::from(v).unsigned_abs())
+        .max()
+        .unwrap_or(0);
+    let operand_bits = w.operand_bits();
+    if operand_bits > MAX_OPERAND_BITS {
+        return Err(bad(name, format!("decoded weights need {operand_bits} bits; the array takes at most {MAX_OPERAND_BITS}")));
+    }
+    for (c, r) in g.requant.iter().enumerate() {
+        r.validate()
+            .map_err(|e| bad(name, format!("channel {c}: {e}")))?;
+        if r.bits != y.bits || r.signed != y.signed || i64::from(r.zero_point) != y.zero_point() {
+            return Err(bad(
+                name,
+                format!("channel {c}: requant output type differs from the output tensor's format"),
+            ));
+        }
+    }
+    if !(2..=64).contains(&g.acc_bits) {
+        return Err(bad(name, format!("accumulator of {} bits", g.acc_bits)));
+    }
+    if g.acc_overflow.is_none() {
+        // The proof: every partial sum |Σ x w + b| <= K · max|x| · max|w| + max|b| < 2^(acc_bits - 1).
+        let xmax = u128::from(max_code(x));
+        let bmax = g.bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0) as u128;
+        let bound = g.k as u128 * xmax * u128::from(wmax) + bmax;
+        if bound >= 1u128 << (g.acc_bits - 1) {
+            return Err(bad(name, format!("accumulator of {} bits can overflow (worst case |acc| = {bound}); widen it or give it an overflow mode", g.acc_bits)));
+        }
+    }
+    Ok(())
+}
+
+fn coding(name: &str, g: &GemmStage) -> Result<()> {
+    let w = &g.weights;
+    let code_range = |bits: u32| -> (i32, i32) { (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) };
+    let check_codes = |lo: i32, hi: i32| -> Result<()> {
+        match w.codes.iter().position(|&c| c < lo || c > hi) {
+            Some(i) => Err(bad(
+                name,
+                format!(
+                    "weight code {} at [{}][{}] outside {lo}..={hi}",
+                    w.codes[i],
+                    i / g.k,
+                    i % g.k
+                ),
+            )),
+            None => Ok(()),
+        }
+    };
+    let per_row = |group: usize| g.k.div_ceil(group.max(1));
+    match &w.coding {
+        Coding::Int { bits } => {
+            let (lo, hi) = code_range(*bits);
+            check_codes(lo, hi)
+        }
+        Coding::Group {
+            bits,
+            group,
+            mult_bits,
+            mults,
+        } => {
+            let (lo, hi) = code_range(*bits);
+            if *group == 0 || mults.len() != g.n * per_row(*group) {
+                return Err(bad(name, "group multipliers do not cover every group"));
+            }
+            if mults.iter().any(|&m| m < 1 || m > 1 << mult_bits) {
+                return Err(bad(
+                    name,
+                    format!("group multiplier outside 1..=2^{mult_bits}"),
+                ));
+            }
+            check_codes(lo, hi)
+        }
+        Coding::Pow2 { bits } => {
+            let e = (1 << (bits - 1)) - 1;
+            check_codes(-e, e)
+        }
+        Coding::Codebook {
+            bits,
+            table_bits,
+            per_channel,
+            table,
+        } => {
+            let size = 1usize << bits;
+            let want = if *per_channel { size * g.n } else { size };
+            let (lo, hi) = code_range(*table_bits);
+            if table.len() != want || table.iter().any(|&t| t < lo || t > hi) {
+                return Err(bad(name, "codebook size or entries out of range"));
+            }
+            check_codes(0, size as i32 - 1)
+        }
+        Coding::Fp8 { kind, shifts } => {
+            if shifts.len() != g.n {
+                return Err(bad(name, "one fp8 shift per channel expected"));
+            }
+            let max = i32::from(kind.max_code());
+            match w
+                .codes
+                .iter()
+                .position(|&c| !(0..=255).contains(&c) || (c & 0x7f) > max)
+            {
+                Some(i) => Err(bad(
+                    name,
+                    format!("fp8 code {} is not a finite value", w.codes[i]),
+                )),
+                None => Ok(()),
+            }
+        }
+        Coding::Block {
+            bits,
+            group,
+            shifts,
+        } => {
+            let (lo, hi) = code_range(*bits);
+            if *group == 0 || shifts.len() != g.n * per_row(*group) {
+                return Err(bad(name, "block shifts do not cover every block"));
+            }
+            check_codes(lo, hi)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! Lowering of Conv, Gemm and MatMul into array stages.
+
+use super::{fused_relu, node_err, sample_shape, to_window, Lowering};
+use crate::fxir::{GemmStage, StageKind, Window};
+use crate::ir::{Node, Op};
+use crate::quant::spec::ActSpec;
+use crate::quant::weights::quantize_weights;
+use crate::quant::{acc_bits, quantize_multiplier, Format, Overflow, Requant};
+use crate::reference::float::spatial;
+use crate::{Error, Result};
+
+pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
+    let op = n.op.name();
+    let err = |msg: String| node_err(&n.name, op, msg);
+    let x = l.input_of(&n.name, op, n.inputs[0])?;
+    let xs = l.tensors[x.0].shape.clone();
+    let konst = |i: usize, what: &str| -> Result<Option<Vec<f32>>> {
+        match n.inputs.get(i).copied().flatten() {
+            None => Ok(None),
+            Some(v) => match l.g.const_of(v) {
+                Some(t) => Ok(Some(t.to_f32_vec())),
+                None => Err(err(format!(
+                    "{what} must be a constant (an initializer) to be quantized"
+                ))),
+            },
+        }
+    };
+    let wv = n
+        .inputs
+        .get(1)
+        .copied()
+        .flatten()
+        .and_then(|v| l.g.const_of(v))
+        .map(|t| t.shape.clone());
+    let (w_real, b_real, nn, k, conv, relu): (
+        Vec<f32>,
+        Vec<f32>,
+        usize,
+        usize,
+        Option<Window>,
+        bool,
+    ) = match &n.op {
+        Op::Conv(a) => {
+            let w = konst(1, "the weight")?.ok_or_else(|| err("no weight".into()))?;
+            let ws = wv.unwrap_or_default();
+            if a.group != 1 || ws.len() != 4 || xs.len() != 3 {
+                return Err(err(format!(
+                    "only 2-D convolutions with group 1 are lowered (group {}, weight {:?})",
+                    a.group, ws
+                )));
+            }
+            let kernel = if a.kernel_shape.is_empty() {
+                ws[2..].to_vec()
+            } else {
+                a.kernel_shape.clone()
+            };
+            let geo = spatial::resolve(
+                op,
+                &xs[1..],
+                &kernel,
+                &a.strides,
+                &a.dilations,
+                &a.pads,
+                a.auto_pad,
+                false,
+            )
+            .map_err(|e| err(e.0))?;
+            let nn = ws[0];
+            let k = ws[1] * ws[2] * ws[3];
+            let b = konst(2, "the bias")?.unwrap_or_else(|| vec![0.0; nn]);
+            (
+                w,
+                b,
+                nn,
+                k,
+                Some(to_window(xs[0], &geo)),
+                fused_relu(&n.name, op, a.act)?,
+            )
+        }
+        Op::Gemm(a) => {
+            if a.trans_a || xs.len() != 1 {
+                return Err(err(
+                    "only Gemm of a [batch, K] activation without transA is lowered".into(),
+                ));
+            }
+            let b = konst(1, "B")?.ok_or_else(|| err("no B".into()))?;
+            let bs = wv.unwrap_or_default();
+            if bs.len() != 2 {
+                return Err(err(format!("B has shape {bs:?}, expected 2-D")));
+            }
+            let (k, nn) = if a.trans_b {
+                (bs[1], bs[0])
+            } else {
+                (bs[0], bs[1])
+            };
+            // Weights [n][k], alpha folded in.
+            let mut w = vec![0f32; nn * k];
+            for c in 0..nn {
+                for j in 0..k {
+                    let v = if a.trans_b {
+                        b[c * k + j]
+                    } else {
+                        b[j * nn + c]
+                    };
+                    w[c * k + j] = a.alpha * v;
+                }
+            }
+            let bias = match konst(2, "C")? {
+                None => vec![0.0; nn],
+                Some(c) if c.len() == nn => c.iter().map(|v| a.beta * v).collect(),
+                Some(c) if c.len() == 1 => vec![a.beta * c[0]; nn],
+                Some(c) => {
+                    return Err(err(format!(
+                        "C has {} values; only a per-column bias ({nn}) is lowered",
+                        c.len()
+                    )))
+                }
+            };
+            (w, bias, nn, k, None, fused_relu(&n.name, op, a.act)?)
+        }
+        Op::MatMul { act } => {
+            let b = konst(1, "B")?.ok_or_else(|| err("no B".into()))?;
+            let bs = wv.unwrap_or_default();
+            if bs.len() != 2 || xs.len() != 1 {
+                return Err(err(
+                    "only MatMul of a [batch, K] activation by a constant [K, N] is lowered".into(),
+                ));
+            }
+            let (k, nn) = (bs[0], bs[1]);
+            let mut w = vec![0f32; nn * k];
+            for c in 0..nn {
+                for j in 0..k {
+                    w[c * k + j] = b[j * nn + c];
+                }
+            }
+            (
+                w,
+                vec![0.0; nn],
+                nn,
+                k,
+                None,
+                fused_relu(&n.name, op, *act)?,
+            )
+        }
+        _ => unreachable!("gemm::lower called for {op}"),
+    };
+    let mut w_real = w_real;
+    if let Some(p) = l.cfg.prune_for(&n.name) {
+        p.apply(&mut w_real, k);
+    }
+    let out = n.outputs[0];
+    let out_shape = sample_shape(l.g, out)?;
+    let act = l.act_for_output(&n.name, out);
+    let yf = l.cfg.act_format(act, l.stats(out))?;
+    let xf = l.tensors[x.0].format;
+    let spec = l.cfg.weights_for(&n.name);
+    let weights = quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
+        .map_err(|e| err(format!("weights: {e}")))?;
+    let (rounding, overflow) = match act {
+        ActSpec::ApFixed(a) => (a.rounding, a.overflow),
+        ActSpec::Int { .. } => (l.cfg.rounding, Overflow::Sat),
+    };
+    let stage = build(
+        &n.name, weights, &b_real, &xf, &yf, relu, conv, rounding, overflow,
+    )
+    .map_err(|e| err(e.to_string()))?;
+    let y = l.add_tensor(&l.g.value(out).name.clone(), out_shape, yf);
+    l.push(&n.name, StageKind::Gemm(stage), vec![x], y);
+    l.map.insert(out, y);
+    Ok(())
+}
+
+/// Builds an array stage from quantized weights: folds the bias and the input zero point, derives
+/// each channel's requantizer `S_x · S_w[c] / S_y`, and sizes the accumulator for the worst case.
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    name: &str,
+    weights: crate::fxir::Weights,
+    bias_real: &[f32],
+    xf: &Format,
+    yf: &Format,
+    relu: bool,
+    conv: Option<Window>,
+    rounding: crate::quant::Rounding,
+    overflow: Overflow,
+) -> Result<GemmStage> {
+    let (nn, k) = (weights.n, weights.k);
+    let dec = weights.decode();
+    let sx = xf.step();
+    let sy = yf.step();
+    let zx = xf.zero_point();
+    let mut bias = Vec::with_capacity(nn);
+    let mut requant = Vec::with_capacity(nn);
+    for c in 0..nn {
+        let sw = weights.scales[c];
+        let wsum: i64 = dec[c * k..(c + 1) * k].iter().map(|&v| i64::from(v)).sum();
+        let b = (f64::from(bias_real[c]) / (sx * sw)).round_ties_even();
+        // Float → int `as` saturates; a bias beyond 2^40 accumulator units is a model problem.
+        let b = (b as i64).clamp(-(1 << 40), 1 << 40);
+        bias.push(b - zx * wsum);
+        let (m0, shift) = quantize_multiplier(sx * sw / sy)
+            .map_err(|e| Error::Invalid(format!("{name}: channel {c}: {e}")))?;
+        requant.push(Requant {
+            m0,
+            shift,
+            zero_point: yf.zero_point() as i32,
+            bits: yf.bits,
+            signed: yf.signed,
+            rounding,
+            overflow,
+        });
+    }
+    // Worst-case width: the contract's W_x + W_w + ceil(log2 K), widened if the bias needs it.
+    let xmax = u128::from(crate::fxir::validate_max_code(xf));
+    let wmax = dec
+        .iter()
+        .map(|&v| i64::from(v).unsigned_abs())
+        .max()
+        .unwrap_or(0);
+    let bmax = bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0);
+    let bound = k as u128 * xmax * u128::from(wmax) + u128::from(bmax);
+    let needed = 129 - bound.leading_zeros(); // magnitude bits + sign
+    let acc = acc_bits(xf.bits, weights.operand_bits(), k as u64)
+        .max(needed)
+        .min(64);
+    Ok(GemmStage {
+        n: nn,
+        k,
+        conv,
+        weights,
+        bias,
+        acc_bits: acc,
+        acc_overflow: None,
+        requant,
+        relu,
+    })
+}

@@ -1,0 +1,144 @@
+//! The integer reference: executes the fixed-point program with integers only. It defines every
+//! rounding and saturation of the project; the simulator and the RTL must equal it bit for bit.
+//!
+//! The one float on the path is the program input, quantized by the first stage (a real number
+//! coming in); [`dequantize`] turns the final codes back into reals for reports. Stages run in
+//! program order over the whole batch, samples in parallel (rayon); each stage's output is kept
+//! only until the last stage that reads it, unless the caller asks to observe every tensor.
+
+mod gemm;
+mod vector;
+
+#[cfg(test)]
+mod tests;
+
+use rayon::prelude::*;
+
+use crate::fxir::{LayoutOp, Program, StageKind, TensorId, VectorOp};
+use crate::quant::Format;
+use crate::tensor::Tensor;
+use crate::{Error, Result};
+
+pub use gemm::gemm_sample;
+
+/// Codes of one tensor for a whole batch, sample-major.
+pub type Codes = Vec<i32>;
+
+/// Runs `p` on a real-valued batch `x` (`[N, input_shape...]`, float32) and returns the output
+/// codes, `[N × output len]`.
+pub fn run(p: &Program, x: &Tensor) -> Result<Codes> {
+    run_observed(p, x, &mut |_, _| {})
+}
+
+/// Like [`run`], handing every stage's output codes to `observe(stage index, codes)`.
+pub fn run_observed(
+    p: &Program,
+    x: &Tensor,
+    observe: &mut dyn FnMut(usize, &[i32]),
+) -> Result<Codes> {
+    let batch = check_input(p, x)?;
+    let mut last_use = vec![usize::MAX; p.tensors.len()];
+    for (i, st) in p.stages.iter().enumerate() {
+        for t in &st.inputs {
+            last_use[t.0] = i;
+        }
+    }
+    let mut env: Vec<Option<Codes>> = vec![None; p.tensors.len()];
+    for (i, st) in p.stages.iter().enumerate() {
+        let out_info = p.tensor(st.output);
+        let out_len = out_info.len();
+        let get =
+            |t: TensorId| -> &Codes { env[t.0].as_ref().expect("validated: produced before use") };
+        let y: Codes = match &st.kind {
+            StageKind::Quantize { rounding } => {
+                let xs = x.as_f32().unwrap_or(&[]);
+                let f = out_info.format;
+                xs.par_iter()
+                    .map(|&v| {
+                        f.quantize_f64(f64::from(v), *rounding, crate::quant::Overflow::Sat) as i32
+                    })
+                    .collect()
+            }
+            StageKind::Gemm(g) => {
+                let xin = get(st.inputs[0]);
+                let xf = p.tensor(st.inputs[0]).format;
+                gemm::gemm_batch(g, xin, &xf, batch, out_len)
+            }
+            StageKind::Vector(v) => {
+                let xin = get(st.inputs[0]);
+                let xinfo = p.tensor(st.inputs[0]);
+                match v {
+                    VectorOp::MaxPool { window } => {
+                        vector::maxpool(window, xin, xinfo.len(), out_len, &xinfo.format)
+                    }
+                    VectorOp::Relu => {
+                        let z = xinfo.format.zero_point() as i32;
+                        xin.par_iter().map(|&q| q.max(z)).collect()
+                    }
+                    VectorOp::Softmax {
+                        q_ln2,
+                        q_b,
+                        q_c,
+                        row,
+                    } => vector::softmax(xin, *row, *q_ln2, *q_b, *q_c, &out_info.format),
+                }
+            }
+            StageKind::Layout(LayoutOp::Reshape) => get(st.inputs[0]).clone(),
+            StageKind::Layout(LayoutOp::Transpose { perm }) => {
+                let xinfo = p.tensor(st.inputs[0]);
+                vector::transpose(get(st.inputs[0]), &xinfo.shape, perm)
+            }
+        };
+        debug_assert_eq!(y.len(), batch * out_len, "stage {}", st.name);
+        observe(i, &y);
+        for t in &st.inputs {
+            if last_use[t.0] == i && *t != p.output {
+                env[t.0] = None;
+            }
+        }
+        env[st.output.0] = Some(y);
+    }
+    env[p.output.0]
+        .take()
+        .ok_or_else(|| Error::Invalid("the program output was not computed".into()))
+}
+
+/// Checks that `x` is float32 `[N, input_shape...]` and returns `N`.
+pub fn check_input(p: &Program, x: &Tensor) -> Result<usize> {
+    let bad = |msg: String| Error::Input {
+        name: p.input_name.clone(),
+        msg,
+    };
+    if x.as_f32().is_none() {
+        return Err(bad(format!("{} data, expected float32", x.dtype().name())));
+    }
+    if x.shape.len() != p.input_shape.len() + 1 || x.shape[1..] != p.input_shape[..] {
+        return Err(bad(format!(
+            "shape {:?}, the quantized program expects [N, {}]",
+            x.shape,
+            p.input_shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(x.shape[0])
+}
+
+/// Real values of codes in format `f`.
+pub fn dequantize(f: &Format, codes: &[i32]) -> Vec<f32> {
+    codes
+        .iter()
+        .map(|&q| f.dequantize(i64::from(q)) as f32)
+        .collect()
+}
+
+/// The program output as a float tensor `[N, output shape...]`.
+pub fn output_tensor(p: &Program, codes: &[i32]) -> Tensor {
+    let info = p.tensor(p.output);
+    let n = codes.len() / info.len().max(1);
+    let mut shape = vec![n];
+    shape.extend(&info.shape);
+    Tensor::f32(shape, dequantize(&info.format, codes))
+}

@@ -1,0 +1,111 @@
+//! Property tests: the array-stage kernel against the definition written out naively, over
+//! random shapes, windows, widths, zero points and narrowed accumulators.
+
+use proptest::prelude::*;
+
+use super::gemm_sample;
+use crate::fxir::{Coding, GemmStage, Weights, Window};
+use crate::quant::{requantize, saturate, Overflow, Requant, Rounding};
+
+fn definition(g: &GemmStage, w: &[i32], x: &[i32], zx: i32) -> Vec<i32> {
+    let win = g.conv.clone().unwrap();
+    let mut y = vec![0; g.n * win.output_area()];
+    for c in 0..g.n {
+        for oy in 0..win.output[0] {
+            for ox in 0..win.output[1] {
+                let mut acc: i64 = 0;
+                let mut j = 0;
+                for ch in 0..win.channels {
+                    for ky in 0..win.kernel[0] {
+                        for kx in 0..win.kernel[1] {
+                            let (iy, ix) = (win.tap(0, oy, ky), win.tap(1, ox, kx));
+                            let inside = iy >= 0
+                                && ix >= 0
+                                && (iy as usize) < win.input[0]
+                                && (ix as usize) < win.input[1];
+                            let v = if inside {
+                                x[ch * win.input[0] * win.input[1]
+                                    + iy as usize * win.input[1]
+                                    + ix as usize]
+                            } else {
+                                zx
+                            };
+                            acc += i64::from(v) * i64::from(w[c * g.k + j]);
+                            if let Some(m) = g.acc_overflow {
+                                acc = saturate(acc, g.acc_bits, true, m);
+                            }
+                            j += 1;
+                        }
+                    }
+                }
+                acc += g.bias[c];
+                if let Some(m) = g.acc_overflow {
+                    acc = saturate(acc, g.acc_bits, true, m);
+                }
+                let mut q = requantize(acc, 0, &g.requant[c]) as i32;
+                if g.relu {
+                    q = q.max(g.requant[c].zero_point);
+                }
+                y[(c * win.output[0] + oy) * win.output[1] + ox] = q;
+            }
+        }
+    }
+    y
+}
+
+prop_compose! {
+    fn stage()(ch in 1usize..4, h in 1usize..7, w in 1usize..7, kh in 1usize..4, kw in 1usize..4,
+               s in 1usize..3, d in 1usize..3, p in 0usize..3, n in 1usize..5,
+               bits in 2u32..10, narrow in any::<bool>(), relu in any::<bool>(), seed in any::<u64>())
+        -> Option<(GemmStage, Vec<i32>, i32)> {
+        let span = |k: usize| (k - 1) * d + 1;
+        if h + 2 * p < span(kh) || w + 2 * p < span(kw) { return None; }
+        let out = [(h + 2 * p - span(kh)) / s + 1, (w + 2 * p - span(kw)) / s + 1];
+        let win = Window { channels: ch, input: [h, w], kernel: [kh, kw], strides: [s, s], dilations: [d, d], pad_begin: [p, p], output: out };
+        let k = ch * kh * kw;
+        let mut r = seed;
+        let mut next = |m: i64| { r = r.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407); ((r >> 33) as i64).rem_euclid(m) };
+        let lim = (1i64 << (bits - 1)) - 1;
+        let codes: Vec<i32> = (0..n * k).map(|_| (next(2 * lim + 1) - lim) as i32).collect();
+        let x: Vec<i32> = (0..ch * h * w).map(|_| next(256) as i32).collect();
+        let zx = next(256) as i32;
+        let requant = (0..n).map(|_| Requant { m0: (1 << 30) + next(1 << 30) as i32, shift: next(12) as i32, zero_point: next(20) as i32 - 10, bits: 8, signed: true, rounding: Rounding::RndConv, overflow: Overflow::Sat }).collect();
+        let g = GemmStage {
+            n, k, conv: Some(win),
+            weights: Weights { n, k, coding: Coding::Int { bits }, codes, scales: vec![1.0; n] },
+            bias: (0..n).map(|_| next(20001) - 10000).collect(),
+            acc_bits: if narrow { 12 } else { 40 },
+            acc_overflow: if narrow { Some(Overflow::Sat) } else { None },
+            requant, relu,
+        };
+        Some((g, x, zx))
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn conv_kernel_equals_its_definition(case in stage()) {
+        if let Some((g, x, zx)) = case {
+            let w = g.weights.decode();
+            let mut y = vec![0; g.n * g.conv.as_ref().unwrap().output_area()];
+            gemm_sample(&g, &w, &x, zx, &mut y);
+            prop_assert_eq!(y, definition(&g, &w, &x, zx));
+        }
+    }
+
+    #[test]
+    fn i32_fast_path_equals_i64(case in stage()) {
+        if let Some((mut g, x, zx)) = case {
+            g.acc_overflow = None;
+            let w = g.weights.decode();
+            let len = g.n * g.conv.as_ref().unwrap().output_area();
+            let (mut a, mut b) = (vec![0; len], vec![0; len]);
+            g.acc_bits = 32;
+            gemm_sample(&g, &w, &x, zx, &mut a);
+            g.acc_bits = 64;
+            gemm_sample(&g, &w, &x, zx, &mut b);
+            prop_assert_eq!(a, b);
+        }
+    }
+}

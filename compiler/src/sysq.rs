@@ -1,0 +1,109 @@
+//! `.sysq`: a quantized program on disk (JSON, versioned). `docs/sysq.md` documents the fields.
+//!
+//! The header (`format`, `version`) is read first, so a file from a newer Systole gets a clear
+//! error naming both versions instead of a field-level parse failure.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::fxir::Program;
+use crate::npy::write_atomic;
+use crate::{Error, Result};
+
+pub const FORMAT: &str = "systole-sysq";
+/// Bumped whenever a field changes meaning or a reader of the previous version would misread.
+pub const VERSION: u32 = 1;
+
+/// How the program was made: enough to reproduce it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Provenance {
+    pub tool: String,
+    pub model: String,
+    pub calibration: String,
+    pub calibration_samples: usize,
+    pub method: String,
+    pub acts: String,
+    pub weights: String,
+    pub per_channel: bool,
+    /// Per-layer weight formats (after allocation), in stage order.
+    pub layers: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SysqFile {
+    pub format: String,
+    pub version: u32,
+    pub provenance: Provenance,
+    pub program: Program,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    format: Option<String>,
+    version: Option<u32>,
+}
+
+impl SysqFile {
+    pub fn new(provenance: Provenance, program: Program) -> SysqFile {
+        SysqFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            provenance,
+            program,
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec(self).expect("a program always serializes");
+        v.push(b'\n');
+        v
+    }
+
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomic(path, &self.to_bytes())
+    }
+
+    pub fn read(path: &Path) -> Result<SysqFile> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<SysqFile> {
+        let bad = |msg: String| Error::File {
+            path: path.into(),
+            msg,
+        };
+        let h: Header = serde_json::from_slice(bytes).map_err(|e| {
+            bad(format!(
+                "not a .sysq file (expected JSON with \"format\": \"{FORMAT}\"): {e}"
+            ))
+        })?;
+        if h.format.as_deref() != Some(FORMAT) {
+            return Err(bad(format!(
+                "not a .sysq file: \"format\" is {:?}, expected \"{FORMAT}\"",
+                h.format
+            )));
+        }
+        match h.version {
+            Some(VERSION) => {}
+            Some(v) if v > VERSION => return Err(bad(format!(
+                "written by a newer Systole (.sysq version {v}); this one reads version {VERSION}"
+            ))),
+            v => {
+                return Err(bad(format!(
+                    ".sysq version {v:?} is not supported; this Systole reads version {VERSION}"
+                )))
+            }
+        }
+        let f: SysqFile =
+            serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid .sysq: {e}")))?;
+        f.program
+            .validate()
+            .map_err(|e| bad(format!("invalid program: {e}")))?;
+        Ok(f)
+    }
+}

@@ -1,0 +1,183 @@
+//! The quantizer on the bundled digits models: accuracy of the integer reference per format,
+//! snapshots of the fixed-point program, `.sysq` round trips, and determinism.
+
+use std::path::{Path, PathBuf};
+
+use systole_compiler::flow::{load_optimized, quantize, run_float, run_quantized, top1};
+use systole_compiler::fxir::{dump, Program};
+use systole_compiler::lower::QuantConfig;
+use systole_compiler::npy::read_npy;
+use systole_compiler::reference::int;
+use systole_compiler::sysq::{Provenance, SysqFile};
+use systole_compiler::Tensor;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+struct Model {
+    name: &'static str,
+    test: &'static str,
+    calib: &'static str,
+}
+
+const MODELS: [Model; 2] = [
+    Model {
+        name: "digits_mlp",
+        test: "digits_test_x.npy",
+        calib: "digits_calib_x.npy",
+    },
+    Model {
+        name: "digits_cnn",
+        test: "digits_test_x_img.npy",
+        calib: "digits_calib_x_img.npy",
+    },
+];
+
+fn data(f: &str) -> Tensor {
+    read_npy(&repo().join("models/data").join(f)).unwrap()
+}
+
+fn accuracy(t: &Tensor) -> f64 {
+    let (ok, n) = top1(t, &data("digits_test_y.npy")).unwrap();
+    ok as f64 / n as f64
+}
+
+fn quantized(m: &Model, cfg: &QuantConfig) -> Program {
+    let g = load_optimized(&repo().join(format!("models/{}.onnx", m.name))).unwrap();
+    quantize(&g, &data(m.calib), cfg, &mut |_, _| {}).unwrap().0
+}
+
+fn with(weights: &str, acts: &str) -> QuantConfig {
+    QuantConfig {
+        weights: weights.parse().unwrap(),
+        acts: acts.parse().unwrap(),
+        ..QuantConfig::default()
+    }
+}
+
+#[test]
+fn int8_per_channel_is_within_half_a_point_of_float_and_snapshots_the_program() {
+    for m in &MODELS {
+        let g = load_optimized(&repo().join(format!("models/{}.onnx", m.name))).unwrap();
+        let x = data(m.test);
+        let float = accuracy(&run_float(&g, &x).unwrap());
+        let p = quantized(m, &QuantConfig::default());
+        p.validate().unwrap();
+        let q = accuracy(&run_quantized(&p, &x).unwrap());
+        eprintln!("{}: float {float:.4} int8 {q:.4}", m.name);
+        assert!(q >= float - 0.005, "{}: int8 {q} vs float {float}", m.name);
+        insta::assert_snapshot!(format!("{}__int8", m.name), dump(&p));
+    }
+}
+
+#[test]
+fn every_weight_format_runs_and_keeps_the_cnn_useful() {
+    let m = &MODELS[1];
+    let x = data(m.test);
+    // (format, minimum top-1): 8-bit formats stay near float; 4-bit ones lose a little.
+    for (w, min) in [
+        ("int8", 0.99),
+        ("fp8e4m3", 0.99),
+        ("fp8e5m2", 0.98),
+        ("mx:8:g32", 0.99),
+        ("int4", 0.96),
+        ("int4:g32", 0.96),
+        ("pow2:4", 0.96),
+        ("kmeans:4", 0.96),
+        ("kmeans:3:ch", 0.95),
+        ("ap_fixed<8,3,RND,SAT>", 0.97),
+    ] {
+        let p = quantized(m, &with(w, "int8"));
+        let acc = accuracy(&run_quantized(&p, &x).unwrap());
+        eprintln!("{w}: {acc:.4}");
+        assert!(acc >= min, "{w}: top-1 {acc} < {min}");
+    }
+}
+
+#[test]
+fn quantized_logits_track_the_float_model() {
+    // The MLP's output is a softmax: compare probabilities, which the 16-bit softmax keeps to
+    // about 1e-2 at int8.
+    let m = &MODELS[0];
+    let g = load_optimized(&repo().join("models/digits_mlp.onnx")).unwrap();
+    let x = data(m.test);
+    let f = run_float(&g, &x).unwrap();
+    let q = run_quantized(&quantized(m, &QuantConfig::default()), &x).unwrap();
+    let diff = f
+        .to_f32_vec()
+        .iter()
+        .zip(q.to_f32_vec())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    eprintln!("max |p_float - p_int8| = {diff}");
+    assert!(diff < 0.08, "{diff}");
+}
+
+#[test]
+fn sysq_round_trips_and_refuses_other_versions() {
+    let p = quantized(&MODELS[0], &QuantConfig::default());
+    let f = SysqFile::new(
+        Provenance {
+            tool: "test".into(),
+            ..Provenance::default()
+        },
+        p,
+    );
+    let bytes = f.to_bytes();
+    let back = SysqFile::from_bytes(Path::new("x.sysq"), &bytes).unwrap();
+    assert!(back == f, "the .sysq did not round-trip");
+    let newer =
+        String::from_utf8(bytes.clone())
+            .unwrap()
+            .replacen("\"version\":1", "\"version\":99", 1);
+    let e = SysqFile::from_bytes(Path::new("x.sysq"), newer.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("newer") && e.contains("99") && e.contains("x.sysq"),
+        "{e}"
+    );
+    let e = SysqFile::from_bytes(Path::new("y.sysq"), b"{\"a\":1}")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a .sysq"), "{e}");
+    let e = SysqFile::from_bytes(Path::new("y.sysq"), &bytes[..bytes.len() / 2])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("y.sysq"), "{e}");
+}
+
+#[test]
+fn integer_reference_is_identical_across_thread_counts() {
+    let m = &MODELS[1];
+    let p = quantized(m, &with("int4:g32", "int8"));
+    let x = data(m.test);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| int::run(&p, &x).unwrap())
+    };
+    assert_eq!(run(1), run(2));
+}
+
+#[test]
+fn quantization_is_deterministic() {
+    let m = &MODELS[1];
+    let a = SysqFile::new(
+        Provenance::default(),
+        quantized(m, &with("kmeans:4", "int8")),
+    )
+    .to_bytes();
+    let b = SysqFile::new(
+        Provenance::default(),
+        quantized(m, &with("kmeans:4", "int8")),
+    )
+    .to_bytes();
+    assert_eq!(a, b);
+}
