@@ -90,9 +90,11 @@ impl SysqFile {
         }
         match h.version {
             Some(VERSION) => {}
-            Some(v) if v > VERSION => return Err(bad(format!(
+            Some(v) if v > VERSION => {
+                return Err(bad(format!(
                 "written by a newer Systole (.sysq version {v}); this one reads version {VERSION}"
-            ))),
+            )))
+            }
             v => {
                 return Err(bad(format!(
                     ".sysq version {v:?} is not supported; this Systole reads version {VERSION}"

@@ -1,7 +1,9 @@
 //! Verbs of the `systole` CLI. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage.
 
+mod eval;
 mod inspect;
 mod io;
+mod quantize;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ struct Cli {
 enum Verb {
     Inspect(inspect::Args),
     Run(run::Args),
+    Quantize(Box<quantize::Args>),
+    Eval(eval::Args),
 }
 
 /// A failure and the exit code it maps to.
@@ -65,6 +69,8 @@ pub fn main() -> i32 {
     let result = match cli.verb {
         Verb::Inspect(a) => inspect::main(a),
         Verb::Run(a) => run::main(a),
+        Verb::Quantize(a) => quantize::main(*a),
+        Verb::Eval(a) => eval::main(a),
     };
     match result {
         Ok(code) => code,

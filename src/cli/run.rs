@@ -14,13 +14,13 @@ use systole_compiler::Tensor;
 use super::io::{parse_binding, print_json, Binding};
 use super::Failure;
 
-/// Run a model on the float reference kernels.
+/// Run a model on the float reference kernels, or a .sysq program on the integer reference.
 #[derive(clap::Args)]
 #[command(
     after_help = "Examples:\n  systole run models/digits_mlp.onnx --input models/data/digits_test_x.npy --output probs.npy\n  systole run models/digits_cnn.onnx --input input=models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy --json"
 )]
 pub struct Args {
-    /// ONNX model.
+    /// ONNX model, or a .sysq program (from `systole quantize`).
     pub model: PathBuf,
     /// Input as FILE.npy (the first graph input) or NAME=FILE.npy; repeat for several inputs.
     /// The first axis is the batch.
@@ -89,7 +89,65 @@ fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
     Ok((correct, l.len()))
 }
 
+/// A `.sysq` on the integer reference: one input, one output.
+fn main_sysq(a: &Args) -> Result<i32, Failure> {
+    let f = systole_compiler::sysq::SysqFile::read(&a.model)?;
+    let [b] = a.input.as_slice() else {
+        return Err(Failure::usage("a .sysq program takes exactly one --input"));
+    };
+    let x = read_npy(&b.path)?;
+    let mut times = Vec::new();
+    let mut out = None;
+    for _ in 0..a.repeat {
+        let t0 = Instant::now();
+        out = Some(systole_compiler::flow::run_quantized(&f.program, &x)?);
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let out = out.expect("repeat >= 1");
+    let name = f.program.output_name.clone();
+    let file = a.output.first().map(|o| o.path.clone());
+    if let Some(path) = &file {
+        write_npy(path, &out)?;
+    }
+    let (correct, total) = match &a.labels {
+        Some(l) => {
+            let (c, t) = top1(&out, &read_npy(l)?)?;
+            (Some(c), Some(t))
+        }
+        None => (None, None),
+    };
+    let report = Report {
+        outputs: vec![OutInfo {
+            name: name.clone(),
+            shape: out.shape.clone(),
+            file: file.map(|p| p.display().to_string()),
+        }],
+        accuracy: correct.zip(total).map(|(c, t)| c as f64 / t.max(1) as f64),
+        correct,
+        total,
+        seconds: times[times.len() / 2],
+        min_seconds: times[0],
+        runs: a.repeat,
+    };
+    if a.json {
+        print_json(&report)?;
+    } else {
+        println!("output {name}: {:?} (integer reference)", out.shape);
+        if let (Some(c), Some(t)) = (correct, total) {
+            println!(
+                "top-1 accuracy: {:.2}% ({c}/{t})",
+                100.0 * c as f64 / t.max(1) as f64
+            );
+        }
+    }
+    Ok(0)
+}
+
 pub fn main(a: Args) -> Result<i32, Failure> {
+    if super::eval::is_sysq(&a.model) {
+        return main_sysq(&a);
+    }
     let mut g = load_model(&a.model)?;
     if !a.no_passes {
         passes::run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;

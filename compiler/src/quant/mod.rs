@@ -16,6 +16,7 @@
 //! (calibration, [`quantize_multiplier`]) or goes out ([`Format::dequantize`]).
 //! `docs/number-formats.md` is the user-facing description of this module.
 
+pub mod bitalloc;
 pub mod calibrate;
 pub mod error;
 #[cfg(test)]
@@ -23,6 +24,7 @@ mod fixed_props;
 pub mod format;
 pub mod requant;
 pub mod rounding;
+pub mod sensitivity;
 pub mod spec;
 pub mod threshold;
 pub mod weights;

@@ -1,0 +1,340 @@
+//! `systole quantize`: calibrate, allocate bits and lower a model to a `.sysq` program.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use systole_compiler::flow::{load_optimized, run_float};
+use systole_compiler::fxir::{dump, Program};
+use systole_compiler::lower::{lower, Prune, QuantConfig};
+use systole_compiler::npy::{read_npy, write_atomic};
+use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
+use systole_compiler::quant::calibrate::calibrate;
+use systole_compiler::quant::sensitivity::{analyze, score};
+use systole_compiler::quant::spec::{ActSpec, WeightSpec};
+use systole_compiler::quant::threshold::Method;
+use systole_compiler::quant::Rounding;
+use systole_compiler::sysq::{Provenance, SysqFile};
+
+use super::io::print_json;
+use super::Failure;
+
+/// Quantize a model: calibrate on data, choose per-layer formats, write a .sysq program.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq"
+)]
+pub struct Args {
+    /// ONNX model.
+    pub model: PathBuf,
+    /// Calibration inputs (.npy, float32, batch first).
+    #[arg(long)]
+    pub calib: PathBuf,
+    /// Output .sysq file.
+    #[arg(short = 'o', long = "output")]
+    pub output: PathBuf,
+    /// Threshold method: minmax, percentile:P, mse, kl.
+    #[arg(long, default_value = "minmax")]
+    pub method: String,
+    /// Default weight format (see the list in docs/quantization.md).
+    #[arg(long, default_value = "int8")]
+    pub weights: String,
+    /// Activation format: intB or ap_fixed<W,I,Q,O>.
+    #[arg(long, default_value = "int8")]
+    pub acts: String,
+    /// One weight step per tensor instead of per output channel (the default).
+    #[arg(long)]
+    pub per_tensor: bool,
+    /// Rounding of requantizers: RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV, TRN, TRN_ZERO.
+    #[arg(long, default_value = "RND")]
+    pub rounding: String,
+    /// Magnitude pruning before quantization: a fraction (0.5) or N:M (2:4).
+    #[arg(long)]
+    pub prune: Option<String>,
+    /// Choose per-layer weight formats under a budget: avg-bits=X or weight-bytes=N.
+    #[arg(long)]
+    pub budget: Option<String>,
+    /// Candidate weight formats for --budget, comma-separated.
+    #[arg(long, default_value = "int2,int3,int4,int5,int6,int8")]
+    pub candidates: String,
+    /// With --budget: fail (exit 1) if the allocation's top-1 agreement with the float model on
+    /// the calibration set drops by more than this many points.
+    #[arg(long)]
+    pub max_drop: Option<f64>,
+    /// Per-layer weight formats from a RON allocation file (as --write-alloc writes).
+    #[arg(long)]
+    pub alloc: Option<PathBuf>,
+    /// Write the chosen per-layer formats as an editable RON allocation file.
+    #[arg(long)]
+    pub write_alloc: Option<PathBuf>,
+    /// Print the fixed-point program's text dump.
+    #[arg(long)]
+    pub dump: bool,
+    /// Print JSON: output, weights, weight_bits, avg_bits, float_bytes, quantized_bytes,
+    /// calibration_agreement, layers[] (name, format, operand_bits, acc_bits, rom_bits, zeros),
+    /// pareto[] (avg_bits, predicted_error, agreement) when --budget, seconds.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct LayerReport {
+    name: String,
+    format: String,
+    operand_bits: u32,
+    acc_bits: u32,
+    rom_bits: u64,
+    zeros: usize,
+}
+
+#[derive(Serialize)]
+struct ParetoPoint {
+    avg_bits: f64,
+    predicted_error: f64,
+    agreement: f64,
+}
+
+#[derive(Serialize)]
+struct Report {
+    output: String,
+    weights: u64,
+    weight_bits: u64,
+    avg_bits: f64,
+    float_bytes: u64,
+    quantized_bytes: u64,
+    calibration_agreement: f64,
+    layers: Vec<LayerReport>,
+    pareto: Vec<ParetoPoint>,
+    seconds: f64,
+}
+
+fn usage<E: std::fmt::Display>(flag: &str) -> impl Fn(E) -> Failure + '_ {
+    move |e| Failure::usage(format!("{flag}: {e}"))
+}
+
+fn progress(label: &'static str) -> impl FnMut(usize, usize) {
+    let tty = std::io::stderr().is_terminal();
+    move |done, total| {
+        if tty {
+            eprint!("\r{label}: {done}/{total}");
+            if done == total {
+                eprintln!();
+            }
+        }
+    }
+}
+
+fn apply_alloc(
+    cfg: &mut QuantConfig,
+    alloc: &AllocFile,
+    p: &Program,
+    what: &str,
+) -> Result<(), Failure> {
+    let names: Vec<String> = p.gemms().map(|(s, _)| s.name.clone()).collect();
+    for (layer, fmt) in &alloc.layers {
+        if !names.contains(layer) {
+            return Err(Failure::usage(format!(
+                "{what}: no layer '{layer}'; the layers are {names:?}"
+            )));
+        }
+        let w: WeightSpec = fmt
+            .parse()
+            .map_err(|e| Failure::usage(format!("{what}: layer '{layer}': {e}")))?;
+        cfg.layers.entry(layer.clone()).or_default().weights = Some(w);
+    }
+    Ok(())
+}
+
+pub fn main(a: Args) -> Result<i32, Failure> {
+    let t0 = Instant::now();
+    let method: Method = a.method.parse().map_err(usage("--method"))?;
+    let weights: WeightSpec = a.weights.parse().map_err(usage("--weights"))?;
+    let acts: ActSpec = a.acts.parse().map_err(usage("--acts"))?;
+    let rounding: Rounding = a.rounding.parse().map_err(usage("--rounding"))?;
+    let prune: Option<Prune> = a
+        .prune
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(usage("--prune"))?;
+    let mut cfg = QuantConfig {
+        acts,
+        weights,
+        per_channel: !a.per_tensor,
+        method,
+        rounding,
+        prune,
+        ..QuantConfig::default()
+    };
+    let g = load_optimized(&a.model)?;
+    let calib = read_npy(&a.calib)?;
+    let cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
+        .map_err(|e| Failure::usage(format!("--calib {}: {e}", a.calib.display())))?;
+    let base = lower(&g, &cal, &cfg)?;
+    if let Some(path) = &a.alloc {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
+        let alloc = AllocFile::from_ron(&text)
+            .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
+        apply_alloc(
+            &mut cfg,
+            &alloc,
+            &base,
+            &format!("--alloc {}", path.display()),
+        )?;
+    }
+    let float_out = run_float(&g, &calib)?;
+    let fv = float_out.to_f32_vec();
+    let mut pareto = Vec::new();
+    if let Some(b) = &a.budget {
+        let candidates: Vec<WeightSpec> = a
+            .candidates
+            .split(',')
+            .map(|s| s.trim().parse())
+            .collect::<Result<_, _>>()
+            .map_err(usage("--candidates"))?;
+        let total_w = base.weight_count();
+        let budget_bits = parse_budget(b, total_w)?;
+        let layers = analyze(&g, &cal, &cfg, &candidates, &calib, &fv)?;
+        let pick = solve(&layers, budget_bits).map_err(|min| {
+            Failure::usage(format!(
+                "--budget {b}: infeasible; the smallest achievable with candidates {} is {} bits ({:.3} bits/weight, {} bytes)",
+                a.candidates,
+                min,
+                min as f64 / total_w.max(1) as f64,
+                min.div_ceil(8)
+            ))
+        })?;
+        // The Pareto front (size vs predicted error and measured agreement) at a ladder of budgets.
+        for tenth in (10..=80).step_by(5) {
+            let bb = (total_w as f64 * f64::from(tenth) / 10.0) as u64;
+            if let Ok(pk) = solve(&layers, bb) {
+                let mut c = cfg.clone();
+                set_pick(&mut c, &layers, &pk);
+                let p = lower(&g, &cal, &c)?;
+                let s = score(&p, &calib, &fv)?;
+                pareto.push(ParetoPoint {
+                    avg_bits: p.weight_bits() as f64 / total_w.max(1) as f64,
+                    predicted_error: pk
+                        .iter()
+                        .zip(&layers)
+                        .map(|(&i, l)| l.choices[i].error)
+                        .sum(),
+                    agreement: s.agreement,
+                });
+            }
+        }
+        set_pick(&mut cfg, &layers, &pick);
+    }
+    let p = lower(&g, &cal, &cfg)?;
+    let agreement = score(&p, &calib, &fv)?.agreement;
+    if let Some(path) = &a.write_alloc {
+        let alloc = AllocFile {
+            layers: p
+                .gemms()
+                .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
+                .collect(),
+        };
+        write_atomic(path, alloc.to_ron().as_bytes())?;
+    }
+    let prov = Provenance {
+        tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
+        model: a.model.display().to_string(),
+        calibration: a.calib.display().to_string(),
+        calibration_samples: cal.samples,
+        method: method.to_string(),
+        acts: acts.to_string(),
+        weights: weights.to_string(),
+        per_channel: cfg.per_channel,
+        layers: p
+            .gemms()
+            .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
+            .collect(),
+    };
+    SysqFile::new(prov, p.clone()).write(&a.output)?;
+    let wc = p.weight_count();
+    let report = Report {
+        output: a.output.display().to_string(),
+        weights: wc,
+        weight_bits: p.weight_bits(),
+        avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
+        float_bytes: wc * 4,
+        quantized_bytes: p.weight_bits().div_ceil(8),
+        calibration_agreement: agreement,
+        layers: p
+            .gemms()
+            .map(|(s, gs)| LayerReport {
+                name: s.name.clone(),
+                format: gs.weights.coding.label(),
+                operand_bits: gs.weights.operand_bits(),
+                acc_bits: gs.acc_bits,
+                rom_bits: gs.weights.storage_bits(),
+                zeros: gs.weights.zeros(),
+            })
+            .collect(),
+        pareto,
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        print_json(&report)?;
+    } else {
+        if a.dump {
+            print!("{}", dump(&p));
+        }
+        for l in &report.layers {
+            println!(
+                "  {:<40} {:<12} operand i{:<2} acc i{:<2} rom {:>7} bits  zeros {}",
+                l.name, l.format, l.operand_bits, l.acc_bits, l.rom_bits, l.zeros
+            );
+        }
+        for pt in &report.pareto {
+            println!(
+                "  pareto: {:.3} bits/weight  predicted error {:.4}  agreement {:.2}%",
+                pt.avg_bits,
+                pt.predicted_error,
+                100.0 * pt.agreement
+            );
+        }
+        println!(
+            "{}: {} weights, {:.3} bits/weight, {} bytes (float32 {} bytes, {:.1}x smaller); top-1 agreement with float on the calibration set {:.2}%",
+            report.output, wc, report.avg_bits, report.quantized_bytes, report.float_bytes,
+            report.float_bytes as f64 / report.quantized_bytes.max(1) as f64, 100.0 * agreement
+        );
+    }
+    if let Some(max) = a.max_drop {
+        let drop = 100.0 * (1.0 - agreement);
+        if drop > max {
+            eprintln!("error: the allocation loses {drop:.2} points of top-1 agreement with the float model on the calibration set; --max-drop is {max}");
+            return Ok(1);
+        }
+    }
+    Ok(0)
+}
+
+fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {
+    for (l, &i) in layers.iter().zip(pick) {
+        let w: WeightSpec = l.choices[i].format.parse().expect("candidates were parsed");
+        cfg.layers.entry(l.name.clone()).or_default().weights = Some(w);
+    }
+}
+
+fn parse_budget(s: &str, weights: u64) -> Result<u64, Failure> {
+    let bad = || {
+        Failure::usage(format!(
+            "--budget {s}: expected avg-bits=X (e.g. avg-bits=4.5) or weight-bytes=N"
+        ))
+    };
+    let (k, v) = s.split_once('=').ok_or_else(bad)?;
+    match k {
+        "avg-bits" => {
+            let x: f64 = v.parse().map_err(|_| bad())?;
+            if !(x > 0.0 && x.is_finite()) {
+                return Err(bad());
+            }
+            Ok((x * weights as f64).floor() as u64)
+        }
+        "weight-bytes" => Ok(v.parse::<u64>().map_err(|_| bad())? * 8),
+        _ => Err(bad()),
+    }
+}

@@ -1,0 +1,271 @@
+//! `systole quantize`, `eval` and `run` on `.sysq`: JSON fields, the mixed-precision target on the
+//! digits CNN, the allocation file round trip, and the bad-input contract.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use systole_compiler::npy::{read_npy, write_npy};
+use systole_compiler::Tensor;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn systole(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_systole"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let o = systole(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("systole-q-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn bad(args: &[&str], needles: &[&str]) {
+    let o = systole(args);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+    for n in needles {
+        assert!(err.contains(n), "{args:?}: stderr lacks '{n}': {err}");
+    }
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
+}
+
+const CNN: &str = "models/digits_cnn.onnx";
+const CALIB: &str = "models/data/digits_calib_x_img.npy";
+const TEST_X: &str = "models/data/digits_test_x_img.npy";
+const TEST_Y: &str = "models/data/digits_test_y.npy";
+
+#[test]
+fn mixed_precision_at_4_bits_beats_uniform_int4_and_stays_near_float() {
+    let d = tmpdir("mixed");
+    let s = |n: &str| d.join(n).display().to_string();
+    let float = json(&["eval", CNN, "--data", TEST_X, "--labels", TEST_Y, "--json"])["top1"]
+        .as_f64()
+        .unwrap();
+    let q = json(&[
+        "quantize",
+        CNN,
+        "--calib",
+        CALIB,
+        "--budget",
+        "avg-bits=4",
+        "--write-alloc",
+        &s("alloc.ron"),
+        "-o",
+        &s("mixed.sysq"),
+        "--json",
+    ]);
+    for f in [
+        "output",
+        "weights",
+        "weight_bits",
+        "avg_bits",
+        "float_bytes",
+        "quantized_bytes",
+        "calibration_agreement",
+        "layers",
+        "pareto",
+        "seconds",
+    ] {
+        assert!(q.get(f).is_some(), "quantize --json lacks {f}: {q}");
+    }
+    assert!(q["avg_bits"].as_f64().unwrap() <= 4.0, "{q}");
+    assert!(!q["pareto"].as_array().unwrap().is_empty());
+    let mixed = json(&[
+        "eval",
+        &s("mixed.sysq"),
+        "--data",
+        TEST_X,
+        "--labels",
+        TEST_Y,
+        "--json",
+    ]);
+    assert_eq!(mixed["kind"], "quantized");
+    let mixed = mixed["top1"].as_f64().unwrap();
+    json(&[
+        "quantize",
+        CNN,
+        "--calib",
+        CALIB,
+        "--weights",
+        "int4",
+        "-o",
+        &s("int4.sysq"),
+        "--json",
+    ]);
+    let uniform = json(&[
+        "eval",
+        &s("int4.sysq"),
+        "--data",
+        TEST_X,
+        "--labels",
+        TEST_Y,
+        "--json",
+    ])["top1"]
+        .as_f64()
+        .unwrap();
+    eprintln!("float {float:.4} mixed<=4 bits {mixed:.4} uniform int4 {uniform:.4}");
+    assert!(mixed >= float - 0.015, "mixed {mixed} float {float}");
+    assert!(mixed > uniform, "mixed {mixed} uniform int4 {uniform}");
+    // The allocation file goes back in and gives the same program.
+    json(&[
+        "quantize",
+        CNN,
+        "--calib",
+        CALIB,
+        "--alloc",
+        &s("alloc.ron"),
+        "-o",
+        &s("again.sysq"),
+        "--json",
+    ]);
+    let a = std::fs::read_to_string(s("mixed.sysq")).unwrap();
+    let b = std::fs::read_to_string(s("again.sysq")).unwrap();
+    let prog = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap()["program"].clone();
+    assert_eq!(prog(&a), prog(&b));
+    // `run` on the .sysq agrees with `eval`.
+    let r = json(&[
+        "run",
+        &s("mixed.sysq"),
+        "--input",
+        TEST_X,
+        "--labels",
+        TEST_Y,
+        "--output",
+        &s("y.npy"),
+        "--json",
+    ]);
+    assert_eq!(r["accuracy"].as_f64().unwrap(), mixed);
+    assert_eq!(read_npy(&d.join("y.npy")).unwrap().shape, vec![360, 10]);
+}
+
+#[test]
+fn bad_quantize_inputs_exit_2_and_write_nothing() {
+    let d = tmpdir("bad");
+    let out = d.join("out.sysq");
+    let o = out.display().to_string();
+    bad(
+        &[
+            "quantize",
+            CNN,
+            "--calib",
+            CALIB,
+            "--weights",
+            "int99",
+            "-o",
+            &o,
+        ],
+        &["--weights", "valid:", "kmeans"],
+    );
+    bad(
+        &[
+            "quantize", CNN, "--calib", CALIB, "--method", "median", "-o", &o,
+        ],
+        &["--method", "valid:"],
+    );
+    bad(
+        &[
+            "quantize",
+            CNN,
+            "--calib",
+            CALIB,
+            "--budget",
+            "avg-bits=1",
+            "-o",
+            &o,
+        ],
+        &["infeasible", "smallest achievable"],
+    );
+    bad(
+        &[
+            "quantize",
+            CNN,
+            "--calib",
+            "models/data/digits_calib_x.npy",
+            "-o",
+            &o,
+        ],
+        &["--calib", "rank"],
+    );
+    // NaN in sample 3.
+    let mut x = read_npy(&repo().join(CALIB)).unwrap();
+    x.as_f32_mut().unwrap()[3 * 64 + 5] = f32::NAN;
+    let nan = d.join("nan.npy");
+    write_npy(&nan, &x).unwrap();
+    bad(
+        &[
+            "quantize",
+            CNN,
+            "--calib",
+            &nan.display().to_string(),
+            "-o",
+            &o,
+        ],
+        &["sample 3", "NaN"],
+    );
+    // All-zero calibration data: no division by zero, a valid program.
+    let zeros = d.join("zeros.npy");
+    write_npy(&zeros, &Tensor::f32(vec![4, 1, 8, 8], vec![0.0; 256])).unwrap();
+    assert!(!out.exists());
+    json(&[
+        "quantize",
+        CNN,
+        "--calib",
+        &zeros.display().to_string(),
+        "-o",
+        &o,
+        "--json",
+    ]);
+    assert!(out.exists());
+    // A .sysq from a newer version.
+    let text = std::fs::read_to_string(&out)
+        .unwrap()
+        .replacen("\"version\":1", "\"version\":7", 1);
+    let newer = d.join("newer.sysq");
+    std::fs::write(&newer, text).unwrap();
+    bad(
+        &[
+            "eval",
+            &newer.display().to_string(),
+            "--data",
+            TEST_X,
+            "--labels",
+            TEST_Y,
+        ],
+        &["newer.sysq", "newer Systole", "version 7"],
+    );
+    // Wrong input shape for the program.
+    bad(
+        &[
+            "eval",
+            &o,
+            "--data",
+            "models/data/digits_test_x.npy",
+            "--labels",
+            TEST_Y,
+        ],
+        &["shape"],
+    );
+    let none = d.join("none.sysq");
+    assert!(!none.exists());
+}
