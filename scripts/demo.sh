@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a bundled model: build Systole, inspect the digits CNN, run it on the
-# float reference over the held-out digits test set and print the accuracy, then show the
-# optimized IR that later stages (quantize → compile → simulate) start from.
+# float reference over the held-out digits test set, then quantize it (int8, and mixed precision
+# under a 4-bit average budget) and print float → quantized accuracy and the size saved.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
@@ -24,3 +24,13 @@ echo "==> systole run models/digits_mlp.onnx on the same digits"
 echo
 echo "==> the digits CNN after the pass pipeline (BatchNorm folded, ReLU fused, im2col view)"
 "$S" inspect models/digits_cnn.onnx --dump-after conv-as-gemm
+echo
+echo "==> systole quantize: int8 per channel, then per-layer bits under avg-bits=4"
+"$S" quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o "$OUT/digits_cnn_int8.sysq"
+"$S" quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy \
+  --budget avg-bits=4 --write-alloc "$OUT/digits_cnn_alloc.ron" -o "$OUT/digits_cnn_mixed.sysq"
+echo
+echo "==> float → quantized top-1 on the 360 held-out digits (integer reference)"
+for m in models/digits_cnn.onnx "$OUT/digits_cnn_int8.sysq" "$OUT/digits_cnn_mixed.sysq"; do
+  "$S" eval "$m" --data models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy
+done
