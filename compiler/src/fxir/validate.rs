@@ -172,12 +172,7 @@ fn gemm(name: &str, g: &GemmStage, x: &Format, y: &Format) -> Result<()> {
         return Err(bad(name, "bias or requant count differs from n"));
     }
     coding(name, g)?;
-    let wmax = w
-        .decode()
-        .iter()
-        .map(|&v| i64::from(v).unsigned_abs())
-        .max()
-        .unwrap_or(0);
+    let wmax = w.max_abs();
     let operand_bits = w.operand_bits();
     if operand_bits > MAX_OPERAND_BITS {
         return Err(bad(name, format!("decoded weights need {operand_bits} bits; the array takes at most {MAX_OPERAND_BITS}")));

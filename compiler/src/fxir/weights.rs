@@ -206,15 +206,18 @@ impl Weights {
         out
     }
 
-    /// Signed width of the widest decoded operand (at least 2).
-    pub fn operand_bits(&self) -> u32 {
-        let max = self
-            .decode()
+    /// The largest decoded magnitude: the `max|w|` of the accumulator bound.
+    pub fn max_abs(&self) -> u64 {
+        self.decode()
             .iter()
             .map(|&v| i64::from(v).unsigned_abs())
             .max()
-            .unwrap_or(0);
-        (65 - max.leading_zeros()).max(2)
+            .unwrap_or(0)
+    }
+
+    /// Signed width of the widest decoded operand (at least 2).
+    pub fn operand_bits(&self) -> u32 {
+        (65 - self.max_abs().leading_zeros()).max(2)
     }
 
     /// ROM bits: codes plus side tables (group multipliers, codebooks, exponents).

@@ -212,11 +212,7 @@ pub fn build(
     }
     // Worst-case width: the contract's W_x + W_w + ceil(log2 K), widened if the bias needs it.
     let xmax = u128::from(crate::fxir::validate_max_code(xf));
-    let wmax = dec
-        .iter()
-        .map(|&v| i64::from(v).unsigned_abs())
-        .max()
-        .unwrap_or(0);
+    let wmax = weights.max_abs();
     let bmax = bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0);
     let bound = k as u128 * xmax * u128::from(wmax) + u128::from(bmax);
     let needed = 129 - bound.leading_zeros(); // magnitude bits + sign
