@@ -22,6 +22,9 @@ DATA = os.path.join(MODELS, "data")
 CASES = [
     ("digits_mlp.onnx", "digits_test_x.npy", "digits_mlp_ort_test.npy", 0.96),
     ("digits_cnn.onnx", "digits_test_x_img.npy", "digits_cnn_ort_test.npy", 0.97),
+    # QDQ models of models/train/qat_cnn.py (4-bit weights, 8-bit activations)
+    ("digits_cnn_qat4.onnx", "digits_test_x_img.npy", "digits_cnn_qat4_ort_test.npy", 0.9872),
+    ("digits_cnn_ptq4.onnx", "digits_test_x_img.npy", "digits_cnn_ptq4_ort_test.npy", 0.97),
 ]
 
 

@@ -5,6 +5,10 @@
 #   models/data/digits_{test_x,test_y,calib_x,test_x_img,calib_x_img}.npy
 #   models/digits_mlp.onnx  + models/data/digits_mlp_ort_test.npy   (train_mlp.py)
 #   models/digits_cnn.onnx  + models/data/digits_cnn_ort_test.npy   (train_cnn.py)
+#   models/digits_cnn_qat4.onnx, models/digits_cnn_ptq4.onnx + models/data/digits_cnn_qat4.json
+#                                      (qat_cnn.py: 4-bit QAT fine-tune of digits_cnn.onnx, QDQ export)
+# Usage: models/train/train.sh [STEP...]   STEP = mlp | cnn | qat (default: all three, in order;
+# qat starts from the committed models/digits_cnn.onnx, so it can run alone).
 # Re-verify afterwards with the oracle venv: .cache/venv/bin/python models/train/check_ort.py
 set -euo pipefail
 
@@ -16,6 +20,15 @@ STAMP="$VENV/.systole-train.sha256"
 PY="${PYTHON:-python3}"
 
 log() { echo "train: $*" >&2; }
+
+steps=("$@")
+[[ ${#steps[@]} -eq 0 ]] && steps=(mlp cnn qat)
+for s in "${steps[@]}"; do
+  case "$s" in
+    mlp|cnn|qat) ;;
+    *) echo "train: unknown step '$s' (mlp, cnn, qat)" >&2; exit 2 ;;
+  esac
+done
 
 want="$(sha256sum "$REQ" | cut -d' ' -f1)"
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] &&
@@ -35,8 +48,17 @@ else
 fi
 
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0 CUDA_VISIBLE_DEVICES=""
-log "training digits_mlp (scikit-learn + skl2onnx)"
-"$VENV/bin/python" -W ignore "$REPO/models/train/train_mlp.py"
-log "training digits_cnn (tensorflow-cpu + tf2onnx)"
-"$VENV/bin/python" -W ignore "$REPO/models/train/train_cnn.py"
+for s in "${steps[@]}"; do
+  case "$s" in
+    mlp)
+      log "training digits_mlp (scikit-learn + skl2onnx)"
+      "$VENV/bin/python" -W ignore "$REPO/models/train/train_mlp.py" ;;
+    cnn)
+      log "training digits_cnn (tensorflow-cpu + tf2onnx)"
+      "$VENV/bin/python" -W ignore "$REPO/models/train/train_cnn.py" ;;
+    qat)
+      log "4-bit QAT of digits_cnn (tensorflow-cpu fake-quant fine-tune, QDQ export with onnx.helper)"
+      "$VENV/bin/python" -W ignore "$REPO/models/train/qat_cnn.py" ;;
+  esac
+done
 log "done"
