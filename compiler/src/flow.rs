@@ -21,6 +21,17 @@ pub fn load_optimized(path: &Path) -> Result<Graph> {
     Ok(g)
 }
 
+/// Loads a model for quantization: the [`QUANTIZE_PREP`](crate::passes::QUANTIZE_PREP) passes
+/// (QDQ pairs become annotations), then the pipeline.
+pub fn load_for_quantize(path: &Path) -> Result<Graph> {
+    let mut g = load_model(path)?;
+    for p in crate::passes::QUANTIZE_PREP {
+        (p.run)(&mut g)?;
+    }
+    run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
+    Ok(g)
+}
+
 /// Index of the largest value of each row of `[N, C]` scores (first index on ties).
 pub fn argmax_rows(scores: &[f32], classes: usize) -> Vec<usize> {
     scores

@@ -181,3 +181,49 @@ fn quantization_is_deterministic() {
     .to_bytes();
     assert_eq!(a, b);
 }
+
+#[test]
+fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float() {
+    use systole_compiler::flow::load_for_quantize;
+    use systole_compiler::ir::QuantAnnot;
+    let path = repo().join("models/digits_cnn_qat4.onnx");
+    let g = load_for_quantize(&path).unwrap();
+    let p = quantize(
+        &g,
+        &data("digits_calib_x_img.npy"),
+        &QuantConfig::default(),
+        &mut |_, _| {},
+    )
+    .unwrap()
+    .0;
+    // Every array layer keeps the exported 4-bit grid, and every annotated activation's step is
+    // the exported scale exactly (a float32 scale fits M0's 31 bits).
+    for (_, gs) in p.gemms() {
+        assert_eq!(gs.weights.coding.label(), "int4");
+    }
+    let mut checked = 0;
+    for v in g.value_ids() {
+        if let Some(QuantAnnot::Act { scale, .. }) = &g.value(v).quant {
+            let name = &g.value(v).name;
+            let t = p
+                .tensors
+                .iter()
+                .find(|t| &t.name == name || t.name == format!("{name}.q"))
+                .unwrap();
+            assert_eq!(t.format.step(), f64::from(*scale), "{name}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+    let x = data("digits_test_x_img.npy");
+    let float = accuracy(
+        &run_float(
+            &load_optimized(&repo().join("models/digits_cnn.onnx")).unwrap(),
+            &x,
+        )
+        .unwrap(),
+    );
+    let qat = accuracy(&run_quantized(&p, &x).unwrap());
+    eprintln!("float {float:.4} qat4 through the integer reference {qat:.4}");
+    assert!(qat >= float - 0.01, "{qat} vs {float}");
+}

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::flow::{load_optimized, run_float};
+use systole_compiler::flow::{load_for_quantize, run_float};
 use systole_compiler::fxir::{dump, Program};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
 use systole_compiler::npy::{read_npy, write_atomic};
@@ -167,7 +167,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         prune,
         ..QuantConfig::default()
     };
-    let g = load_optimized(&a.model)?;
+    let g = load_for_quantize(&a.model)?;
     let calib = read_npy(&a.calib)?;
     let cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
         .map_err(|e| Failure::usage(format!("--calib {}: {e}", a.calib.display())))?;

@@ -20,6 +20,7 @@ pub const SUPPORTED: &[&str] = &[
     "Constant",
     "ConstantOfShape",
     "Conv",
+    "DequantizeLinear",
     "Div",
     "Dropout",
     "Flatten",
@@ -32,6 +33,7 @@ pub const SUPPORTED: &[&str] = &[
     "MatMul",
     "MaxPool",
     "Mul",
+    "QuantizeLinear",
     "Relu",
     "Reshape",
     "Shape",
@@ -217,6 +219,23 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
             axis: a.req_i64("axis")?,
         },
         "Sum" => Op::Sum,
+        "QuantizeLinear" | "DequantizeLinear" => {
+            if a.i64("block_size", 0)? != 0 {
+                return Err(a.err("block_size", "blocked quantization is not supported"));
+            }
+            if op_type == "QuantizeLinear" && a.i64("output_dtype", 0)? != 0 {
+                return Err(a.err(
+                    "output_dtype",
+                    "is not supported; give a zero point of the wanted type",
+                ));
+            }
+            let axis = a.i64("axis", 1)?;
+            if op_type == "QuantizeLinear" {
+                Op::QuantizeLinear { axis }
+            } else {
+                Op::DequantizeLinear { axis }
+            }
+        }
         "Softmax" => {
             let legacy = opset < 13;
             Op::Softmax {

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use super::graph::{Graph, ValueId, ValueKind};
+use super::graph::{Graph, QuantAnnot, ValueId, ValueKind};
 use crate::tensor::Tensor;
 
 fn const_text(t: &Tensor) -> String {
@@ -31,12 +31,37 @@ fn vname(g: &Graph, v: ValueId) -> String {
     format!("%{}", g.value(v).name)
 }
 
+/// A value's type, with the quantization a QDQ model fixed for it (`absorb-qdq`).
+fn ty_text(g: &Graph, v: ValueId) -> String {
+    let val = g.value(v);
+    match &val.quant {
+        None => val.ty.to_string(),
+        Some(QuantAnnot::Act {
+            scale,
+            zero_point,
+            bits,
+            signed,
+        }) => format!(
+            "{} @q({}{bits} scale={scale:e} z={zero_point})",
+            val.ty,
+            if *signed { 'i' } else { 'u' }
+        ),
+        Some(QuantAnnot::Weight {
+            scales, axis, bits, ..
+        }) => format!(
+            "{} @q(i{bits} {} scales on axis {axis})",
+            val.ty,
+            scales.len()
+        ),
+    }
+}
+
 /// Renders the graph as stable text.
 pub fn dump(g: &Graph) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "graph \"{}\" opset {}", g.name, g.opset);
     for &i in &g.inputs {
-        let _ = writeln!(s, "  input  {}: {}", vname(g, i), g.value(i).ty);
+        let _ = writeln!(s, "  input  {}: {}", vname(g, i), ty_text(g, i));
     }
     // Constants in first-use order.
     let order = g.topo_order().unwrap_or_else(|_| g.node_ids());
@@ -60,7 +85,7 @@ pub fn dump(g: &Graph) -> String {
                 s,
                 "  const  {}: {} = {}",
                 vname(g, v),
-                g.value(v).ty,
+                ty_text(g, v),
                 const_text(t)
             );
         }
@@ -70,7 +95,7 @@ pub fn dump(g: &Graph) -> String {
         let outs: Vec<String> = n
             .outputs
             .iter()
-            .map(|&o| format!("{}: {}", vname(g, o), g.value(o).ty))
+            .map(|&o| format!("{}: {}", vname(g, o), ty_text(g, o)))
             .collect();
         let ins: Vec<String> = n
             .inputs

@@ -41,12 +41,33 @@ pub enum ValueKind {
     Intermediate,
 }
 
+/// A quantization the model itself fixed (QDQ pairs from a quantizer or a QAT export), which
+/// the quantizer must honour exactly instead of calibrating.
+#[derive(Clone, Debug, PartialEq)]
+pub enum QuantAnnot {
+    /// An activation quantized per tensor: `real = (q - zero_point) · scale`.
+    Act {
+        scale: f32,
+        zero_point: i32,
+        bits: u32,
+        signed: bool,
+    },
+    /// A constant whose values are `codes · scales[i]` along `axis` (zero point removed).
+    Weight {
+        codes: Vec<i32>,
+        scales: Vec<f32>,
+        axis: usize,
+        bits: u32,
+    },
+}
+
 #[derive(Clone, Debug)]
 pub struct Value {
     pub name: String,
     pub ty: TensorType,
     pub kind: ValueKind,
     pub producer: Option<OpId>,
+    pub quant: Option<QuantAnnot>,
 }
 
 #[derive(Clone, Debug)]
@@ -91,6 +112,7 @@ impl Graph {
             ty,
             kind,
             producer: None,
+            quant: None,
         });
         id
     }

@@ -6,6 +6,6 @@ pub mod shape;
 pub mod types;
 pub mod validate;
 
-pub use graph::{Graph, Node, OpId, Value, ValueId, ValueKind};
+pub use graph::{Graph, Node, OpId, QuantAnnot, Value, ValueId, ValueKind};
 pub use op::Op;
 pub use types::{Dim, TensorType};

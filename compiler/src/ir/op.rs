@@ -160,6 +160,14 @@ pub enum Op {
     },
     /// Any number of inputs, broadcast.
     Sum,
+    /// Inputs: x (float32), y_scale, optional y_zero_point (its type is the output's).
+    QuantizeLinear {
+        axis: i64,
+    },
+    /// Inputs: x (integer), x_scale, optional x_zero_point; output float32.
+    DequantizeLinear {
+        axis: i64,
+    },
     /// `legacy_2d`: opset < 13 semantics (coerce to 2-D at `axis`, normalize each row).
     Softmax {
         axis: i64,
@@ -218,6 +226,8 @@ impl Op {
             Op::Concat { .. } => "Concat",
             Op::Sum => "Sum",
             Op::Softmax { .. } => "Softmax",
+            Op::QuantizeLinear { .. } => "QuantizeLinear",
+            Op::DequantizeLinear { .. } => "DequantizeLinear",
             Op::Dropout => "Dropout",
             Op::Squeeze => "Squeeze",
             Op::Unsqueeze => "Unsqueeze",
@@ -309,9 +319,11 @@ impl Op {
                 v.push(format!("bias={bias}"));
                 v.push(format!("size={size}"));
             }
-            Op::Flatten { axis } | Op::Concat { axis } | Op::Gather { axis } => {
-                v.push(format!("axis={axis}"))
-            }
+            Op::Flatten { axis }
+            | Op::Concat { axis }
+            | Op::Gather { axis }
+            | Op::QuantizeLinear { axis }
+            | Op::DequantizeLinear { axis } => v.push(format!("axis={axis}")),
             Op::Reshape { allowzero } => {
                 if *allowzero {
                     v.push("allowzero".into())

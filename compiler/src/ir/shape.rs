@@ -403,6 +403,14 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             same(ty(0)?.dtype, shp(0)?)
         }
         Op::BatchNormalization { .. } | Op::Softmax { .. } => same(ty(0)?.dtype, shp(0)?),
+        Op::QuantizeLinear { .. } => {
+            let dt = match tys.get(2).copied().flatten() {
+                Some(z) => z.dtype,
+                None => DType::U8,
+            };
+            same(dt, shp(0)?)
+        }
+        Op::DequantizeLinear { .. } => same(DType::F32, shp(0)?),
         Op::Binary(_) | Op::Sum => {
             let dtype = ty(0)?.dtype;
             let mut acc: Option<Vec<Dim>> = shp(0)?.cloned();

@@ -19,6 +19,7 @@ fn arity(op: &Op) -> (usize, usize) {
         Op::Dropout => (1, 3),
         Op::Squeeze => (1, 2),
         Op::Slice => (3, 5),
+        Op::QuantizeLinear { .. } | Op::DequantizeLinear { .. } => (2, 3),
         _ => (1, 1),
     }
 }

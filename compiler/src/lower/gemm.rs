@@ -2,7 +2,7 @@
 
 use super::{fused_relu, node_err, sample_shape, to_window, Lowering};
 use crate::fxir::{GemmStage, StageKind, Window};
-use crate::ir::{Node, Op};
+use crate::ir::{Node, Op, QuantAnnot};
 use crate::quant::spec::ActSpec;
 use crate::quant::weights::quantize_weights;
 use crate::quant::{acc_bits, quantize_multiplier, Format, Overflow, Requant};
@@ -151,11 +151,25 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     let out = n.outputs[0];
     let out_shape = sample_shape(l.g, out)?;
     let act = l.act_for_output(&n.name, out);
-    let yf = l.cfg.act_format(act, l.stats(out))?;
+    let yf = l.act_format_of(out, act)?;
     let xf = l.tensors[x.0].format;
     let spec = l.cfg.weights_for(&n.name);
-    let weights = quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
-        .map_err(|e| err(format!("weights: {e}")))?;
+    let overridden = l
+        .cfg
+        .layers
+        .get(&n.name)
+        .is_some_and(|c| c.weights.is_some())
+        || l.cfg.prune_for(&n.name).is_some();
+    let fixed = match (&n.op, overridden) {
+        (Op::Gemm(a), false) if a.alpha != 1.0 => None,
+        (_, false) => fixed_weights(l, n, nn, k),
+        _ => None,
+    };
+    let weights = match fixed {
+        Some(w) => w,
+        None => quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
+            .map_err(|e| err(format!("weights: {e}")))?,
+    };
     let (rounding, overflow) = match act {
         ActSpec::ApFixed(a) => (a.rounding, a.overflow),
         ActSpec::Int { .. } => (l.cfg.rounding, Overflow::Sat),
@@ -168,6 +182,49 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     l.push(&n.name, StageKind::Gemm(stage), vec![x], y);
     l.map.insert(out, y);
     Ok(())
+}
+
+/// The weights a QDQ model fixed (absorb-qdq), laid out `[n][k]`, if the weight input carries them
+/// with one scale per output channel (or one per tensor).
+fn fixed_weights(l: &Lowering<'_>, n: &Node, nn: usize, k: usize) -> Option<crate::fxir::Weights> {
+    let v = n.inputs.get(1).copied().flatten()?;
+    let Some(QuantAnnot::Weight {
+        codes,
+        scales,
+        axis,
+        bits,
+    }) = &l.g.value(v).quant
+    else {
+        return None;
+    };
+    // Where the output channel sits in the stored tensor: axis 0 for Conv [O, ...] and Gemm
+    // with transB ([n, k]); axis 1 for MatMul and Gemm without transB ([k, n]).
+    let n_axis = match &n.op {
+        Op::Gemm(a) if !a.trans_b => 1,
+        Op::MatMul { .. } => 1,
+        _ => 0,
+    };
+    let per_channel = scales.len() == nn && *axis == n_axis;
+    if !(per_channel || scales.len() == 1) || codes.len() != nn * k || *bits > 16 {
+        return None;
+    }
+    let layout: Vec<i32> = if n_axis == 0 {
+        codes.clone()
+    } else {
+        (0..nn * k).map(|i| codes[(i % k) * nn + i / k]).collect()
+    };
+    let sc: Vec<f64> = (0..nn)
+        .map(|c| f64::from(scales[if per_channel { c } else { 0 }]))
+        .collect();
+    Some(crate::fxir::Weights {
+        n: nn,
+        k,
+        coding: crate::fxir::Coding::Int {
+            bits: (*bits).max(2),
+        },
+        codes: layout,
+        scales: sc,
+    })
 }
 
 /// Builds an array stage from quantized weights: folds the bias and the input zero point, derives

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::fxir::{LayoutOp, Program, Stage, StageKind, TensorId, TensorInfo, VectorOp, Window};
 use crate::ir::op::{Activation, UnaryOp};
-use crate::ir::{Dim, Graph, Op, ValueId};
+use crate::ir::{Dim, Graph, Op, QuantAnnot, ValueId};
 use crate::quant::calibrate::{Calibration, TensorStats};
 use crate::quant::spec::ActSpec;
 use crate::quant::threshold::threshold;
@@ -129,6 +129,26 @@ impl Lowering<'_> {
             ActSpec::Int { bits } if feeds_softmax => ActSpec::Int { bits: bits.max(16) },
             a => a,
         }
+    }
+
+    /// The format of activation `v`: the one a QDQ model fixed for it (absorb-qdq), else the
+    /// calibrated one for `spec`.
+    fn act_format_of(&self, v: ValueId, spec: ActSpec) -> Result<Format> {
+        if let Some(QuantAnnot::Act {
+            scale,
+            zero_point,
+            bits,
+            signed,
+        }) = &self.g.value(v).quant
+        {
+            let (m0, shift) =
+                quantize_multiplier(f64::from(*scale)).map_err(|e| Error::Tensor {
+                    name: self.g.value(v).name.clone(),
+                    msg: format!("QDQ scale: {e}"),
+                })?;
+            return Ok(Format::affine(*signed, *bits, m0, shift, *zero_point));
+        }
+        self.cfg.act_format(spec, self.stats(v))
     }
 
     fn stats(&self, v: ValueId) -> Option<&TensorStats> {
@@ -306,7 +326,7 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
     };
     let in_name = g.value(*input).name.clone();
     let in_shape = sample_shape(g, *input)?;
-    let f = cfg.act_format(cfg.acts, l.stats(*input))?;
+    let f = l.act_format_of(*input, cfg.acts)?;
     let t = l.add_tensor(&format!("{in_name}.q"), in_shape.clone(), f);
     l.push(
         "quantize-input",

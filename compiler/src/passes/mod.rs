@@ -4,6 +4,7 @@
 //! can verify the graph between passes, and hands the IR to an observer so that
 //! `--dump-after PASS` can print it.
 
+pub mod absorb_qdq;
 pub mod conv_as_gemm;
 pub mod dce;
 pub mod fold_batchnorm;
@@ -66,6 +67,15 @@ pub const PIPELINE: &[Pass] = &[
         run: conv_as_gemm::run,
     },
 ];
+
+/// Passes that run before [`PIPELINE`] only when quantizing: they change what the float graph
+/// computes (a QDQ model's fake quantization becomes annotations the quantizer honours), so
+/// `run` and the float reference never see them.
+pub const QUANTIZE_PREP: &[Pass] = &[Pass {
+    name: "absorb-qdq",
+    about: "turn QuantizeLinear/DequantizeLinear pairs into quantization annotations (weights: codes and scales; activations: scale and zero point)",
+    run: absorb_qdq::run,
+}];
 
 pub fn pass_names() -> Vec<&'static str> {
     PIPELINE.iter().map(|p| p.name).collect()

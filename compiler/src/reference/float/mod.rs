@@ -16,6 +16,7 @@ mod norm;
 mod num;
 mod patches;
 mod pool;
+mod qdq;
 mod shape_ops;
 mod softmax;
 pub(crate) mod spatial;
@@ -64,6 +65,8 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, KernelEr
         Op::Gather { axis } => one(movement::gather(*axis, inputs)?),
         Op::Slice => one(movement::slice(inputs)?),
         Op::Cast { to } => one(cast::cast(*to, inputs)?),
+        Op::QuantizeLinear { axis } => one(qdq::quantize_linear(*axis, inputs)?),
+        Op::DequantizeLinear { axis } => one(qdq::dequantize_linear(*axis, inputs)?),
     })
 }
 

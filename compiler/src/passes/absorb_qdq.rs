@@ -1,0 +1,163 @@
+//! absorb-qdq: turn the QuantizeLinear/DequantizeLinear pairs of a QDQ model (onnxruntime's
+//! quantizer, PyTorch/TensorFlow QAT exports) into annotations the quantizer honours exactly.
+//!
+//! - `DequantizeLinear` of a constant integer tensor, or of `QuantizeLinear(constant float)`,
+//!   becomes a float constant equal to its output, annotated with the integer codes (zero point
+//!   removed), the scales and their axis: the layer's weights, to be used as they are.
+//! - `x → QuantizeLinear(s, z) → DequantizeLinear(s, z)` with a per-tensor scale: the consumers
+//!   read `x` again and `x` is annotated with `(s, z)` and the storage type's width, so lowering
+//!   gives that activation exactly this format instead of a calibrated one.
+//!
+//! Runs before constant folding, which would otherwise fold the weight pairs into plain floats.
+
+use crate::error::Result;
+use crate::ir::{Graph, Op, QuantAnnot, ValueId};
+use crate::reference::float;
+use crate::tensor::{DType, Tensor};
+
+fn width_of(codes: &[i32]) -> u32 {
+    let (lo, hi) = codes
+        .iter()
+        .fold((0i32, 0i32), |(l, h), &c| (l.min(c), h.max(c)));
+    (2..=16)
+        .find(|&b| lo >= -(1 << (b - 1)) && hi < (1 << (b - 1)))
+        .unwrap_or(32)
+}
+
+fn storage(dt: DType) -> Option<(u32, bool)> {
+    Some(match dt {
+        DType::U8 => (8, false),
+        DType::I8 => (8, true),
+        DType::U16 => (16, false),
+        DType::I16 => (16, true),
+        _ => return None,
+    })
+}
+
+pub fn run(g: &mut Graph) -> Result<()> {
+    let order = g.topo_order().unwrap_or_else(|_| g.node_ids());
+    for id in order {
+        let Some(n) = g.try_node(id).cloned() else {
+            continue;
+        };
+        let Op::DequantizeLinear { axis } = n.op else {
+            continue;
+        };
+        let (Some(x), Some(s)) = (n.inputs[0], n.inputs.get(1).copied().flatten()) else {
+            continue;
+        };
+        let zp = n.inputs.get(2).copied().flatten();
+        let Some(scale) = g.const_of(s).cloned() else {
+            continue;
+        };
+        let zpt = zp.and_then(|z| g.const_of(z).cloned());
+        if zp.is_some() && zpt.is_none() {
+            continue;
+        }
+        let out = n.outputs[0];
+        // The integer tensor being dequantized, if it is known at compile time.
+        let producer = g.value(x).producer.map(|p| g.node(p).clone());
+        let codes_t: Option<Tensor> = match (g.const_of(x), &producer) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(q)) if matches!(q.op, Op::QuantizeLinear { .. }) => {
+                let args: Vec<Option<&Tensor>> = q
+                    .inputs
+                    .iter()
+                    .map(|i| i.and_then(|v| g.const_of(v)))
+                    .collect();
+                if args.len() >= 2
+                    && args
+                        .iter()
+                        .zip(&q.inputs)
+                        .all(|(a, i)| a.is_some() || i.is_none())
+                {
+                    float::eval(&q.op, &args).ok().and_then(|mut v| v.pop())
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        };
+        if let Some(qt) = codes_t {
+            let refs = [Some(&qt), Some(&scale), zpt.as_ref()];
+            let Ok(mut deq) = float::eval(&n.op, &refs) else {
+                continue;
+            };
+            let Some(real) = deq.pop() else { continue };
+            let zv = zpt.as_ref().map(|z| z.to_i64_vec());
+            let inner: usize = {
+                let ax = if axis < 0 {
+                    axis + qt.rank() as i64
+                } else {
+                    axis
+                } as usize;
+                qt.shape
+                    .get(ax + 1..)
+                    .map(|s| s.iter().product())
+                    .unwrap_or(1)
+            };
+            let per = scale.len();
+            let codes: Vec<i32> = qt
+                .to_i64_vec()
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| {
+                    let k = if per == 1 {
+                        0
+                    } else {
+                        (i / inner.max(1)) % per
+                    };
+                    (q - zv.as_ref().map(|z| z[k]).unwrap_or(0)) as i32
+                })
+                .collect();
+            let ax = if per == 1 {
+                0
+            } else if axis < 0 {
+                (axis + qt.rank() as i64) as usize
+            } else {
+                axis as usize
+            };
+            let name = g.value(out).name.clone();
+            let c = g.add_const(name, real);
+            g.value_mut(c).quant = Some(QuantAnnot::Weight {
+                bits: width_of(&codes),
+                codes,
+                scales: scale.to_f32_vec(),
+                axis: ax,
+            });
+            g.replace_all_uses(out, c);
+            g.remove_node(id);
+            continue;
+        }
+        // An activation pair with one scale.
+        let Some(q) = producer else { continue };
+        let Op::QuantizeLinear { .. } = q.op else {
+            continue;
+        };
+        let same = |a: Option<ValueId>, b: Option<ValueId>| match (a, b) {
+            (Some(a), Some(b)) => a == b || g.const_of(a) == g.const_of(b),
+            (None, None) => true,
+            _ => false,
+        };
+        if scale.len() != 1
+            || !same(q.inputs.get(1).copied().flatten(), Some(s))
+            || !same(q.inputs.get(2).copied().flatten(), zp)
+        {
+            continue;
+        }
+        let Some(src) = q.inputs[0] else { continue };
+        let Some((bits, signed)) = storage(g.value(x).ty.dtype) else {
+            continue;
+        };
+        let annot = QuantAnnot::Act {
+            scale: scale.to_f32_vec()[0],
+            zero_point: zpt.map(|z| z.to_i64_vec()[0] as i32).unwrap_or(0),
+            bits,
+            signed,
+        };
+        g.value_mut(src).quant = Some(annot);
+        g.replace_all_uses(out, src);
+        g.remove_node(id);
+    }
+    crate::passes::dce::run(g)
+}
