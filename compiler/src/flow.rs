@@ -89,7 +89,10 @@ pub fn quantize(
     cfg: &QuantConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Program, Calibration)> {
-    let cal = calibrate(g, calib, 64, progress)?;
+    let mut cal = calibrate(g, calib, 64, progress)?;
+    if cfg.gptq {
+        cal.hessians = crate::quant::calibrate::collect_hessians(g, calib, 64)?;
+    }
     let p = lower(g, &cal, cfg)?;
     Ok((p, cal))
 }

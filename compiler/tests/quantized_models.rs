@@ -227,3 +227,46 @@ fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float()
     eprintln!("float {float:.4} qat4 through the integer reference {qat:.4}");
     assert!(qat >= float - 0.01, "{qat} vs {float}");
 }
+
+#[test]
+fn gptq_beats_round_to_nearest_at_4_and_2_bits() {
+    for m in &MODELS {
+        let g = load_optimized(&repo().join(format!("models/{}.onnx", m.name))).unwrap();
+        let x = data(m.test);
+        let f = run_float(&g, &x).unwrap().to_f32_vec();
+        for bits in ["int4", "int2"] {
+            let mut cfg = with(bits, "int8");
+            let rtn = run_quantized(
+                &quantize(&g, &data(m.calib), &cfg, &mut |_, _| {})
+                    .unwrap()
+                    .0,
+                &x,
+            )
+            .unwrap();
+            cfg.gptq = true;
+            let gq = run_quantized(
+                &quantize(&g, &data(m.calib), &cfg, &mut |_, _| {})
+                    .unwrap()
+                    .0,
+                &x,
+            )
+            .unwrap();
+            let mse = |t: &Tensor| {
+                t.to_f32_vec()
+                    .iter()
+                    .zip(&f)
+                    .map(|(a, b)| f64::from(a - b).powi(2))
+                    .sum::<f64>()
+            };
+            let (ar, ag) = (accuracy(&rtn), accuracy(&gq));
+            eprintln!(
+                "{} {bits}: top-1 rtn {ar:.4} gptq {ag:.4}; output sq. error rtn {:.3} gptq {:.3}",
+                m.name,
+                mse(&rtn),
+                mse(&gq)
+            );
+            assert!(ag >= ar, "{} {bits}: gptq {ag} < rtn {ar}", m.name);
+            assert!(mse(&gq) < mse(&rtn), "{} {bits}", m.name);
+        }
+    }
+}

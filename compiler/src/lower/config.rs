@@ -100,6 +100,8 @@ pub struct QuantConfig {
     /// Rounding of every requantization and of the input quantizer.
     pub rounding: Rounding,
     pub prune: Option<Prune>,
+    /// GPTQ error compensation for integer weight formats (needs `Calibration::hessians`).
+    pub gptq: bool,
     /// Overrides by layer (graph node) name.
     pub layers: BTreeMap<String, LayerChoice>,
 }
@@ -113,6 +115,7 @@ impl Default for QuantConfig {
             method: Method::MinMax,
             rounding: Rounding::Rnd,
             prune: None,
+            gptq: false,
             layers: BTreeMap::new(),
         }
     }

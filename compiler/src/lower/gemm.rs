@@ -3,7 +3,8 @@
 use super::{fused_relu, node_err, sample_shape, to_window, Lowering};
 use crate::fxir::{GemmStage, StageKind, Window};
 use crate::ir::{Node, Op, QuantAnnot};
-use crate::quant::spec::ActSpec;
+use crate::quant::gptq::gptq_int;
+use crate::quant::spec::{ActSpec, WeightSpec};
 use crate::quant::weights::quantize_weights;
 use crate::quant::{acc_bits, quantize_multiplier, Format, Overflow, Requant};
 use crate::reference::float::spatial;
@@ -167,8 +168,13 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     };
     let weights = match fixed {
         Some(w) => w,
-        None => quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
-            .map_err(|e| err(format!("weights: {e}")))?,
+        None => match (spec, l.cal.hessians.get(&n.name)) {
+            (WeightSpec::Int { bits }, Some(h)) if l.cfg.gptq && h.len() == k * k => {
+                gptq_int(&w_real, nn, k, bits, l.cfg.per_channel, h)
+            }
+            _ => quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
+                .map_err(|e| err(format!("weights: {e}")))?,
+        },
     };
     let (rounding, overflow) = match act {
         ActSpec::ApFixed(a) => (a.rounding, a.overflow),

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::ir::{Dim, Graph};
+use crate::ir::{Dim, Graph, Op, ValueId};
+use crate::reference::float::spatial;
 use crate::reference::interp;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
@@ -71,6 +72,129 @@ impl TensorStats {
 pub struct Calibration {
     pub stats: BTreeMap<String, TensorStats>,
     pub samples: usize,
+    /// `XᵀX` of each array layer's input rows (im2col rows for a convolution), by node name:
+    /// filled by [`collect_hessians`] for GPTQ.
+    pub hessians: BTreeMap<String, Vec<f64>>,
+}
+
+/// The rows an array layer multiplies its weights with, from its float input `x` (batch first):
+/// `[N, K]` as is for Gemm/MatMul, im2col rows (zero padding) for a 2-D convolution.
+fn layer_rows(op: &Op, x: &Tensor, k: usize) -> Option<Vec<f32>> {
+    let v = x.as_f32()?;
+    match op {
+        Op::Conv(a) if x.shape.len() == 4 && a.group == 1 => {
+            let (c, h, w) = (x.shape[1], x.shape[2], x.shape[3]);
+            let kern = if a.kernel_shape.len() == 2 {
+                a.kernel_shape.clone()
+            } else {
+                return None;
+            };
+            let geo = spatial::resolve(
+                "Conv",
+                &x.shape[2..],
+                &kern,
+                &a.strides,
+                &a.dilations,
+                &a.pads,
+                a.auto_pad,
+                false,
+            )
+            .ok()?;
+            if c * kern[0] * kern[1] != k {
+                return None;
+            }
+            let mut rows = Vec::new();
+            for sample in v.chunks(c * h * w) {
+                for oy in 0..geo.output[0] {
+                    for ox in 0..geo.output[1] {
+                        for ch in 0..c {
+                            for ky in 0..kern[0] {
+                                for kx in 0..kern[1] {
+                                    let (iy, ix) = (geo.tap(0, oy, ky), geo.tap(1, ox, kx));
+                                    let inside = iy >= 0
+                                        && ix >= 0
+                                        && (iy as usize) < h
+                                        && (ix as usize) < w;
+                                    rows.push(if inside {
+                                        sample[ch * h * w + iy as usize * w + ix as usize]
+                                    } else {
+                                        0.0
+                                    });
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Some(rows)
+        }
+        Op::Gemm(a) if !a.trans_a && x.len().is_multiple_of(k) => Some(v.to_vec()),
+        Op::MatMul { .. } if x.len().is_multiple_of(k) => Some(v.to_vec()),
+        _ => None,
+    }
+}
+
+/// `XᵀX` over the calibration set for every Conv/Gemm/MatMul whose weight is a constant.
+pub fn collect_hessians(
+    g: &Graph,
+    data: &Tensor,
+    batch: usize,
+) -> Result<BTreeMap<String, Vec<f64>>> {
+    check_data(g, data, "calibration data")?;
+    // Array layers by the value they read: (node name, op, K).
+    let mut readers: BTreeMap<ValueId, Vec<(String, Op, usize)>> = BTreeMap::new();
+    for id in g.node_ids() {
+        let n = g.node(id);
+        let Some(w) = n
+            .inputs
+            .get(1)
+            .copied()
+            .flatten()
+            .and_then(|v| g.const_of(v))
+        else {
+            continue;
+        };
+        let k = match &n.op {
+            Op::Conv(_) if w.rank() == 4 => w.shape[1] * w.shape[2] * w.shape[3],
+            Op::Gemm(a) if w.rank() == 2 => {
+                if a.trans_b {
+                    w.shape[1]
+                } else {
+                    w.shape[0]
+                }
+            }
+            Op::MatMul { .. } if w.rank() == 2 => w.shape[0],
+            _ => continue,
+        };
+        if let Some(x) = n.inputs[0] {
+            readers
+                .entry(x)
+                .or_default()
+                .push((n.name.clone(), n.op.clone(), k));
+        }
+    }
+    let mut hs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let feed = |v: ValueId, t: &Tensor, hs: &mut BTreeMap<String, Vec<f64>>| {
+        for (name, op, k) in readers.get(&v).into_iter().flatten() {
+            if let Some(rows) = layer_rows(op, t, *k) {
+                let h = hs.entry(name.clone()).or_insert_with(|| vec![0.0; k * k]);
+                crate::quant::gptq::hessian_add(h, *k, &rows);
+            }
+        }
+    };
+    let input = g.inputs[0];
+    let n = data.shape[0];
+    for start in (0..n).step_by(batch.max(1)) {
+        let x = batch_slice(data, start, (start + batch).min(n));
+        feed(input, &x, &mut hs);
+        let inputs = BTreeMap::from([(g.value(input).name.clone(), x)]);
+        interp::run_observed(g, &inputs, &mut |node, outs, _| {
+            for (o, t) in node.outputs.iter().zip(outs) {
+                feed(*o, t, &mut hs);
+            }
+        })?;
+    }
+    Ok(hs)
 }
 
 /// Checks a calibration or evaluation set against the graph's single input: rank, fixed
@@ -182,5 +306,9 @@ pub fn calibrate(
             progress(pass * steps + i + 1, 2 * steps);
         }
     }
-    Ok(Calibration { stats, samples: n })
+    Ok(Calibration {
+        stats,
+        samples: n,
+        hessians: BTreeMap::new(),
+    })
 }

@@ -22,6 +22,7 @@ pub mod error;
 #[cfg(test)]
 mod fixed_props;
 pub mod format;
+pub mod gptq;
 pub mod requant;
 pub mod rounding;
 pub mod sensitivity;
