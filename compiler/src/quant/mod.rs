@@ -32,5 +32,5 @@ pub mod weights;
 
 pub use error::QuantError;
 pub use format::{quantize_multiplier, Format, Granularity, Scale, TensorFormat};
-pub use requant::{acc_bits, requantize, Requant};
+pub use requant::{acc_bits, requantize, requantize_fast, Requant};
 pub use rounding::{saturate, saturate_i128, shift_round, shift_round_i128, Overflow, Rounding};

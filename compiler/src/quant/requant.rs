@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::format::{BITS_RANGE, M0_MIN, SHIFT_RANGE};
-use super::rounding::{saturate_i128, shift_round_i128, Overflow, Rounding};
+use super::rounding::{resolve, saturate_i128, shift_round_i128, Discarded, Overflow, Rounding};
 use super::QuantError;
 
 /// The parameters of one requantization (one output channel).
@@ -75,6 +75,45 @@ pub fn requantize(acc: i64, bias: i64, p: &Requant) -> i64 {
     let rounded = shift_round_i128(prod, total, p.rounding);
     let y = rounded + i128::from(p.zero_point);
     saturate_i128(y, p.bits, p.signed, p.overflow) as i64
+}
+
+/// [`requantize`] on `i64` when the product fits (`|acc + bias| < 2^31`, shift at most 62): the
+/// integer reference's per-output step. Same result for every input (property-tested); other
+/// cases take the `i128` path.
+#[inline]
+pub fn requantize_fast(acc: i64, bias: i64, p: &Requant) -> i64 {
+    let total = 31 + p.shift;
+    match acc.checked_add(bias) {
+        Some(sum) if sum.unsigned_abs() < 1 << 31 && (1..=62).contains(&total) => {
+            // |prod| < 2^62, so adding half an LSB cannot overflow.
+            let prod = sum * i64::from(p.m0);
+            let half = 1i64 << (total - 1);
+            if p.rounding == Rounding::Rnd && p.overflow == Overflow::Sat {
+                // The default pair, without the general mode dispatch: floor(x + 1/2), clamp.
+                let y = ((prod + half) >> total) + i64::from(p.zero_point);
+                let (lo, hi) = if p.signed {
+                    (-(1i64 << (p.bits - 1)), (1i64 << (p.bits - 1)) - 1)
+                } else {
+                    (0, (1i64 << p.bits) - 1)
+                };
+                return y.clamp(lo, hi);
+            }
+            let q = prod >> total;
+            let rem = prod - (q << total);
+            let rest = if rem == 0 {
+                Discarded::Zero
+            } else if rem < half {
+                Discarded::BelowHalf
+            } else if rem == half {
+                Discarded::Half
+            } else {
+                Discarded::AboveHalf
+            };
+            let y = resolve(i128::from(q), rest, p.rounding) + i128::from(p.zero_point);
+            saturate_i128(y, p.bits, p.signed, p.overflow) as i64
+        }
+        _ => requantize(acc, bias, p),
+    }
 }
 
 /// The worst-case accumulator width for `K` products of a `w_x`-bit and a `w_w`-bit operand:
@@ -263,6 +302,20 @@ mod tests {
             let r = Requant { m0: 1 << 30, shift, ..r }; // M0 · 2^-(31+s) = 2^-(s+1)
             let acc = (2 * k + 1) << shift; // (acc · 2^30) / 2^(31+s) = k + 1/2
             prop_assert_eq!(i128::from(requantize(acc, 0, &r)), reference(acc, 0, &r));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fast_requantize_equals_the_i128_definition(
+            acc in -(1i64 << 34)..(1i64 << 34), bias in -(1i64 << 20)..(1i64 << 20),
+            m0 in (1i32 << 30)..i32::MAX, shift in -31i32..40, z in -100i32..100,
+            bits in 2u32..17, signed in any::<bool>(), r in 0usize..7, o in 0usize..4,
+        ) {
+            let rounding = [Rounding::Rnd, Rounding::RndZero, Rounding::RndMinInf, Rounding::RndInf, Rounding::RndConv, Rounding::Trn, Rounding::TrnZero][r];
+            let overflow = [Overflow::Sat, Overflow::SatZero, Overflow::SatSym, Overflow::Wrap][o];
+            let p = Requant { m0, shift, zero_point: z, bits, signed, rounding, overflow };
+            prop_assert_eq!(requantize_fast(acc, bias, &p), requantize(acc, bias, &p));
         }
     }
 }

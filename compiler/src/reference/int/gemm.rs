@@ -9,9 +9,9 @@
 use rayon::prelude::*;
 
 use crate::fxir::GemmStage;
-use crate::quant::{requantize, saturate, Format};
+use crate::quant::{requantize_fast, saturate, Format, Overflow, Rounding};
 
-pub(super) fn gemm_batch(
+pub(crate) fn gemm_batch(
     g: &GemmStage,
     x: &[i32],
     xf: &Format,
@@ -20,11 +20,170 @@ pub(super) fn gemm_batch(
 ) -> Vec<i32> {
     let w = g.weights.decode();
     let in_len = x.len() / batch.max(1);
+    let zx = xf.zero_point() as i32;
     let mut y = vec![0i32; batch * out_len];
+    let fits_i16 = |lo: i64, hi: i64| lo >= i64::from(i16::MIN) && hi <= i64::from(i16::MAX);
+    let fast = g.acc_overflow.is_none()
+        && g.acc_bits <= 32
+        && g.weights.max_abs() <= i16::MAX as u64
+        && fits_i16(xf.min_int(), xf.max_int());
+    if fast {
+        let w16: Vec<i16> = w.iter().map(|&v| v as i16).collect();
+        let gather = Gather::new(g, in_len);
+        let simple = SimpleRequant::of(g);
+        y.par_chunks_mut(out_len.max(1))
+            .zip(x.par_chunks(in_len.max(1)))
+            .for_each_init(Vec::new, |cols, (ys, xs)| {
+                gather.fill(xs, zx as i16, cols);
+                let p_count = gather.rows;
+                for (p, col) in cols.chunks_exact(g.k).enumerate() {
+                    for c in 0..g.n {
+                        let acc = dot16(&w16[c * g.k..(c + 1) * g.k], col);
+                        ys[c * p_count + p] = match &simple {
+                            Some(r) => r[c].apply(acc),
+                            None => finish(g, c, i64::from(acc)),
+                        };
+                    }
+                }
+            });
+        return y;
+    }
     y.par_chunks_mut(out_len.max(1))
         .zip(x.par_chunks(in_len.max(1)))
-        .for_each(|(ys, xs)| gemm_sample(g, &w, xs, xf.zero_point() as i32, ys));
+        .for_each(|(ys, xs)| gemm_sample(g, &w, xs, zx, ys));
     y
+}
+
+/// A channel's requantization in the default modes (RND, SAT) with the bias, zero point and
+/// fused ReLU folded into constants: `clamp((acc + b) · M0 + half >> n + z, lo, hi)`. Equal to
+/// `finish` for every accumulator of at most 32 bits (then `|acc + b| < 2^31` and the product
+/// fits an `i64`); the property tests compare the two paths.
+#[derive(Clone, Copy)]
+struct SimpleRequant {
+    bias: i64,
+    m0: i64,
+    shift: u32,
+    half: i64,
+    z: i64,
+    lo: i64,
+    hi: i64,
+}
+
+impl SimpleRequant {
+    fn of(g: &GemmStage) -> Option<Vec<SimpleRequant>> {
+        g.requant
+            .iter()
+            .zip(&g.bias)
+            .map(|(r, &bias)| {
+                let total = 31 + r.shift;
+                if r.rounding != Rounding::Rnd
+                    || r.overflow != Overflow::Sat
+                    || !(1..=62).contains(&total)
+                {
+                    return None;
+                }
+                let (lo, hi) = if r.signed {
+                    (-(1i64 << (r.bits - 1)), (1i64 << (r.bits - 1)) - 1)
+                } else {
+                    (0, (1i64 << r.bits) - 1)
+                };
+                let z = i64::from(r.zero_point);
+                Some(SimpleRequant {
+                    bias,
+                    m0: i64::from(r.m0),
+                    shift: total as u32,
+                    half: 1i64 << (total - 1),
+                    z,
+                    lo: if g.relu { lo.max(z) } else { lo },
+                    hi,
+                })
+            })
+            .collect()
+    }
+
+    #[inline]
+    fn apply(&self, acc: i32) -> i32 {
+        let prod = (i64::from(acc) + self.bias) * self.m0;
+        (((prod + self.half) >> self.shift) + self.z).clamp(self.lo, self.hi) as i32
+    }
+}
+
+/// The im2col view as a table of source offsets (`None` = padding), built once per stage, so
+/// the per-sample gather is one indexed copy into `i16` rows of `K`.
+struct Gather {
+    rows: usize,
+    src: Vec<Option<u32>>,
+}
+
+impl Gather {
+    fn new(g: &GemmStage, in_len: usize) -> Gather {
+        match &g.conv {
+            None => Gather {
+                rows: 1,
+                src: (0..in_len as u32).map(Some).collect(),
+            },
+            Some(win) => {
+                let (ih, iw) = (win.input[0] as i64, win.input[1] as i64);
+                let mut src = Vec::with_capacity(win.output_area() * g.k);
+                for oy in 0..win.output[0] {
+                    for ox in 0..win.output[1] {
+                        for ch in 0..win.channels {
+                            for ky in 0..win.kernel[0] {
+                                let iy = win.tap(0, oy, ky);
+                                for kx in 0..win.kernel[1] {
+                                    let ix = win.tap(1, ox, kx);
+                                    let inside = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
+                                    src.push(
+                                        inside.then(|| (ch as i64 * ih * iw + iy * iw + ix) as u32),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                Gather {
+                    rows: win.output_area(),
+                    src,
+                }
+            }
+        }
+    }
+
+    fn fill(&self, xs: &[i32], pad: i16, cols: &mut Vec<i16>) {
+        cols.clear();
+        cols.extend(self.src.iter().map(|s| match s {
+            Some(i) => xs[*i as usize] as i16,
+            None => pad,
+        }));
+    }
+}
+
+/// `Σ a·b` of `i16` operands in `i32`: the shape LLVM turns into multiply-add pairs (pmaddwd).
+/// Exact because the stage's proven accumulator width is at most 32 bits.
+#[inline(always)]
+fn dot16_portable(a: &[i16], b: &[i16]) -> i32 {
+    a.iter().zip(b).fold(0i32, |s, (&x, &y)| {
+        s.wrapping_add(i32::from(x) * i32::from(y))
+    })
+}
+
+/// The same loop compiled for AVX2 (256-bit `vpmaddwd`), chosen at run time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dot16_avx2(a: &[i16], b: &[i16]) -> i32 {
+    dot16_portable(a, b)
+}
+
+#[inline]
+fn dot16(a: &[i16], b: &[i16]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above; the check is cached by std).
+            return unsafe { dot16_avx2(a, b) };
+        }
+    }
+    dot16_portable(a, b)
 }
 
 /// One sample: `xs` is the input (`[K]` or `[C, H, W]`), `w` the decoded weights `[n][k]`,
@@ -102,7 +261,7 @@ fn finish(g: &GemmStage, c: usize, acc: i64) -> i32 {
         Some(mode) => saturate(acc + g.bias[c], g.acc_bits, true, mode),
         None => acc + g.bias[c],
     };
-    let y = requantize(acc, 0, r) as i32;
+    let y = requantize_fast(acc, 0, r) as i32;
     if g.relu {
         y.max(r.zero_point)
     } else {

@@ -6,7 +6,7 @@
 //! program order over the whole batch, samples in parallel (rayon); each stage's output is kept
 //! only until the last stage that reads it, unless the caller asks to observe every tensor.
 
-mod gemm;
+pub(crate) mod gemm;
 mod vector;
 
 #[cfg(test)]

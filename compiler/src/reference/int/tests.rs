@@ -109,3 +109,35 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    /// The batch kernel's i16 path (im2col table, AVX2 dot, folded RND/SAT requantizer) against
+    /// the per-sample definition path, on several samples at once.
+    #[test]
+    fn fast_batch_path_equals_the_per_sample_path(case in stage(), rnd in any::<bool>()) {
+        if let Some((mut g, x, zx)) = case {
+            g.acc_overflow = None;
+            g.acc_bits = 32;
+            for r in &mut g.requant {
+                if rnd {
+                    r.rounding = Rounding::Rnd;
+                }
+                r.overflow = Overflow::Sat;
+            }
+            let xf = crate::quant::Format::affine(false, 8, 1 << 30, 0, zx);
+            let w = g.weights.decode();
+            let out_len = g.n * g.conv.as_ref().unwrap().output_area();
+            // Three samples: the input, reversed, and shifted.
+            let mut xs = x.clone();
+            xs.extend(x.iter().rev());
+            xs.extend(x.iter().map(|v| (v + 17) % 256));
+            let got = super::gemm::gemm_batch(&g, &xs, &xf, 3, out_len);
+            let mut want = vec![0; 3 * out_len];
+            for (s, ys) in want.chunks_mut(out_len).enumerate() {
+                gemm_sample(&g, &w, &xs[s * x.len()..(s + 1) * x.len()], zx, ys);
+            }
+            prop_assert_eq!(got, want);
+        }
+    }
+}
