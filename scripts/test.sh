@@ -4,7 +4,9 @@
 #   2. the Python oracle venv (onnx 1.23.2, onnxruntime, numpy, scikit-learn),
 #   3. the ONNX backend node-test corpus and the onnx wheel's light models, regenerated,
 #   4. onnxruntime re-checks the bundled models' stored outputs and accuracies,
-#   5. cargo fmt --check, cargo clippy -D warnings, cargo test for the whole workspace.
+#   5. the hls4ml oracle (g++ from Debian, hls4ml 1.3 in its own venv) writes its emulation's
+#      outputs and traces for the digits MLP,
+#   6. cargo fmt --check, cargo clippy -D warnings, cargo test for the whole workspace.
 # Tests that need an oracle fail (rather than skip) here: SYSTOLE_REQUIRE_ORACLES=1.
 # .ci/run calls exactly this script.
 set -euo pipefail
@@ -28,6 +30,19 @@ step "ONNX node-test corpus and light models"
 scripts/gen-node-tests.sh >/dev/null
 step "onnxruntime re-checks the bundled models"
 "${SYSTOLE_CACHE:-$REPO/.cache}/venv/bin/python" models/train/check_ort.py
+
+if ! command -v g++ >/dev/null 2>&1; then
+  step "installing g++ (Debian) for hls4ml's C++ emulation"
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get update -qq && apt-get install -y -qq g++ >/dev/null
+  else
+    echo "g++ is missing; install it (sudo apt-get install g++)" >&2
+    exit 2
+  fi
+fi
+step "hls4ml oracle venv and its emulation of the digits MLP"
+scripts/setup-hls4ml.sh
+"${SYSTOLE_CACHE:-$REPO/.cache}/venv-hls4ml/bin/python" scripts/hls4ml-oracle.py --variant dict >/dev/null
 
 export SYSTOLE_REQUIRE_ORACLES=1
 export INSTA_UPDATE=no

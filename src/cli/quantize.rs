@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::flow::{load_for_quantize, run_float};
+use systole_compiler::flow::{load_for_quantize, load_optimized, run_float};
 use systole_compiler::fxir::{dump, Program};
+use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
 use systole_compiler::npy::{read_npy, write_atomic};
 use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
@@ -28,9 +29,15 @@ use super::Failure;
 pub struct Args {
     /// ONNX model.
     pub model: PathBuf,
-    /// Calibration inputs (.npy, float32, batch first).
+    /// Calibration inputs (.npy, float32, batch first). Required unless --hls4ml-config.
     #[arg(long)]
-    pub calib: PathBuf,
+    pub calib: Option<PathBuf>,
+    /// hls4ml-compatible mode: per-layer ap_fixed types from a precision JSON
+    /// (`{"input": "ap_fixed<10,2,AP_RND,AP_SAT>", "layers": [{"op": "dense", "weight": …,
+    /// "bias": …, "accum": …, "result": …, "relu_result": …}]}`, as scripts/hls4ml-oracle.py
+    /// writes it); the program then computes what hls4ml's C emulation computes, up to the logits.
+    #[arg(long)]
+    pub hls4ml_config: Option<PathBuf>,
     /// Output .sysq file.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
@@ -172,10 +179,17 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         gptq: a.gptq,
         ..QuantConfig::default()
     };
+    if let Some(path) = &a.hls4ml_config {
+        return hls4ml_main(&a, path, t0);
+    }
+    let calib_path = a
+        .calib
+        .clone()
+        .ok_or_else(|| Failure::usage("--calib FILE.npy is required (unless --hls4ml-config)"))?;
     let g = load_for_quantize(&a.model)?;
-    let calib = read_npy(&a.calib)?;
+    let calib = read_npy(&calib_path)?;
     let mut cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
-        .map_err(|e| Failure::usage(format!("--calib {}: {e}", a.calib.display())))?;
+        .map_err(|e| Failure::usage(format!("--calib {}: {e}", calib_path.display())))?;
     if a.gptq {
         cal.hessians = collect_hessians(&g, &calib, 64)?;
     }
@@ -249,7 +263,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let prov = Provenance {
         tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
         model: a.model.display().to_string(),
-        calibration: a.calib.display().to_string(),
+        calibration: calib_path.display().to_string(),
         calibration_samples: cal.samples,
         method: method.to_string(),
         acts: acts.to_string(),
@@ -316,6 +330,62 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             eprintln!("error: the allocation loses {drop:.2} points of top-1 agreement with the float model on the calibration set; --max-drop is {max}");
             return Ok(1);
         }
+    }
+    Ok(0)
+}
+
+fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("--hls4ml-config {}: {e}", path.display())))?;
+    let prec = Hls4mlPrecision::from_json(&text)
+        .map_err(|e| Failure::usage(format!("--hls4ml-config {}: {e}", path.display())))?;
+    let g = load_optimized(&a.model)?;
+    let p = lower_hls4ml(&g, &prec)
+        .map_err(|e| Failure::usage(format!("--hls4ml-config {}: {e}", path.display())))?;
+    let prov = Provenance {
+        tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
+        model: a.model.display().to_string(),
+        method: format!("hls4ml:{}", path.display()),
+        layers: p
+            .gemms()
+            .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
+            .collect(),
+        ..Provenance::default()
+    };
+    SysqFile::new(prov, p.clone()).write(&a.output)?;
+    let wc = p.weight_count();
+    let report = Report {
+        output: a.output.display().to_string(),
+        weights: wc,
+        weight_bits: p.weight_bits(),
+        avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
+        float_bytes: wc * 4,
+        quantized_bytes: p.weight_bits().div_ceil(8),
+        calibration_agreement: f64::NAN,
+        layers: p
+            .gemms()
+            .map(|(s, gs)| LayerReport {
+                name: s.name.clone(),
+                format: gs.weights.coding.label(),
+                operand_bits: gs.weights.operand_bits(),
+                acc_bits: gs.acc_bits,
+                rom_bits: gs.weights.storage_bits(),
+                zeros: gs.weights.zeros(),
+            })
+            .collect(),
+        pareto: Vec::new(),
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        print_json(&report)?;
+    } else {
+        if a.dump {
+            print!("{}", dump(&p));
+        }
+        println!(
+            "{}: hls4ml-compatible program, {} weights in {} bits",
+            report.output, wc, report.weight_bits
+        );
     }
     Ok(0)
 }

@@ -158,14 +158,17 @@ pub fn dump(p: &Program) -> String {
     for (i, st) in p.stages.iter().enumerate() {
         let mut ins: Vec<String> = st.inputs.iter().map(|t| format!("t{}", t.0)).collect();
         let (what, detail) = match &st.kind {
-            StageKind::Quantize { rounding } => {
+            StageKind::Quantize { rounding, overflow } => {
                 ins.push(format!("%{}", p.input_name));
-                ("quantize", rounding.to_string())
+                ("quantize", format!("{rounding} {overflow}"))
             }
             StageKind::Gemm(g) if g.conv.is_some() => ("conv", String::new()),
             StageKind::Gemm(_) => ("gemm", String::new()),
             StageKind::Vector(VectorOp::MaxPool { window }) => ("maxpool", window_text(window)),
             StageKind::Vector(VectorOp::Relu) => ("relu", String::new()),
+            StageKind::Vector(VectorOp::ReluCast { rounding, overflow }) => {
+                ("relu-cast", format!("{rounding} {overflow}"))
+            }
             StageKind::Vector(VectorOp::Softmax {
                 q_ln2,
                 q_b,

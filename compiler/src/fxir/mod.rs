@@ -103,6 +103,13 @@ pub enum VectorOp {
     MaxPool { window: Window },
     /// `y = max(x, z)`.
     Relu,
+    /// hls4ml's ReLU with its own result type: `y = x > 0 ? cast(x) : 0`, where the cast moves
+    /// the binary point from the input's to the output's fraction bits with `rounding` and fits
+    /// the output width with `overflow` (both formats binary point).
+    ReluCast {
+        rounding: Rounding,
+        overflow: Overflow,
+    },
     /// Integer-only softmax over the last axis (I-BERT's i-exp): `x - max` in input codes,
     /// `exp` by a second-order polynomial on `[-ln2, 0]` and a right shift per `ln2`, then
     /// `y = floor(e · 2^out_bits / Σe)` (unsigned, saturating). The constants are derived from
@@ -133,6 +140,7 @@ pub enum StageKind {
     /// Quantize the real-valued program input: the one place a float enters.
     Quantize {
         rounding: Rounding,
+        overflow: Overflow,
     },
     Gemm(GemmStage),
     Vector(VectorOp),

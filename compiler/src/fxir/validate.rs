@@ -111,6 +111,16 @@ pub fn validate(p: &Program) -> Result<()> {
                             return Err(bad(name, "maxpool shapes disagree with the window"));
                         }
                     }
+                    VectorOp::ReluCast { .. } => {
+                        let bp =
+                            |f: &Format| matches!(f.scale, crate::quant::Scale::BinaryPoint { .. });
+                        if !bp(&x.format) || !bp(&out.format) || x.shape != out.shape {
+                            return Err(bad(
+                                name,
+                                "relu-cast needs binary-point formats and one shape",
+                            ));
+                        }
+                    }
                     VectorOp::Relu => {
                         if x.format != out.format || x.shape != out.shape {
                             return Err(bad(name, "relu changes the format or shape"));

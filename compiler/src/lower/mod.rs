@@ -8,6 +8,7 @@
 
 mod config;
 mod gemm;
+pub mod hls4ml;
 
 pub use config::{LayerChoice, Prune, QuantConfig};
 
@@ -70,7 +71,7 @@ impl QuantConfig {
     /// The activation format for a tensor with these statistics.
     pub fn act_format(&self, spec: ActSpec, s: Option<&TensorStats>) -> Result<Format> {
         match spec {
-            ActSpec::ApFixed(a) => Ok(Format::binary_point(true, a.bits, a.frac_bits())),
+            ActSpec::ApFixed(a) => Ok(Format::binary_point(a.signed, a.bits, a.frac_bits())),
             ActSpec::Int { bits } => {
                 let signed = s.is_none_or(|s| s.min < 0.0);
                 let levels = if signed {
@@ -332,6 +333,7 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
         "quantize-input",
         StageKind::Quantize {
             rounding: cfg.rounding,
+            overflow: crate::quant::Overflow::Sat,
         },
         vec![],
         t,

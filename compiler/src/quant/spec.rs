@@ -14,11 +14,13 @@ fp8e4m3, fp8e5m2, mx:B:gG (shared exponent per group, e.g. mx:8:g32), ap_fixed<W
 
 /// Every activation format string.
 pub const ACT_FORMATS: &str =
-    "int2..int16 (e.g. int8; unsigned when the tensor is never negative), ap_fixed<W,I[,Q[,O]]>";
+    "int2..int16 (e.g. int8; unsigned when the tensor is never negative), ap_fixed<W,I[,Q[,O]]>, ap_ufixed<W,I[,Q[,O]]>";
 
 /// An `ap_fixed<W, I, Q, O>` type: `W` bits, `I` of them integer bits (sign included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ApFixed {
+    /// `ap_fixed` (true) or `ap_ufixed` (false).
+    pub signed: bool,
     pub bits: u32,
     pub int_bits: i32,
     pub rounding: Rounding,
@@ -64,11 +66,15 @@ fn group_of(s: &str) -> Option<usize> {
     (g >= 1).then_some(g)
 }
 
-fn parse_ap_fixed(s: &str) -> Result<Option<ApFixed>, QuantError> {
-    let Some(body) = s
-        .strip_prefix("ap_fixed<")
-        .and_then(|r| r.strip_suffix('>'))
-    else {
+/// Parses `ap_fixed<W,I[,Q[,O]]>` / `ap_ufixed<…>` with `W` in `2..=max_bits` (16 for weights and
+/// activations, up to 64 for hls4ml accumulator types); `None` if `s` is not such a type.
+pub fn parse_ap_fixed(s: &str, max_bits: u32) -> Result<Option<ApFixed>, QuantError> {
+    let (signed, rest) = match (s.strip_prefix("ap_fixed<"), s.strip_prefix("ap_ufixed<")) {
+        (Some(r), _) => (true, r),
+        (_, Some(r)) => (false, r),
+        _ => return Ok(None),
+    };
+    let Some(body) = rest.strip_suffix('>') else {
         return Ok(None);
     };
     let parts: Vec<&str> = body.split(',').map(str::trim).collect();
@@ -80,7 +86,7 @@ fn parse_ap_fixed(s: &str) -> Result<Option<ApFixed>, QuantError> {
     if parts.len() < 2 || parts.len() > 4 {
         return Err(fail());
     }
-    let bits = bits_in(parts[0], 2, 16).ok_or_else(fail)?;
+    let bits = bits_in(parts[0], 2, max_bits).ok_or_else(fail)?;
     let int_bits: i32 = parts[1].parse().map_err(|_| fail())?;
     // ap_fixed's defaults are AP_TRN and AP_WRAP; the AP_ prefix is optional here.
     let strip = |p: &str| p.strip_prefix("AP_").unwrap_or(p).to_string();
@@ -93,6 +99,7 @@ fn parse_ap_fixed(s: &str) -> Result<Option<ApFixed>, QuantError> {
         None => Overflow::Wrap,
     };
     Ok(Some(ApFixed {
+        signed,
         bits,
         int_bits,
         rounding,
@@ -103,7 +110,7 @@ fn parse_ap_fixed(s: &str) -> Result<Option<ApFixed>, QuantError> {
 impl FromStr for WeightSpec {
     type Err = QuantError;
     fn from_str(s: &str) -> Result<WeightSpec, QuantError> {
-        if let Some(a) = parse_ap_fixed(s)? {
+        if let Some(a) = parse_ap_fixed(s, 16)? {
             return Ok(WeightSpec::ApFixed(a));
         }
         let fail = || bad("weight", s, WEIGHT_FORMATS);
@@ -142,7 +149,7 @@ impl FromStr for WeightSpec {
 impl FromStr for ActSpec {
     type Err = QuantError;
     fn from_str(s: &str) -> Result<ActSpec, QuantError> {
-        if let Some(a) = parse_ap_fixed(s)? {
+        if let Some(a) = parse_ap_fixed(s, 16)? {
             return Ok(ActSpec::ApFixed(a));
         }
         match s.strip_prefix("int").and_then(|b| bits_in(b, 2, 16)) {
@@ -156,8 +163,12 @@ impl fmt::Display for ApFixed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ap_fixed<{},{},{},{}>",
-            self.bits, self.int_bits, self.rounding, self.overflow
+            "ap_{}fixed<{},{},{},{}>",
+            if self.signed { "" } else { "u" },
+            self.bits,
+            self.int_bits,
+            self.rounding,
+            self.overflow
         )
     }
 }

@@ -79,7 +79,7 @@ pub fn quantize_weights(
             }
         }
         WeightSpec::ApFixed(a) => {
-            let f = crate::quant::Format::binary_point(true, a.bits, a.frac_bits());
+            let f = crate::quant::Format::binary_point(a.signed, a.bits, a.frac_bits());
             let codes = w
                 .iter()
                 .map(|&x| f.quantize_f64(f64::from(x), a.rounding, a.overflow) as i32)

@@ -50,14 +50,20 @@ pub fn run_observed(
         let get =
             |t: TensorId| -> &Codes { env[t.0].as_ref().expect("validated: produced before use") };
         let y: Codes = match &st.kind {
-            StageKind::Quantize { rounding } => {
-                let xs = x.as_f32().unwrap_or(&[]);
+            StageKind::Quantize { rounding, overflow } => {
                 let f = out_info.format;
-                xs.par_iter()
-                    .map(|&v| {
-                        f.quantize_f64(f64::from(v), *rounding, crate::quant::Overflow::Sat) as i32
-                    })
-                    .collect()
+                match &x.data {
+                    crate::tensor::Data::F64(xs) => xs
+                        .par_iter()
+                        .map(|&v| f.quantize_f64(v, *rounding, *overflow) as i32)
+                        .collect(),
+                    _ => x
+                        .as_f32()
+                        .unwrap_or(&[])
+                        .par_iter()
+                        .map(|&v| f.quantize_f64(f64::from(v), *rounding, *overflow) as i32)
+                        .collect(),
+                }
             }
             StageKind::Gemm(g) => {
                 let xin = get(st.inputs[0]);
@@ -71,6 +77,13 @@ pub fn run_observed(
                     VectorOp::MaxPool { window } => {
                         vector::maxpool(window, xin, xinfo.len(), out_len, &xinfo.format)
                     }
+                    VectorOp::ReluCast { rounding, overflow } => vector::relu_cast(
+                        xin,
+                        &xinfo.format,
+                        &out_info.format,
+                        *rounding,
+                        *overflow,
+                    ),
                     VectorOp::Relu => {
                         let z = xinfo.format.zero_point() as i32;
                         xin.par_iter().map(|&q| q.max(z)).collect()
@@ -109,8 +122,11 @@ pub fn check_input(p: &Program, x: &Tensor) -> Result<usize> {
         name: p.input_name.clone(),
         msg,
     };
-    if x.as_f32().is_none() {
-        return Err(bad(format!("{} data, expected float32", x.dtype().name())));
+    if x.as_f32().is_none() && x.dtype() != crate::tensor::DType::F64 {
+        return Err(bad(format!(
+            "{} data, expected float32 or float64",
+            x.dtype().name()
+        )));
     }
     if x.shape.len() != p.input_shape.len() + 1 || x.shape[1..] != p.input_shape[..] {
         return Err(bad(format!(

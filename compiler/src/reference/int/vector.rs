@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use crate::fxir::Window;
-use crate::quant::Format;
+use crate::quant::{saturate, shift_round, Format, Overflow, Rounding, Scale};
 
 pub(super) fn maxpool(
     win: &Window,
@@ -44,6 +44,34 @@ pub(super) fn maxpool(
             }
         });
     y
+}
+
+/// `x > 0 ? cast(x) : 0` between binary-point formats (hls4ml's ReLU with a result type).
+pub(super) fn relu_cast(
+    x: &[i32],
+    from: &Format,
+    to: &Format,
+    rounding: Rounding,
+    overflow: Overflow,
+) -> Vec<i32> {
+    let frac = |f: &Format| match f.scale {
+        Scale::BinaryPoint { frac_bits } => frac_bits,
+        Scale::Affine { .. } => 0,
+    };
+    let drop = frac(from) - frac(to);
+    x.par_iter()
+        .map(|&q| {
+            if q <= 0 {
+                return 0;
+            }
+            let v = if drop >= 0 {
+                shift_round(i64::from(q), drop as u32, rounding)
+            } else {
+                i64::from(q) << (-drop)
+            };
+            saturate(v, to.bits, to.signed, overflow) as i32
+        })
+        .collect()
 }
 
 /// I-BERT's integer exp of `q <= 0` (input codes relative to the row maximum).
