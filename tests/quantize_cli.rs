@@ -269,3 +269,43 @@ fn bad_quantize_inputs_exit_2_and_write_nothing() {
     let none = d.join("none.sysq");
     assert!(!none.exists());
 }
+
+#[test]
+fn profile_writes_the_table_and_plots() {
+    let d = tmpdir("profile");
+    let out = d.join("p");
+    let r = json(&[
+        "profile",
+        CNN,
+        "--calib",
+        CALIB,
+        "--candidates",
+        "int2,int8",
+        "-o",
+        &out.display().to_string(),
+        "--json",
+    ]);
+    for f in ["layers", "activations", "files", "seconds"] {
+        assert!(r.get(f).is_some(), "profile --json lacks {f}");
+    }
+    let layers = r["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    for l in layers {
+        let c = l["candidates"].as_array().unwrap();
+        let (e2, e8) = (
+            c[0]["error"].as_f64().unwrap(),
+            c[1]["error"].as_f64().unwrap(),
+        );
+        assert!(e8 < e2, "{l}: int8 error {e8} not below int2 {e2}");
+    }
+    let acts = r["activations"].as_array().unwrap();
+    assert_eq!(acts.len(), 4, "input and three array outputs");
+    for f in r["files"].as_array().unwrap() {
+        let text = std::fs::read_to_string(f.as_str().unwrap()).unwrap();
+        assert!(
+            text.starts_with("<svg") || text.starts_with("layer,"),
+            "{f}"
+        );
+    }
+    assert!(out.join("sensitivity.svg").exists() && out.join("sensitivity.csv").exists());
+}

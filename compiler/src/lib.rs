@@ -13,6 +13,7 @@ pub mod ir;
 pub mod lower;
 pub mod npy;
 pub mod passes;
+pub mod plot;
 pub mod quant;
 pub mod reference;
 pub mod stats;

@@ -3,6 +3,7 @@
 mod eval;
 mod inspect;
 mod io;
+mod profile;
 mod quantize;
 mod run;
 
@@ -27,6 +28,7 @@ enum Verb {
     Run(run::Args),
     Quantize(Box<quantize::Args>),
     Eval(eval::Args),
+    Profile(profile::Args),
 }
 
 /// A failure and the exit code it maps to.
@@ -71,6 +73,7 @@ pub fn main() -> i32 {
         Verb::Run(a) => run::main(a),
         Verb::Quantize(a) => quantize::main(*a),
         Verb::Eval(a) => eval::main(a),
+        Verb::Profile(a) => profile::main(a),
     };
     match result {
         Ok(code) => code,

@@ -23,6 +23,7 @@ pub mod error;
 mod fixed_props;
 pub mod format;
 pub mod gptq;
+pub mod profile;
 pub mod requant;
 pub mod rounding;
 pub mod sensitivity;
