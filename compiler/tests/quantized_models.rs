@@ -229,7 +229,7 @@ fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float()
 }
 
 #[test]
-fn gptq_beats_round_to_nearest_at_4_and_2_bits() {
+fn gptq_and_bias_correction_beat_round_to_nearest_at_4_and_2_bits() {
     for m in &MODELS {
         let g = load_optimized(&repo().join(format!("models/{}.onnx", m.name))).unwrap();
         let x = data(m.test);
@@ -267,6 +267,27 @@ fn gptq_beats_round_to_nearest_at_4_and_2_bits() {
             );
             assert!(ag >= ar, "{} {bits}: gptq {ag} < rtn {ar}", m.name);
             assert!(mse(&gq) < mse(&rtn), "{} {bits}", m.name);
+            cfg.gptq = false;
+            cfg.bias_correction = true;
+            let bc = run_quantized(
+                &quantize(&g, &data(m.calib), &cfg, &mut |_, _| {})
+                    .unwrap()
+                    .0,
+                &x,
+            )
+            .unwrap();
+            let ab = accuracy(&bc);
+            eprintln!(
+                "{} {bits}: bias correction top-1 {ab:.4}, output sq. error {:.3}",
+                m.name,
+                mse(&bc)
+            );
+            assert!(
+                ab >= ar,
+                "{} {bits}: bias correction {ab} < rtn {ar}",
+                m.name
+            );
+            assert!(mse(&bc) < mse(&rtn), "{} {bits}: bias correction", m.name);
         }
     }
 }

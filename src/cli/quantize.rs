@@ -60,6 +60,10 @@ pub struct Args {
     /// calibration inputs (beats round-to-nearest at 3–4 bits).
     #[arg(long)]
     pub gptq: bool,
+    /// Bias correction: fold each layer's expected quantization error E[x]·(W − Ŵ) over the
+    /// calibration inputs into its bias.
+    #[arg(long)]
+    pub bias_correction: bool,
     /// Magnitude pruning before quantization: a fraction (0.5) or N:M (2:4).
     #[arg(long)]
     pub prune: Option<String>,
@@ -177,6 +181,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         rounding,
         prune,
         gptq: a.gptq,
+        bias_correction: a.bias_correction,
         ..QuantConfig::default()
     };
     if let Some(path) = &a.hls4ml_config {
@@ -190,7 +195,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let calib = read_npy(&calib_path)?;
     let mut cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
         .map_err(|e| Failure::usage(format!("--calib {}: {e}", calib_path.display())))?;
-    if a.gptq {
+    if a.gptq || a.bias_correction {
         cal.hessians = collect_hessians(&g, &calib, 64)?;
     }
     let base = lower(&g, &cal, &cfg)?;

@@ -169,12 +169,32 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     let weights = match fixed {
         Some(w) => w,
         None => match (spec, l.cal.hessians.get(&n.name)) {
-            (WeightSpec::Int { bits }, Some(h)) if l.cfg.gptq && h.len() == k * k => {
-                gptq_int(&w_real, nn, k, bits, l.cfg.per_channel, h)
+            (WeightSpec::Int { bits }, Some(h)) if l.cfg.gptq && h.xtx.len() == k * k => {
+                gptq_int(&w_real, nn, k, bits, l.cfg.per_channel, &h.xtx)
             }
             _ => quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
                 .map_err(|e| err(format!("weights: {e}")))?,
         },
+    };
+    // Bias correction: the quantized layer's expected output error E[x]·(W − Ŵ) goes into the bias.
+    let b_real: Vec<f32> = match l.cal.hessians.get(&n.name) {
+        Some(h) if l.cfg.bias_correction && h.sum.len() == k => {
+            let mean = h.mean();
+            let dec = weights.decode();
+            (0..nn)
+                .map(|c| {
+                    let e: f64 = (0..k)
+                        .map(|j| {
+                            mean[j]
+                                * (f64::from(w_real[c * k + j])
+                                    - f64::from(dec[c * k + j]) * weights.scales[c])
+                        })
+                        .sum();
+                    (f64::from(b_real[c]) + e) as f32
+                })
+                .collect()
+        }
+        _ => b_real,
     };
     let (rounding, overflow) = match act {
         ActSpec::ApFixed(a) => (a.rounding, a.overflow),

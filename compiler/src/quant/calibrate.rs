@@ -72,9 +72,27 @@ impl TensorStats {
 pub struct Calibration {
     pub stats: BTreeMap<String, TensorStats>,
     pub samples: usize,
-    /// `XᵀX` of each array layer's input rows (im2col rows for a convolution), by node name:
-    /// filled by [`collect_hessians`] for GPTQ.
-    pub hessians: BTreeMap<String, Vec<f64>>,
+    /// Second and first moments of each array layer's input rows (im2col rows for a
+    /// convolution), by node name: filled by [`collect_hessians`] for GPTQ and bias correction.
+    pub hessians: BTreeMap<String, LayerInputs>,
+}
+
+/// `XᵀX`, the column sums of `X` and the row count, over the calibration set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LayerInputs {
+    pub xtx: Vec<f64>,
+    pub sum: Vec<f64>,
+    pub rows: u64,
+}
+
+impl LayerInputs {
+    /// `E[x_k]`: the mean of each input column.
+    pub fn mean(&self) -> Vec<f64> {
+        self.sum
+            .iter()
+            .map(|s| s / self.rows.max(1) as f64)
+            .collect()
+    }
 }
 
 /// The rows an array layer multiplies its weights with, from its float input `x` (batch first):
@@ -139,7 +157,7 @@ pub fn collect_hessians(
     g: &Graph,
     data: &Tensor,
     batch: usize,
-) -> Result<BTreeMap<String, Vec<f64>>> {
+) -> Result<BTreeMap<String, LayerInputs>> {
     check_data(g, data, "calibration data")?;
     // Array layers by the value they read: (node name, op, K).
     let mut readers: BTreeMap<ValueId, Vec<(String, Op, usize)>> = BTreeMap::new();
@@ -173,12 +191,22 @@ pub fn collect_hessians(
                 .push((n.name.clone(), n.op.clone(), k));
         }
     }
-    let mut hs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    let feed = |v: ValueId, t: &Tensor, hs: &mut BTreeMap<String, Vec<f64>>| {
+    let mut hs: BTreeMap<String, LayerInputs> = BTreeMap::new();
+    let feed = |v: ValueId, t: &Tensor, hs: &mut BTreeMap<String, LayerInputs>| {
         for (name, op, k) in readers.get(&v).into_iter().flatten() {
             if let Some(rows) = layer_rows(op, t, *k) {
-                let h = hs.entry(name.clone()).or_insert_with(|| vec![0.0; k * k]);
-                crate::quant::gptq::hessian_add(h, *k, &rows);
+                let h = hs.entry(name.clone()).or_insert_with(|| LayerInputs {
+                    xtx: vec![0.0; k * k],
+                    sum: vec![0.0; *k],
+                    rows: 0,
+                });
+                crate::quant::gptq::hessian_add(&mut h.xtx, *k, &rows);
+                for row in rows.chunks(*k) {
+                    for (s, &x) in h.sum.iter_mut().zip(row) {
+                        *s += f64::from(x);
+                    }
+                    h.rows += 1;
+                }
             }
         }
     };
