@@ -289,17 +289,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         float_bytes: wc * 4,
         quantized_bytes: p.weight_bits().div_ceil(8),
         calibration_agreement: agreement,
-        layers: p
-            .gemms()
-            .map(|(s, gs)| LayerReport {
-                name: s.name.clone(),
-                format: gs.weights.coding.label(),
-                operand_bits: gs.weights.operand_bits(),
-                acc_bits: gs.acc_bits,
-                rom_bits: gs.weights.storage_bits(),
-                zeros: gs.weights.zeros(),
-            })
-            .collect(),
+        layers: layer_reports(&p),
         pareto,
         seconds: t0.elapsed().as_secs_f64(),
     };
@@ -367,17 +357,7 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
         float_bytes: wc * 4,
         quantized_bytes: p.weight_bits().div_ceil(8),
         calibration_agreement: f64::NAN,
-        layers: p
-            .gemms()
-            .map(|(s, gs)| LayerReport {
-                name: s.name.clone(),
-                format: gs.weights.coding.label(),
-                operand_bits: gs.weights.operand_bits(),
-                acc_bits: gs.acc_bits,
-                rom_bits: gs.weights.storage_bits(),
-                zeros: gs.weights.zeros(),
-            })
-            .collect(),
+        layers: layer_reports(&p),
         pareto: Vec::new(),
         seconds: t0.elapsed().as_secs_f64(),
     };
@@ -393,6 +373,19 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
         );
     }
     Ok(0)
+}
+
+fn layer_reports(p: &Program) -> Vec<LayerReport> {
+    p.gemms()
+        .map(|(s, gs)| LayerReport {
+            name: s.name.clone(),
+            format: gs.weights.coding.label(),
+            operand_bits: gs.weights.operand_bits(),
+            acc_bits: gs.acc_bits,
+            rom_bits: gs.weights.storage_bits(),
+            zeros: gs.weights.zeros(),
+        })
+        .collect()
 }
 
 fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {

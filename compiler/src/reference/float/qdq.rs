@@ -31,6 +31,28 @@ fn param_index(op: &str, x: &Tensor, scale: &Tensor, axis: i64) -> Result<Vec<us
         .collect())
 }
 
+/// Per-element parameter index and the zero points (0 when absent), checked against the scales.
+fn params(
+    op: &str,
+    x: &Tensor,
+    s: &Tensor,
+    zp: Option<&Tensor>,
+    axis: i64,
+    scales: usize,
+) -> Result<(Vec<usize>, Vec<i64>), KernelError> {
+    let idx = param_index(op, x, s, axis)?;
+    let zv: Vec<i64> = zp
+        .map(|z| z.to_i64_vec())
+        .unwrap_or_else(|| vec![0; scales]);
+    if zv.len() != scales {
+        return Err(err(format!(
+            "{op}: {} zero points for {scales} scales",
+            zv.len()
+        )));
+    }
+    Ok((idx, zv))
+}
+
 fn range(dt: DType) -> Option<(f64, f64)> {
     Some(match dt {
         DType::U8 => (0.0, 255.0),
@@ -59,17 +81,7 @@ pub fn quantize_linear(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor, 
             "{OP}: zero point of type {dt} is not supported (uint8, int8, uint16, int16, int32)"
         ))
     })?;
-    let idx = param_index(OP, x, s, axis)?;
-    let zv: Vec<i64> = zp
-        .map(|z| z.to_i64_vec())
-        .unwrap_or_else(|| vec![0; sv.len()]);
-    if zv.len() != sv.len() {
-        return Err(err(format!(
-            "{OP}: {} zero points for {} scales",
-            zv.len(),
-            sv.len()
-        )));
-    }
+    let (idx, zv) = params(OP, x, s, zp, axis, sv.len())?;
     let q: Vec<f64> = xs
         .iter()
         .zip(&idx)
@@ -110,17 +122,7 @@ pub fn dequantize_linear(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor
     let sv = s
         .as_f32()
         .ok_or_else(|| err(format!("{OP}: x_scale must be float32, got {}", s.dtype())))?;
-    let idx = param_index(OP, x, s, axis)?;
-    let zv: Vec<i64> = zp
-        .map(|z| z.to_i64_vec())
-        .unwrap_or_else(|| vec![0; sv.len()]);
-    if zv.len() != sv.len() {
-        return Err(err(format!(
-            "{OP}: {} zero points for {} scales",
-            zv.len(),
-            sv.len()
-        )));
-    }
+    let (idx, zv) = params(OP, x, s, zp, axis, sv.len())?;
     let xv = x.to_i64_vec();
     let y = xv
         .iter()
