@@ -1,4 +1,12 @@
-//! Systolic-array simulators for Systole. The exact (per PE, per cycle) engine and the memory
-//! model arrive with the simulator issue; today this crate holds the analytical compute-cycle
-//! model of one GEMM fold, the formula the exact engine will be checked against.
-pub mod analytical;
+//! Systolic-array simulators for Systole.
+//!
+//! * [`fast`]: the analytical per-layer engine (SCALE-Sim 3.0's compute model in closed form);
+//! * [`exact`]: a per-cycle, per-PE engine of one GEMM, bit-exact and cycle-equal to `fast`;
+//! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out.
+//!
+//! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
+pub mod error;
+pub mod fast;
+pub mod scalesim;
+
+pub use error::{Result, SimError};

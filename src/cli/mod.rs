@@ -6,6 +6,7 @@ mod io;
 mod profile;
 mod quantize;
 mod run;
+mod scalesim;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,7 @@ enum Verb {
     Quantize(Box<quantize::Args>),
     Eval(eval::Args),
     Profile(profile::Args),
+    Scalesim(scalesim::Args),
 }
 
 /// A failure and the exit code it maps to.
@@ -74,6 +76,7 @@ pub fn main() -> i32 {
         Verb::Quantize(a) => quantize::main(*a),
         Verb::Eval(a) => eval::main(a),
         Verb::Profile(a) => profile::main(a),
+        Verb::Scalesim(a) => scalesim::main(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,47 @@
+//! The one error type of `systole-sim`. Every variant names what the user must fix: the file and
+//! line, the section and key of a config, the column of a topology row, or the tensor and sizes
+//! of a GEMM.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A SCALE-Sim `.cfg` file: a missing section or key, or a value that does not parse.
+    #[error("{}: [{section}]{}: {msg}", at(file, *line), key.as_ref().map(|k| format!(" key '{k}'")).unwrap_or_default())]
+    Config {
+        file: PathBuf,
+        /// 1-based line (of the key, or of the section header when the key is missing, or 0
+        /// when the section itself is missing).
+        line: usize,
+        section: String,
+        key: Option<String>,
+        msg: String,
+    },
+    /// A SCALE-Sim topology `.csv` file: a row with too few fields or a bad value.
+    #[error("{}:{line}: {}{msg}", file.display(), column.as_ref().map(|c| format!("column '{c}': ")).unwrap_or_default())]
+    Topology {
+        file: PathBuf,
+        line: usize,
+        column: Option<String>,
+        msg: String,
+    },
+    /// Operands whose length does not match the stated GEMM sizes, or sizes out of range.
+    #[error("GEMM {what}")]
+    Shape { what: String },
+}
+
+/// `FILE:LINE`, or `FILE` when the line is 0 (the thing is missing from the whole file).
+fn at(file: &std::path::Path, line: usize) -> String {
+    if line == 0 {
+        file.display().to_string()
+    } else {
+        format!("{}:{line}", file.display())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, SimError>;
