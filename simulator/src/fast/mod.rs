@@ -181,7 +181,9 @@ pub fn gemm_on(array: ArrayShape, m: u64, k: u64, n: u64) -> LayerStats {
     let sum_area = mp.sr * mp.sc;
     let (ifmap, filter, ofmap) = match mp.dataflow {
         // SCALE-Sim's OS OFMAP count adds R + C per fold (an extra term in its code).
-        Dataflow::OutputStationary => (mp.t * sum_rows, mp.t * sum_cols, sum_area + folds * (r + c)),
+        Dataflow::OutputStationary => {
+            (mp.t * sum_rows, mp.t * sum_cols, sum_area + folds * (r + c))
+        }
         Dataflow::WeightStationary => (mp.t * sum_rows, sum_area, mp.t * sum_cols),
         Dataflow::InputStationary => (sum_area, mp.t * sum_rows, mp.t * sum_cols),
     };
@@ -238,7 +240,10 @@ mod tests {
         assert_eq!(s.filter_sram_reads, 34848);
         assert_eq!(s.ofmap_sram_writes, 3484800);
         // OS OFMAP writes carry SCALE-Sim's extra R + C per fold: 700 + 26 × 12.
-        assert_eq!(gemm_on(arr(8, 4, OutputStationary), 100, 45, 7).ofmap_sram_writes, 1012);
+        assert_eq!(
+            gemm_on(arr(8, 4, OutputStationary), 100, 45, 7).ofmap_sram_writes,
+            1012
+        );
     }
 
     #[test]
@@ -254,6 +259,9 @@ mod tests {
             })
             .sum();
         assert_eq!(used, 10 * 7);
-        assert_eq!(mp.fold(mp.folds() - 1).start_cycle, (mp.folds() - 1) * mp.fold_cycles);
+        assert_eq!(
+            mp.fold(mp.folds() - 1).start_cycle,
+            (mp.folds() - 1) * mp.fold_cycles
+        );
     }
 }

@@ -417,12 +417,21 @@ UseRamulatorTrace: False
         );
         let t = SCALE_CFG.replace("Dataflow : ws", "Dataflow : rs");
         let e = parse(&t).unwrap_err().to_string();
-        assert!(e.starts_with("x.cfg:14: [architecture_presets] key 'Dataflow'"), "{e}");
+        assert!(
+            e.starts_with("x.cfg:14: [architecture_presets] key 'Dataflow'"),
+            "{e}"
+        );
         let t = SCALE_CFG.replace("ArrayHeight:    32", "ArrayHeight:    0");
-        assert!(parse(&t).unwrap_err().to_string().contains("0 is not in 1..=4096"));
+        assert!(parse(&t)
+            .unwrap_err()
+            .to_string()
+            .contains("0 is not in 1..=4096"));
         let t = SCALE_CFG.replace("FilterSRAMBankPort: 2\n", "");
         let e = parse(&t).unwrap_err().to_string();
-        assert_eq!(e, "x.cfg:19: [layout] key 'FilterSRAMBankPort': key missing");
+        assert_eq!(
+            e,
+            "x.cfg:19: [layout] key 'FilterSRAMBankPort': key missing"
+        );
         let t = SCALE_CFG.replace("[sparsity]", "[sparse]");
         let e = parse(&t).unwrap_err().to_string();
         assert!(e.starts_with("x.cfg: [sparsity]: section missing"), "{e}");

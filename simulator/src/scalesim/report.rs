@@ -343,7 +343,9 @@ mod tests {
         // assumes every address valid (112232). Every other SRAM column is equal.
         let d = det.lines().nth(1).unwrap();
         assert!(
-            d.starts_with("0, 33.0, 112232.0, 3294225, 1.0, 109197.0, 34848, 63.0, 112283.0, 3484800, "),
+            d.starts_with(
+                "0, 33.0, 112232.0, 3294225, 1.0, 109197.0, 34848, 63.0, 112283.0, 3484800, "
+            ),
             "{d}"
         );
     }

@@ -241,13 +241,17 @@ impl Topology {
             if fh > ih {
                 return Err(cx.err(
                     Some("Filter Height"),
-                    format!("{fh} is larger than the IFMAP height {ih} (IFMAP sizes include padding)"),
+                    format!(
+                        "{fh} is larger than the IFMAP height {ih} (IFMAP sizes include padding)"
+                    ),
                 ));
             }
             if fw > iw {
                 return Err(cx.err(
                     Some("Filter Width"),
-                    format!("{fw} is larger than the IFMAP width {iw} (IFMAP sizes include padding)"),
+                    format!(
+                        "{fw} is larger than the IFMAP width {iw} (IFMAP sizes include padding)"
+                    ),
                 ));
             }
             let layer = Layer {
@@ -288,7 +292,6 @@ impl Topology {
             layers,
         })
     }
-
 }
 
 #[cfg(test)]
@@ -323,25 +326,42 @@ mod tests {
         let names: Vec<&str> = t.layers.iter().map(|l| l.name.as_str()).collect();
         assert_eq!(
             names,
-            ["Conv_DP1Channel_0", "Conv_DP1Channel_1", "Conv_DP1Channel_2"]
+            [
+                "Conv_DP1Channel_0",
+                "Conv_DP1Channel_1",
+                "Conv_DP1Channel_2"
+            ]
         );
         assert!(t.layers.iter().all(|l| l.channels == 1));
     }
 
     #[test]
     fn gemm_rows_are_m_n_k() {
-        let t = Topology::parse("Layer, M, N, K,\nqkv, 128, 2304, 768,\n", Path::new("g.csv"), true)
-            .unwrap();
+        let t = Topology::parse(
+            "Layer, M, N, K,\nqkv, 128, 2304, 768,\n",
+            Path::new("g.csv"),
+            true,
+        )
+        .unwrap();
         assert_eq!(t.layers[0].mkn(), (128, 768, 2304));
     }
 
     #[test]
     fn bad_rows_name_line_and_column() {
-        let e = conv("h,\nc, 8, 8, 3, x3, 1, 1, 1,\n").unwrap_err().to_string();
-        assert_eq!(e, "net.csv:2: column 'Filter Width': 'x3' is not a positive whole number");
-        let e = conv("h,\nc, 8, 8, 3, 3, 0, 1, 1,\n").unwrap_err().to_string();
+        let e = conv("h,\nc, 8, 8, 3, x3, 1, 1, 1,\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "net.csv:2: column 'Filter Width': 'x3' is not a positive whole number"
+        );
+        let e = conv("h,\nc, 8, 8, 3, 3, 0, 1, 1,\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("column 'Channels': 0 is not in"), "{e}");
-        let e = conv("h,\nc, 8, 8, 9, 3, 1, 1, 1,\n").unwrap_err().to_string();
+        let e = conv("h,\nc, 8, 8, 9, 3, 1, 1, 1,\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("column 'Filter Height': 9 is larger"), "{e}");
         let e = conv("h,\nc, 8, 8, 3,\n").unwrap_err().to_string();
         assert!(e.starts_with("net.csv:2: 4 fields"), "{e}");
