@@ -6,6 +6,7 @@
 //!
 //! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
 pub mod error;
+pub mod exact;
 pub mod fast;
 pub mod scalesim;
 
