@@ -50,6 +50,13 @@ pub enum Error {
     Quant(#[from] crate::quant::QuantError),
     #[error("IR invalid: {0}")]
     Invalid(String),
+    /// The program does not fit the accelerator (widths, buffers, vector ops).
+    #[error("layer '{layer}' on '{hw}': {msg}")]
+    Schedule {
+        layer: String,
+        hw: String,
+        msg: String,
+    },
 }
 
 /// Error from a single kernel, before the interpreter attaches the node it ran for.

@@ -16,6 +16,7 @@ pub mod passes;
 pub mod plot;
 pub mod quant;
 pub mod reference;
+pub mod schedule;
 pub mod stats;
 pub mod sysq;
 pub mod tensor;

@@ -33,6 +33,12 @@ pub enum SimError {
     /// Operands whose length does not match the stated GEMM sizes, or sizes out of range.
     #[error("GEMM {what}")]
     Shape { what: String },
+    /// The program, its schedule or its input (from the compiler crate).
+    #[error(transparent)]
+    Compiler(#[from] systole_compiler::Error),
+    /// Writing a waveform.
+    #[error("waveform: {0}")]
+    Vcd(String),
 }
 
 /// `FILE:LINE`, or `FILE` when the line is 0 (the thing is missing from the whole file).

@@ -2,12 +2,17 @@
 //!
 //! * [`fast`]: the analytical per-layer engine (SCALE-Sim 3.0's compute model in closed form);
 //! * [`exact`]: a per-cycle, per-PE engine of one GEMM, bit-exact and cycle-equal to `fast`;
-//! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out.
+//! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out;
+//! * [`model`]: a whole quantized program over the scheduler's plan, with [`timeline`]'s memory
+//!   timing, [`energy`]'s per-access table and a check against the integer reference.
 //!
 //! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
+pub mod energy;
 pub mod error;
 pub mod exact;
 pub mod fast;
+pub mod model;
 pub mod scalesim;
+pub mod timeline;
 
 pub use error::{Result, SimError};

@@ -7,6 +7,7 @@ mod profile;
 mod quantize;
 mod run;
 mod scalesim;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -31,6 +32,7 @@ enum Verb {
     Eval(eval::Args),
     Profile(profile::Args),
     Scalesim(scalesim::Args),
+    Simulate(Box<simulate::Args>),
 }
 
 /// A failure and the exit code it maps to.
@@ -77,6 +79,7 @@ pub fn main() -> i32 {
         Verb::Eval(a) => eval::main(a),
         Verb::Profile(a) => profile::main(a),
         Verb::Scalesim(a) => scalesim::main(a),
+        Verb::Simulate(a) => simulate::main(*a),
     };
     match result {
         Ok(code) => code,

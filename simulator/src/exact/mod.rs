@@ -500,8 +500,21 @@ pub fn run_gemm_observed(
     n: usize,
     obs: &mut dyn Observer,
 ) -> Result<GemmRun> {
+    run_gemm_observed_on(ArrayShape::of(hw), a, b, m, k, n, obs)
+}
+
+/// [`run_gemm_observed`] given only the array.
+pub fn run_gemm_observed_on(
+    array: ArrayShape,
+    a: &[i32],
+    b: &[i32],
+    m: usize,
+    k: usize,
+    n: usize,
+    obs: &mut dyn Observer,
+) -> Result<GemmRun> {
     check_sizes(a, b, m, k, n)?;
-    let mp = Mapping::new(ArrayShape::of(hw), m as u64, k as u64, n as u64);
+    let mp = Mapping::new(array, m as u64, k as u64, n as u64);
     let mut part = Vec::new();
     for i in 0..mp.folds() {
         let job = FoldJob {

@@ -198,36 +198,52 @@ pub fn gemm_sample(g: &GemmStage, w: &[i32], xs: &[i32], zx: i32, ys: &mut [i32]
         }
         Some(win) => {
             let p_count = win.output_area();
-            let mut col = vec![zx; k];
-            let (kh, kw) = (win.kernel[0], win.kernel[1]);
-            let (ih, iw) = (win.input[0] as i64, win.input[1] as i64);
-            for oy in 0..win.output[0] {
-                for ox in 0..win.output[1] {
-                    // Gather the patch for output pixel (oy, ox): K = (ch, ky, kx).
-                    let mut j = 0;
-                    for ch in 0..win.channels {
-                        let plane = &xs[ch * (ih * iw) as usize..];
-                        for ky in 0..kh {
-                            let iy = win.tap(0, oy, ky);
-                            for kx in 0..kw {
-                                let ix = win.tap(1, ox, kx);
-                                col[j] = if iy >= 0 && iy < ih && ix >= 0 && ix < iw {
-                                    plane[(iy * iw + ix) as usize]
-                                } else {
-                                    zx
-                                };
-                                j += 1;
-                            }
+            let cols = im2col(g, xs, zx);
+            for (p, col) in cols.chunks_exact(k).enumerate() {
+                for c in 0..g.n {
+                    ys[c * p_count + p] = finish(g, c, dot(g, &w[c * k..(c + 1) * k], col));
+                }
+            }
+        }
+    }
+}
+
+/// The rows of `A` for one sample: one row of `K = (ch, ky, kx)` taps per output pixel of a
+/// convolution (padding taps hold the input zero point `zx`, which the folded bias cancels), or
+/// the input itself for a plain GEMM. The array and the simulator read the same view.
+pub fn im2col(g: &GemmStage, xs: &[i32], zx: i32) -> Vec<i32> {
+    let Some(win) = &g.conv else {
+        return xs[..g.k].to_vec();
+    };
+    let k = g.k;
+    let mut out = vec![zx; win.output_area() * k];
+    let (kh, kw) = (win.kernel[0], win.kernel[1]);
+    let (ih, iw) = (win.input[0] as i64, win.input[1] as i64);
+    let mut j = 0;
+    for oy in 0..win.output[0] {
+        for ox in 0..win.output[1] {
+            for ch in 0..win.channels {
+                let plane = &xs[ch * (ih * iw) as usize..];
+                for ky in 0..kh {
+                    let iy = win.tap(0, oy, ky);
+                    for kx in 0..kw {
+                        let ix = win.tap(1, ox, kx);
+                        if iy >= 0 && iy < ih && ix >= 0 && ix < iw {
+                            out[j] = plane[(iy * iw + ix) as usize];
                         }
-                    }
-                    let p = oy * win.output[1] + ox;
-                    for c in 0..g.n {
-                        ys[c * p_count + p] = finish(g, c, dot(g, &w[c * k..(c + 1) * k], &col));
+                        j += 1;
                     }
                 }
             }
         }
     }
+    out
+}
+
+/// The requantization unit at the array's edge: the accumulator of channel `c` (bias not yet
+/// added) to its output code, with the stage's bias, requantizer and fused ReLU.
+pub fn requant_output(g: &GemmStage, c: usize, acc: i64) -> i32 {
+    finish(g, c, acc)
 }
 
 fn dot(g: &GemmStage, w: &[i32], x: &[i32]) -> i64 {

@@ -19,7 +19,7 @@ use crate::quant::Format;
 use crate::tensor::Tensor;
 use crate::{Error, Result};
 
-pub use gemm::gemm_sample;
+pub use gemm::{gemm_sample, im2col, requant_output};
 
 /// Codes of one tensor for a whole batch, sample-major.
 pub type Codes = Vec<i32>;
@@ -45,63 +45,10 @@ pub fn run_observed(
     }
     let mut env: Vec<Option<Codes>> = vec![None; p.tensors.len()];
     for (i, st) in p.stages.iter().enumerate() {
-        let out_info = p.tensor(st.output);
-        let out_len = out_info.len();
-        let get =
-            |t: TensorId| -> &Codes { env[t.0].as_ref().expect("validated: produced before use") };
-        let y: Codes = match &st.kind {
-            StageKind::Quantize { rounding, overflow } => {
-                let f = out_info.format;
-                match &x.data {
-                    crate::tensor::Data::F64(xs) => xs
-                        .par_iter()
-                        .map(|&v| f.quantize_f64(v, *rounding, *overflow) as i32)
-                        .collect(),
-                    _ => x
-                        .as_f32()
-                        .unwrap_or(&[])
-                        .par_iter()
-                        .map(|&v| f.quantize_f64(f64::from(v), *rounding, *overflow) as i32)
-                        .collect(),
-                }
-            }
-            StageKind::Gemm(g) => {
-                let xin = get(st.inputs[0]);
-                let xf = p.tensor(st.inputs[0]).format;
-                gemm::gemm_batch(g, xin, &xf, batch, out_len)
-            }
-            StageKind::Vector(v) => {
-                let xin = get(st.inputs[0]);
-                let xinfo = p.tensor(st.inputs[0]);
-                match v {
-                    VectorOp::MaxPool { window } => {
-                        vector::maxpool(window, xin, xinfo.len(), out_len, &xinfo.format)
-                    }
-                    VectorOp::ReluCast { rounding, overflow } => vector::relu_cast(
-                        xin,
-                        &xinfo.format,
-                        &out_info.format,
-                        *rounding,
-                        *overflow,
-                    ),
-                    VectorOp::Relu => {
-                        let z = xinfo.format.zero_point() as i32;
-                        xin.par_iter().map(|&q| q.max(z)).collect()
-                    }
-                    VectorOp::Softmax {
-                        q_ln2,
-                        q_b,
-                        q_c,
-                        row,
-                    } => vector::softmax(xin, *row, *q_ln2, *q_b, *q_c, &out_info.format),
-                }
-            }
-            StageKind::Layout(LayoutOp::Reshape) => get(st.inputs[0]).clone(),
-            StageKind::Layout(LayoutOp::Transpose { perm }) => {
-                let xinfo = p.tensor(st.inputs[0]);
-                vector::transpose(get(st.inputs[0]), &xinfo.shape, perm)
-            }
-        };
+        let y = exec_stage(p, i, x, batch, &|t: TensorId| {
+            env[t.0].as_deref().expect("validated: produced before use")
+        });
+        let out_len = p.tensor(st.output).len();
         debug_assert_eq!(y.len(), batch * out_len, "stage {}", st.name);
         observe(i, &y);
         for t in &st.inputs {
@@ -114,6 +61,70 @@ pub fn run_observed(
     env[p.output.0]
         .take()
         .ok_or_else(|| Error::Invalid("the program output was not computed".into()))
+}
+
+/// Output codes of stage `i` for the whole batch, reading its inputs through `get` (`x` is the
+/// real-valued program input, read only by the quantizer). The simulator runs every stage but
+/// the array's through this, so both share one definition of the vector ops.
+pub fn exec_stage<'a>(
+    p: &Program,
+    i: usize,
+    x: &Tensor,
+    batch: usize,
+    get: &dyn Fn(TensorId) -> &'a [i32],
+) -> Codes {
+    let st = &p.stages[i];
+    let out_info = p.tensor(st.output);
+    let out_len = out_info.len();
+    match &st.kind {
+        StageKind::Quantize { rounding, overflow } => {
+            let f = out_info.format;
+            match &x.data {
+                crate::tensor::Data::F64(xs) => xs
+                    .par_iter()
+                    .map(|&v| f.quantize_f64(v, *rounding, *overflow) as i32)
+                    .collect(),
+                _ => x
+                    .as_f32()
+                    .unwrap_or(&[])
+                    .par_iter()
+                    .map(|&v| f.quantize_f64(f64::from(v), *rounding, *overflow) as i32)
+                    .collect(),
+            }
+        }
+        StageKind::Gemm(g) => {
+            let xin = get(st.inputs[0]);
+            let xf = p.tensor(st.inputs[0]).format;
+            gemm::gemm_batch(g, xin, &xf, batch, out_len)
+        }
+        StageKind::Vector(v) => {
+            let xin = get(st.inputs[0]);
+            let xinfo = p.tensor(st.inputs[0]);
+            match v {
+                VectorOp::MaxPool { window } => {
+                    vector::maxpool(window, xin, xinfo.len(), out_len, &xinfo.format)
+                }
+                VectorOp::ReluCast { rounding, overflow } => {
+                    vector::relu_cast(xin, &xinfo.format, &out_info.format, *rounding, *overflow)
+                }
+                VectorOp::Relu => {
+                    let z = xinfo.format.zero_point() as i32;
+                    xin.par_iter().map(|&q| q.max(z)).collect()
+                }
+                VectorOp::Softmax {
+                    q_ln2,
+                    q_b,
+                    q_c,
+                    row,
+                } => vector::softmax(xin, *row, *q_ln2, *q_b, *q_c, &out_info.format),
+            }
+        }
+        StageKind::Layout(LayoutOp::Reshape) => get(st.inputs[0]).to_vec(),
+        StageKind::Layout(LayoutOp::Transpose { perm }) => {
+            let xinfo = p.tensor(st.inputs[0]);
+            vector::transpose(get(st.inputs[0]), &xinfo.shape, perm)
+        }
+    }
 }
 
 /// Checks that `x` is float32 `[N, input_shape...]` and returns `N`.

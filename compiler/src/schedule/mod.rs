@@ -1,0 +1,337 @@
+//! The scheduler: maps a fixed-point program onto one accelerator description.
+//!
+//! Every array stage becomes a list of [`Step`]s, each one fold of the array: a block
+//! `C[m, n] (+)= A[m, k] · B[k, n]` whose spatial sides fit the array and whose streamed side
+//! fits half of its SRAM buffer (the other half is being filled by the DMA). Vector stages go to
+//! the vector unit, transposes to the DMA, reshapes are free, and the input quantizer (and any
+//! op the vector unit lacks) stays on the host. The simulator times this plan and the backend
+//! writes it out; both read the same [`Schedule`], so what is simulated is what is built.
+//!
+//! The tiling rules per dataflow are in [`tile`]; the text dump in [`dump`]; the instruction
+//! stream both consumers walk is [`Schedule::instructions`].
+
+mod dump;
+mod tile;
+
+pub use dump::dump;
+pub use tile::budgets;
+
+use serde::{Deserialize, Serialize};
+use systole_hw::{Accelerator, Dataflow, VectorOp as HwOp};
+
+use crate::fxir::{LayoutOp, Program, StageKind, VectorOp};
+use crate::{Error, Result};
+
+/// Largest batch a schedule is made for (the plan holds one step per fold and tile).
+pub const MAX_BATCH: usize = 1 << 16;
+/// Most steps one layer may have before the scheduler refuses (memory of the plan).
+pub const MAX_STEPS_PER_LAYER: u64 = 50_000_000;
+
+/// The program on one accelerator for one batch size.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub program: String,
+    pub hw: String,
+    pub rows: usize,
+    pub cols: usize,
+    pub dataflow: Dataflow,
+    /// Samples processed together: the array's `M` is `batch × pixels`.
+    pub batch: usize,
+    /// One per program stage, in program order.
+    pub layers: Vec<Layer>,
+}
+
+/// What happens for one program stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Layer {
+    /// Index of the stage in the program.
+    pub stage: usize,
+    pub name: String,
+    pub work: Work,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Work {
+    /// Done by the host, outside the accelerator's cycle count.
+    Host {
+        op: String,
+        reason: String,
+    },
+    /// A new view of the same bytes (reshape): no cycles.
+    View,
+    /// A transpose: the DMA reads `bytes` and writes them back with remapped addresses.
+    Copy {
+        bytes: u64,
+    },
+    Vector(VectorWork),
+    Array(ArrayWork),
+}
+
+/// A vector-unit stage streaming from and to DRAM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VectorWork {
+    pub op: HwOp,
+    /// Elements the unit processes (inputs for pooling, outputs otherwise).
+    pub elements: u64,
+    pub in_bytes: u64,
+    pub out_bytes: u64,
+}
+
+/// An array stage cut into folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArrayWork {
+    /// `C[M×N] = A[M×K] · B[K×N]`: `M` = batch × output pixels, `K` the reduction, `N` channels.
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// Bytes per element in SRAM and DRAM: activations, weights (decoded operands), outputs,
+    /// and partial sums in the ofmap buffer.
+    pub act_bytes: u64,
+    pub weight_bytes: u64,
+    pub out_bytes: u64,
+    pub acc_bytes: u64,
+    /// Longest temporal tile: rows of `A` (WS), columns of `B` (IS) or the reduction (OS).
+    pub tile: usize,
+    pub steps: Vec<Step>,
+}
+
+/// Half-open index range `[start, start + len)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub start: usize,
+    pub len: usize,
+}
+
+impl Span {
+    pub fn end(&self) -> usize {
+        self.start + self.len
+    }
+}
+
+/// One fold on the array.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub m: Span,
+    pub k: Span,
+    pub n: Span,
+    /// Bytes the DMA brings into the ifmap and filter buffers before the step can run.
+    pub load_ifmap: u64,
+    pub load_filter: u64,
+    /// Adds onto the partial sums of an earlier step (same `m` and `n`, earlier `k`).
+    pub accumulate: bool,
+    /// Bytes of finished, requantized outputs written to DRAM after the step (0: partial sums).
+    pub store: u64,
+}
+
+/// One entry of the instruction stream (the program both the simulator and the RTL run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Instr {
+    /// Start of a layer's work.
+    Layer {
+        index: usize,
+    },
+    LoadIfmap {
+        step: usize,
+        bytes: u64,
+    },
+    LoadFilter {
+        step: usize,
+        bytes: u64,
+    },
+    /// Run one fold.
+    Fold {
+        step: usize,
+    },
+    /// Requantize the step's outputs at the array edge and write them to DRAM.
+    Store {
+        step: usize,
+        bytes: u64,
+    },
+    Vector {
+        op: HwOp,
+        elements: u64,
+    },
+    Copy {
+        bytes: u64,
+    },
+    Host,
+    /// Wait for every outstanding DMA and fold (end of a layer).
+    Sync,
+}
+
+impl Schedule {
+    /// The instruction stream, layer after layer.
+    pub fn instructions(&self) -> Vec<Instr> {
+        let mut out = Vec::new();
+        for (index, l) in self.layers.iter().enumerate() {
+            out.push(Instr::Layer { index });
+            match &l.work {
+                Work::Host { .. } => out.push(Instr::Host),
+                Work::View => {}
+                Work::Copy { bytes } => out.push(Instr::Copy { bytes: *bytes }),
+                Work::Vector(v) => out.push(Instr::Vector {
+                    op: v.op,
+                    elements: v.elements,
+                }),
+                Work::Array(a) => {
+                    for (step, s) in a.steps.iter().enumerate() {
+                        if s.load_ifmap > 0 {
+                            out.push(Instr::LoadIfmap {
+                                step,
+                                bytes: s.load_ifmap,
+                            });
+                        }
+                        if s.load_filter > 0 {
+                            out.push(Instr::LoadFilter {
+                                step,
+                                bytes: s.load_filter,
+                            });
+                        }
+                        out.push(Instr::Fold { step });
+                        if s.store > 0 {
+                            out.push(Instr::Store {
+                                step,
+                                bytes: s.store,
+                            });
+                        }
+                    }
+                }
+            }
+            out.push(Instr::Sync);
+        }
+        out
+    }
+
+    /// Checks the plan against the program: every stage has a layer, every array stage's steps
+    /// cover each output exactly once per reduction index, ranges stay inside the matrices.
+    pub fn validate(&self, p: &Program) -> Result<()> {
+        let bad = |l: &Layer, msg: String| Error::Schedule {
+            layer: l.name.clone(),
+            hw: self.hw.clone(),
+            msg,
+        };
+        if self.layers.len() != p.stages.len() {
+            return Err(Error::Invalid(format!(
+                "schedule has {} layers, the program {} stages",
+                self.layers.len(),
+                p.stages.len()
+            )));
+        }
+        for l in &self.layers {
+            let Work::Array(a) = &l.work else { continue };
+            let mut cover = vec![0u32; a.m * a.n];
+            let mut seen_k = vec![0u64; a.m * a.n];
+            for (i, s) in a.steps.iter().enumerate() {
+                if s.m.end() > a.m || s.k.end() > a.k || s.n.end() > a.n {
+                    return Err(bad(
+                        l,
+                        format!("step {i} leaves the {}x{}x{} GEMM", a.m, a.k, a.n),
+                    ));
+                }
+                let (sr, sc) = tile::spatial(self.dataflow, s);
+                if sr > self.rows || sc > self.cols {
+                    return Err(bad(l, format!("step {i} needs {sr}x{sc} PEs")));
+                }
+                for mi in s.m.start..s.m.end() {
+                    for ni in s.n.start..s.n.end() {
+                        let at = mi * a.n + ni;
+                        if (seen_k[at] > 0) != s.accumulate {
+                            return Err(bad(l, format!("step {i}: accumulate flag disagrees")));
+                        }
+                        seen_k[at] += s.k.len as u64;
+                        if seen_k[at] == a.k as u64 {
+                            cover[at] += 1;
+                            if s.store == 0 {
+                                return Err(bad(l, format!("step {i} finishes outputs unstored")));
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(at) = cover.iter().position(|&c| c != 1) {
+                return Err(bad(
+                    l,
+                    format!(
+                        "output [{}, {}] is finished {} times",
+                        at / a.n.max(1),
+                        at % a.n.max(1),
+                        cover[at]
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Schedules `p` on `hw` for `batch` samples at a time.
+pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule> {
+    if batch == 0 || batch > MAX_BATCH {
+        return Err(Error::Invalid(format!(
+            "batch {batch} is not in 1..={MAX_BATCH} (limit MAX_BATCH)"
+        )));
+    }
+    let mut layers = Vec::with_capacity(p.stages.len());
+    for (i, st) in p.stages.iter().enumerate() {
+        let out = p.tensor(st.output);
+        let b = batch as u64;
+        let bytes_of = |t: &crate::fxir::TensorInfo| b * t.len() as u64 * elem_bytes(t);
+        let work = match &st.kind {
+            StageKind::Quantize { .. } => Work::Host {
+                op: "quantize".into(),
+                reason: "the input quantizer: the accelerator receives codes".into(),
+            },
+            StageKind::Layout(LayoutOp::Reshape) => Work::View,
+            StageKind::Layout(LayoutOp::Transpose { .. }) => Work::Copy {
+                bytes: bytes_of(out),
+            },
+            StageKind::Vector(v) => {
+                let input = p.tensor(st.inputs[0]);
+                let (op, elements) = match v {
+                    VectorOp::MaxPool { .. } => (HwOp::MaxPool, b * input.len() as u64),
+                    VectorOp::Relu | VectorOp::ReluCast { .. } => {
+                        (HwOp::Relu, b * out.len() as u64)
+                    }
+                    VectorOp::Softmax { .. } => (HwOp::Softmax, b * out.len() as u64),
+                };
+                if hw.vector.supports(op) {
+                    Work::Vector(VectorWork {
+                        op,
+                        elements,
+                        in_bytes: bytes_of(input),
+                        out_bytes: bytes_of(out),
+                    })
+                } else {
+                    Work::Host {
+                        op: format!("{op:?}"),
+                        reason: format!("the vector unit of '{}' has no {op:?}", hw.name),
+                    }
+                }
+            }
+            StageKind::Gemm(g) => {
+                let input = p.tensor(st.inputs[0]);
+                Work::Array(tile::array_work(st, g, input, out, hw, batch)?)
+            }
+        };
+        layers.push(Layer {
+            stage: i,
+            name: st.name.clone(),
+            work,
+        });
+    }
+    let s = Schedule {
+        program: p.name.clone(),
+        hw: hw.name.clone(),
+        rows: hw.rows,
+        cols: hw.cols,
+        dataflow: hw.dataflow,
+        batch,
+        layers,
+    };
+    Ok(s)
+}
+
+/// Bytes one code of `t` occupies in SRAM and DRAM (whole bytes; packing is the backend's).
+pub fn elem_bytes(t: &crate::fxir::TensorInfo) -> u64 {
+    u64::from(t.format.bits.div_ceil(8))
+}

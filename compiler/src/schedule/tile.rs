@@ -1,0 +1,226 @@
+//! Tiling an array stage for a dataflow.
+//!
+//! The dataflow fixes which GEMM sides lie on the array and which one streams through time:
+//!
+//! | dataflow | rows (`R`) | columns (`C`) | streamed | loop order (outer → inner) |
+//! |---|---|---|---|---|
+//! | WS | `K` | `N` | `M` | `M` tiles, `N` folds, `K` folds |
+//! | IS | `K` | `M` | `N` | `N` tiles, `M` folds, `K` folds |
+//! | OS | `M` | `N` | `K` | `N` folds, `M` folds, `K` tiles |
+//!
+//! The streamed side is cut into tiles no longer than what half of its buffer holds (the other
+//! half is the DMA's) and, for WS and IS, what half of the ofmap buffer holds as partial sums;
+//! the reduction is innermost so partial sums complete before the next outputs start. With
+//! buffers large enough for the whole stream this is SCALE-Sim's order (column folds outer, row
+//! folds inner) and its cycle count.
+
+use systole_hw::{Accelerator, Dataflow, Operand};
+
+use super::{ArrayWork, Span, Step, MAX_STEPS_PER_LAYER};
+use crate::fxir::{GemmStage, Stage, TensorInfo};
+use crate::{Error, Result};
+
+/// Bytes one tile may use in the ifmap, filter and ofmap buffers. A unified scratchpad is split
+/// evenly between the operands it holds (two with a separate accumulator memory, else three).
+pub fn budgets(hw: &Accelerator) -> [u64; 3] {
+    use systole_hw::Buffers;
+    match &hw.buffers {
+        Buffers::Separate { .. } => [Operand::Ifmap, Operand::Filter, Operand::Ofmap]
+            .map(|op| hw.buffers.for_operand(op).usable_bytes()),
+        Buffers::Unified {
+            shared,
+            accumulator: Some(acc),
+        } => {
+            let half = shared.usable_bytes() / 2;
+            [half, half, acc.usable_bytes()]
+        }
+        Buffers::Unified {
+            shared,
+            accumulator: None,
+        } => [shared.usable_bytes() / 3; 3],
+    }
+}
+
+/// Rows and columns of the array a step occupies.
+pub(super) fn spatial(df: Dataflow, s: &Step) -> (usize, usize) {
+    match df {
+        Dataflow::WeightStationary => (s.k.len, s.n.len),
+        Dataflow::InputStationary => (s.k.len, s.m.len),
+        Dataflow::OutputStationary => (s.m.len, s.n.len),
+    }
+}
+
+fn spans(total: usize, size: usize) -> impl Iterator<Item = Span> {
+    (0..total.div_ceil(size)).map(move |i| Span {
+        start: i * size,
+        len: size.min(total - i * size),
+    })
+}
+
+pub(super) fn array_work(
+    st: &Stage,
+    g: &GemmStage,
+    input: &TensorInfo,
+    out: &TensorInfo,
+    hw: &Accelerator,
+    batch: usize,
+) -> Result<ArrayWork> {
+    let fail = |msg: String| Error::Schedule {
+        layer: st.name.clone(),
+        hw: hw.name.clone(),
+        msg,
+    };
+    let act_bits = input.format.bits;
+    if act_bits > hw.input_bits {
+        return Err(fail(format!(
+            "{act_bits}-bit activations, the array takes {} (input_bits)",
+            hw.input_bits
+        )));
+    }
+    let w_bits = g.weights.operand_bits();
+    if w_bits > hw.weight_bits {
+        return Err(fail(format!(
+            "weights decode to {w_bits}-bit operands, the array takes {} (weight_bits)",
+            hw.weight_bits
+        )));
+    }
+    if g.acc_bits > hw.acc_bits {
+        return Err(fail(format!(
+            "needs a {}-bit accumulator, the PEs have {} (acc_bits)",
+            g.acc_bits, hw.acc_bits
+        )));
+    }
+    if let Some(mode) = g.acc_overflow {
+        return Err(fail(format!(
+            "a narrowed accumulator with overflow mode {mode:?} is not modelled by the array \
+             (the PEs accumulate at full width); quantize without a narrowed accumulator"
+        )));
+    }
+    if !hw.vector.supports(systole_hw::VectorOp::Requantize) {
+        return Err(fail(
+            "the vector unit has no Requantize, which every array layer needs".into(),
+        ));
+    }
+    let pixels = g.conv.as_ref().map_or(1, |w| w.output_area());
+    let (m, k, n) = (batch * pixels, g.k, g.n);
+    let a = u64::from(act_bits.div_ceil(8));
+    let w = u64::from(w_bits.div_ceil(8));
+    let o = u64::from(out.format.bits.div_ceil(8));
+    let acc = if g.acc_bits <= 32 { 4 } else { 8 };
+    let (r, c) = (hw.rows, hw.cols);
+    let [b_if, b_fi, b_of] = budgets(hw);
+    let df = hw.dataflow;
+    // The stationary tile (or OS's accumulators) must fit whole; the stream is tiled.
+    let (stat_need, stat_buf, stat_name) = match df {
+        Dataflow::WeightStationary => (k.min(r) as u64 * n.min(c) as u64 * w, b_fi, "filter"),
+        Dataflow::InputStationary => (k.min(r) as u64 * m.min(c) as u64 * a, b_if, "ifmap"),
+        Dataflow::OutputStationary => (m.min(r) as u64 * n.min(c) as u64 * acc, b_of, "ofmap"),
+    };
+    if stat_need > stat_buf {
+        return Err(fail(format!(
+            "the {stat_name} buffer holds {stat_buf} bytes per tile, one {r}x{c} tile needs \
+             {stat_need}: make it at least {} KiB",
+            (2 * stat_need).div_ceil(1024)
+        )));
+    }
+    // Bytes per streamed index in each buffer it touches.
+    let per_t: Vec<(u64, u64, &str)> = match df {
+        Dataflow::WeightStationary => vec![
+            (k.min(r) as u64 * a, b_if, "ifmap"),
+            (n.min(c) as u64 * acc, b_of, "ofmap"),
+        ],
+        Dataflow::InputStationary => vec![
+            (k.min(r) as u64 * w, b_fi, "filter"),
+            (m.min(c) as u64 * acc, b_of, "ofmap"),
+        ],
+        Dataflow::OutputStationary => vec![
+            (m.min(r) as u64 * a, b_if, "ifmap"),
+            (n.min(c) as u64 * w, b_fi, "filter"),
+        ],
+    };
+    let t_total = match df {
+        Dataflow::WeightStationary => m,
+        Dataflow::InputStationary => n,
+        Dataflow::OutputStationary => k,
+    };
+    let mut tile = t_total as u64;
+    for (bytes, buf, name) in per_t {
+        let fit = buf / bytes.max(1);
+        if fit == 0 {
+            return Err(fail(format!(
+                "the {name} buffer holds {buf} bytes per tile, one streamed vector needs {bytes}: \
+                 make it at least {} KiB",
+                (2 * bytes).div_ceil(1024)
+            )));
+        }
+        tile = tile.min(fit);
+    }
+    let tile = tile as usize;
+    let count = (t_total.div_ceil(tile) as u64)
+        * match df {
+            Dataflow::WeightStationary => (n.div_ceil(c) * k.div_ceil(r)) as u64,
+            Dataflow::InputStationary => (m.div_ceil(c) * k.div_ceil(r)) as u64,
+            Dataflow::OutputStationary => (n.div_ceil(c) * m.div_ceil(r)) as u64,
+        };
+    if count > MAX_STEPS_PER_LAYER {
+        return Err(fail(format!(
+            "{count} folds, more than MAX_STEPS_PER_LAYER ({MAX_STEPS_PER_LAYER}); use a \
+             smaller batch or a larger array"
+        )));
+    }
+    let mut steps = Vec::with_capacity(count as usize);
+    let step = |m: Span, k: Span, n: Span, last_k: bool| Step {
+        m,
+        k,
+        n,
+        load_ifmap: (m.len * k.len) as u64 * a,
+        load_filter: (k.len * n.len) as u64 * w,
+        accumulate: k.start > 0,
+        store: if last_k {
+            (m.len * n.len) as u64 * o
+        } else {
+            0
+        },
+    };
+    let last = |s: &Span| s.end() == k;
+    match df {
+        Dataflow::WeightStationary => {
+            for mt in spans(m, tile) {
+                for nf in spans(n, c) {
+                    for kf in spans(k, r) {
+                        steps.push(step(mt, kf, nf, last(&kf)));
+                    }
+                }
+            }
+        }
+        Dataflow::InputStationary => {
+            for nt in spans(n, tile) {
+                for mf in spans(m, c) {
+                    for kf in spans(k, r) {
+                        steps.push(step(mf, kf, nt, last(&kf)));
+                    }
+                }
+            }
+        }
+        Dataflow::OutputStationary => {
+            for nf in spans(n, c) {
+                for mf in spans(m, r) {
+                    for kt in spans(k, tile) {
+                        steps.push(step(mf, kt, nf, last(&kt)));
+                    }
+                }
+            }
+        }
+    }
+    Ok(ArrayWork {
+        m,
+        k,
+        n,
+        act_bytes: a,
+        weight_bytes: w,
+        out_bytes: o,
+        acc_bytes: acc,
+        tile,
+        steps,
+    })
+}

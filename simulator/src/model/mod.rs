@@ -1,0 +1,321 @@
+//! A whole quantized model on the accelerator: every stage of the fixed-point program, timed
+//! by one of the two engines over the scheduler's plan, its numerics checked against the
+//! integer reference.
+//!
+//! * **exact**: each fold runs register by register ([`crate::exact`]); partial sums are added
+//!   in step order and requantized by the reference's requantization unit definition; every
+//!   array layer's output is compared with the integer reference element by element.
+//! * **fast**: each fold's cycles in closed form ([`crate::fast`]); numerics are the
+//!   reference's.
+//!
+//! Both time memory with [`crate::timeline`], so their per-layer cycles are equal whenever the
+//! exact engine's measured fold cycles equal the closed form (property-tested).
+//!
+//! Vector stages run the reference's definition of each op (the vector unit's numerics are
+//! those functions; the RTL is their independent check) and are timed by lanes and cycles per
+//! op against streaming their data from and to DRAM.
+
+mod array;
+pub mod report;
+
+pub use report::{LayerReport, Mismatch, SimReport, Sram, Traffic};
+
+use systole_compiler::fxir::{Program, StageKind};
+use systole_compiler::reference::int::{self as reference, Codes};
+use systole_compiler::schedule::{Schedule, Work};
+use systole_compiler::Tensor;
+use systole_hw::Accelerator;
+
+use crate::energy::EnergyTable;
+use crate::error::{Result, SimError};
+use crate::exact::Observer;
+use crate::timeline::{self, StepCost};
+
+/// Which engine times the folds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Exact,
+    Fast,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Exact => "exact",
+            Engine::Fast => "fast",
+        }
+    }
+}
+
+/// Receives the array's registers during an exact run (waveforms). Layers and folds are
+/// announced with their global start cycle; the observer then sees the fold's cycles from 0.
+pub trait Probe {
+    fn begin_layer(&mut self, index: u32, name: &str, start_cycle: u64);
+    fn begin_fold(&mut self, fold: u64, start_cycle: u64);
+    fn observer(&mut self) -> &mut dyn Observer;
+    /// Called once at the end with the last cycle of the run.
+    fn end(&mut self, total_cycles: u64);
+}
+
+/// The result of [`simulate`].
+pub struct Simulation {
+    pub report: SimReport,
+    /// Output codes of the program, `[batch × output len]`.
+    pub output: Codes,
+}
+
+/// Runs the program `p` on `hw` as `s` plans it, over the batch `x` (`[batch, input...]`).
+pub fn simulate(
+    p: &Program,
+    s: &Schedule,
+    hw: &Accelerator,
+    x: &Tensor,
+    engine: Engine,
+    mut probe: Option<&mut dyn Probe>,
+) -> Result<Simulation> {
+    s.validate(p)?;
+    if !array::same_array(s, hw) {
+        return Err(SimError::Shape {
+            what: format!(
+                "schedule for a {}x{} {:?} array, the description '{}' is {}x{} {:?}",
+                s.rows, s.cols, s.dataflow, hw.name, hw.rows, hw.cols, hw.dataflow
+            ),
+        });
+    }
+    let batch = reference::check_input(p, x)?;
+    if batch != s.batch {
+        return Err(SimError::Compiler(systole_compiler::Error::Input {
+            name: p.input_name.clone(),
+            msg: format!(
+                "{batch} samples, the schedule is for a batch of {}",
+                s.batch
+            ),
+        }));
+    }
+    // The reference's every tensor, to compare with (and to feed the fast engine).
+    let mut expected: Vec<Codes> = vec![Vec::new(); p.stages.len()];
+    reference::run_observed(p, x, &mut |i, y| expected[i] = y.to_vec())?;
+
+    let et = EnergyTable::HOROWITZ_45NM;
+    let pes = (hw.rows * hw.cols) as f64;
+    let mut env: Vec<Option<Codes>> = vec![None; p.tensors.len()];
+    let mut layers = Vec::with_capacity(s.layers.len());
+    let mut clock = 0u64;
+    let mut first_mismatch: Option<Mismatch> = None;
+    for (li, (l, st)) in s.layers.iter().zip(&p.stages).enumerate() {
+        let out_info = p.tensor(st.output);
+        let mut rep = LayerReport {
+            name: st.name.clone(),
+            stage: l.stage,
+            unit: "host",
+            start_cycle: clock,
+            cycles: 0,
+            compute_cycles: 0,
+            stall_cycles: 0,
+            folds: 0,
+            macs: 0,
+            utilization: 0.0,
+            mapping_efficiency: 0.0,
+            sram: Sram::default(),
+            dram_read_bytes: 0,
+            dram_write_bytes: 0,
+            energy_pj: 0.0,
+            equal: None,
+        };
+        let mut produced: Option<(Codes, Vec<u64>)> = None;
+        match (&l.work, &st.kind) {
+            (Work::Host { .. }, _) => {}
+            (Work::View, _) => rep.unit = "view",
+            (Work::Copy { bytes }, _) => {
+                rep.unit = "dma";
+                let t = timeline::streaming(hw, *bytes, 0, *bytes);
+                rep.cycles = t.cycles;
+                rep.stall_cycles = t.stall;
+                rep.dram_read_bytes = *bytes;
+                rep.dram_write_bytes = *bytes;
+            }
+            (Work::Vector(v), _) => {
+                rep.unit = "vector";
+                let busy = hw.vector.cycles_for_elements(v.op, v.elements).unwrap_or(0);
+                let t = timeline::streaming(hw, v.in_bytes, busy, v.out_bytes);
+                rep.cycles = t.cycles;
+                rep.compute_cycles = t.compute;
+                rep.stall_cycles = t.stall;
+                rep.dram_read_bytes = v.in_bytes;
+                rep.dram_write_bytes = v.out_bytes;
+                rep.energy_pj = v.elements as f64 * et.vector_elem_pj
+                    + (v.in_bytes + v.out_bytes) as f64 * et.dram_byte_pj;
+            }
+            (Work::Array(w), StageKind::Gemm(g)) => {
+                rep.unit = "array";
+                let xin = env_or(&env, &expected, p, st.inputs[0]);
+                let zx = p.tensor(st.inputs[0]).format.zero_point() as i32;
+                let (compute, codes) = match engine {
+                    Engine::Fast => (
+                        w.steps.iter().map(|x| array::fast_cycles(s, x)).collect(),
+                        None,
+                    ),
+                    Engine::Exact => {
+                        let run = array::exact_layer(s, w, g, xin, zx)?;
+                        (run.cycles, Some((run.codes, run.finished_by)))
+                    }
+                };
+                let costs: Vec<StepCost> = w
+                    .steps
+                    .iter()
+                    .zip(&compute)
+                    .map(|(st, &c)| StepCost {
+                        load_ifmap: st.load_ifmap,
+                        load_filter: st.load_filter,
+                        compute: c,
+                        store: st.store,
+                    })
+                    .collect();
+                let t = timeline::array_layer(hw, &costs);
+                if let (Some(pr), Engine::Exact) = (probe.as_deref_mut(), engine) {
+                    pr.begin_layer(li as u32, &st.name, clock);
+                    let starts: Vec<u64> = t.fold_start.iter().map(|c| c + clock).collect();
+                    array::observe_layer(s, w, g, xin, zx, &starts, pr)?;
+                }
+                rep.cycles = t.cycles;
+                rep.compute_cycles = t.compute;
+                rep.stall_cycles = t.stall;
+                rep.folds = w.steps.len() as u64;
+                rep.macs = (w.m * w.k * w.n) as u64;
+                rep.utilization = rep.macs as f64 / (t.cycles.max(1) as f64 * pes);
+                let mapped: f64 = w
+                    .steps
+                    .iter()
+                    .map(|x| {
+                        let (r, c) = match s.dataflow {
+                            systole_hw::Dataflow::WeightStationary => (x.k.len, x.n.len),
+                            systole_hw::Dataflow::InputStationary => (x.k.len, x.m.len),
+                            systole_hw::Dataflow::OutputStationary => (x.m.len, x.n.len),
+                        };
+                        (r * c) as f64 / pes
+                    })
+                    .sum();
+                rep.mapping_efficiency = mapped / w.steps.len().max(1) as f64;
+                let mut sram = Sram::default();
+                for x in &w.steps {
+                    let (m, k, n) = (x.m.len as u64, x.k.len as u64, x.n.len as u64);
+                    sram.ifmap.writes += x.load_ifmap;
+                    sram.filter.writes += x.load_filter;
+                    sram.ifmap.reads += m * k * w.act_bytes;
+                    sram.filter.reads += k * n * w.weight_bytes;
+                    sram.ofmap.writes += m * n * w.acc_bytes;
+                    if x.accumulate {
+                        sram.ofmap.reads += m * n * w.acc_bytes;
+                    }
+                    sram.ofmap.reads += x.store;
+                    rep.dram_read_bytes += x.load_ifmap + x.load_filter;
+                    rep.dram_write_bytes += x.store;
+                }
+                rep.sram = sram;
+                rep.energy_pj = rep.macs as f64 * et.mac_pj
+                    + sram.bytes() as f64 * et.sram_byte_pj
+                    + (rep.dram_read_bytes + rep.dram_write_bytes) as f64 * et.dram_byte_pj
+                    + (w.m * w.n) as f64 * et.requant_pj;
+                if let Some((codes, by)) = codes {
+                    let ends: Vec<u64> = t.fold_end.iter().map(|c| c + clock).collect();
+                    let cycle_of = |i: usize| ends.get(by[i] as usize).copied().unwrap_or(0);
+                    produced = Some((codes, (0..by.len()).map(cycle_of).collect()));
+                }
+            }
+            (Work::Array(_), _) => {
+                return Err(SimError::Shape {
+                    what: format!("layer '{}': array work for a non-array stage", st.name),
+                })
+            }
+        }
+        // Numerics: the exact engine's array output, otherwise the stage's definition.
+        let y = match produced {
+            Some((codes, cycles)) => {
+                let want = &expected[li];
+                let per = out_info.len().max(1);
+                let diff = codes.iter().zip(want).position(|(a, b)| a != b);
+                rep.equal = Some(diff.is_none() && codes.len() == want.len());
+                if let (Some(i), None) = (diff, &first_mismatch) {
+                    first_mismatch = Some(Mismatch {
+                        layer: st.name.clone(),
+                        tensor: out_info.name.clone(),
+                        index: [i / per, i % per],
+                        expected: want[i],
+                        got: codes[i],
+                        cycle: cycles[i],
+                    });
+                }
+                codes
+            }
+            None => match engine {
+                Engine::Fast => expected[li].clone(),
+                Engine::Exact => {
+                    reference::exec_stage(p, li, x, batch, &|t| env_or(&env, &expected, p, t))
+                }
+            },
+        };
+        clock += rep.cycles;
+        env[st.output.0] = Some(y);
+        layers.push(rep);
+    }
+    if let Some(pr) = probe {
+        pr.end(clock);
+    }
+    let sum = |f: fn(&LayerReport) -> u64| layers.iter().map(f).sum::<u64>();
+    let total_cycles = clock;
+    let macs = sum(|l| l.macs);
+    let latency_s = total_cycles as f64 * hw.cycle_seconds();
+    let output = env[p.output.0].take().ok_or_else(|| SimError::Shape {
+        what: "the program output was not produced".into(),
+    })?;
+    let equal = match engine {
+        Engine::Exact => Some(first_mismatch.is_none()),
+        Engine::Fast => None,
+    };
+    let report = SimReport {
+        program: p.name.clone(),
+        hw: hw.name.clone(),
+        engine: engine.name(),
+        batch,
+        rows: hw.rows,
+        cols: hw.cols,
+        dataflow: hw.dataflow,
+        clock_mhz: hw.clock_mhz,
+        total_cycles,
+        compute_cycles: sum(|l| l.compute_cycles),
+        stall_cycles: sum(|l| l.stall_cycles),
+        macs,
+        utilization: macs as f64 / (total_cycles.max(1) as f64 * pes),
+        dram_read_bytes: sum(|l| l.dram_read_bytes),
+        dram_write_bytes: sum(|l| l.dram_write_bytes),
+        energy_pj: layers.iter().map(|l| l.energy_pj).sum(),
+        latency_s,
+        inferences_per_s: if latency_s > 0.0 {
+            batch as f64 / latency_s
+        } else {
+            0.0
+        },
+        equal,
+        mismatch: first_mismatch,
+        energy_table: et,
+        layers,
+    };
+    Ok(Simulation { report, output })
+}
+
+/// The simulator's own copy of tensor `t` (the exact engine's numerics), or the reference's
+/// when the producing stage is not one the simulator recomputes.
+fn env_or<'a>(
+    env: &'a [Option<Codes>],
+    expected: &'a [Codes],
+    p: &Program,
+    t: systole_compiler::fxir::TensorId,
+) -> &'a [i32] {
+    match &env[t.0] {
+        Some(c) => c,
+        None => {
+            let i = p.stages.iter().position(|s| s.output == t).unwrap_or(0);
+            &expected[i]
+        }
+    }
+}

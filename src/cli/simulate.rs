@@ -1,0 +1,238 @@
+//! `systole simulate`: a quantized program on an accelerator description, cycle by cycle (exact)
+//! or fold by fold (fast), checked against the integer reference.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use systole_compiler::npy::{read_npy, write_atomic, write_npy};
+use systole_compiler::reference::int as reference;
+use systole_compiler::schedule::{self, Schedule};
+use systole_compiler::sysq::SysqFile;
+use systole_sim::model::{self, Engine, SimReport};
+
+use super::io::print_json;
+use super::Failure;
+
+/// Simulate a quantized program (.sysq from `systole quantize`) on an accelerator: per-layer
+/// cycles, stalls, utilization, SRAM and DRAM traffic, energy, and the output checked against
+/// the integer reference.
+#[derive(clap::Args)]
+#[command(
+    after_help = "Examples:\n  systole simulate digits_cnn.sysq --hw edge-8x8 --input models/data/digits_test_x_img.npy\n  systole simulate digits_mlp.sysq --hw hw/presets/gemmini-16x16.ron --input models/data/digits_test_x.npy --fast --json\n  systole simulate digits_mlp.sysq --hw edge-8x8 --input x.npy --batch 1 --vcd mlp.vcd --vcd-pes corners"
+)]
+pub struct Args {
+    /// Quantized program (.sysq).
+    pub program: PathBuf,
+    /// Accelerator description (.ron) or a preset name (edge-8x8, edge-16x16, gemmini-16x16,
+    /// tpu-v1-256x256, transformer-128x128).
+    #[arg(long)]
+    pub hw: String,
+    /// Input batch (.npy, float32 `[N, ...]`); the first axis is the batch.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Per-PE, per-cycle engine (the default): numerics checked against the reference.
+    #[arg(long, conflicts_with = "fast")]
+    pub exact: bool,
+    /// Closed-form engine: the same cycles, numerics from the reference.
+    #[arg(long)]
+    pub fast: bool,
+    /// Simulate only the first B samples of the input (the array's M is B × pixels).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub batch: Option<u64>,
+    /// Write the output codes, dequantized, as .npy.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Write the per-layer table as CSV.
+    #[arg(long)]
+    pub csv: Option<PathBuf>,
+    /// Write cycles.svg (compute and stall cycles per layer) and utilization.svg here.
+    #[arg(long)]
+    pub plot_dir: Option<PathBuf>,
+    /// Write the schedule (instruction stream) as text.
+    #[arg(long)]
+    pub schedule: Option<PathBuf>,
+    /// Write a VCD waveform of the chosen PEs and the controller (exact engine).
+    #[arg(long)]
+    pub vcd: Option<PathBuf>,
+    /// PEs in the waveform: `corners` (default), `all`, or `ROW,COL;ROW,COL...`.
+    #[arg(long, default_value = "corners")]
+    pub vcd_pes: String,
+    /// Print JSON: program, hw, engine, batch, rows, cols, dataflow, clock_mhz, layers[] (name,
+    /// stage, unit, start_cycle, cycles, compute_cycles, stall_cycles, folds, macs, utilization,
+    /// mapping_efficiency, sram {ifmap, filter, ofmap: {reads, writes}} in bytes,
+    /// dram_read_bytes, dram_write_bytes, energy_pj, equal), total_cycles, compute_cycles,
+    /// stall_cycles, macs, utilization, dram_read_bytes, dram_write_bytes, energy_pj, latency_s,
+    /// inferences_per_s, equal, mismatch {layer, tensor, index, expected, got, cycle},
+    /// energy_table, files, seconds.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Out<'a> {
+    #[serde(flatten)]
+    report: &'a SimReport,
+    files: Vec<String>,
+    seconds: f64,
+}
+
+fn hw_err(e: systole_hw::HwError) -> Failure {
+    Failure::usage(e.to_string())
+}
+
+fn sim_err(e: systole_sim::SimError) -> Failure {
+    Failure::usage(e.to_string())
+}
+
+pub fn main(a: Args) -> Result<i32, Failure> {
+    let t0 = Instant::now();
+    if a.program.is_dir() {
+        return Err(Failure::usage(format!(
+            "{}: is a directory; simulate takes a .sysq program (from `systole quantize`)",
+            a.program.display()
+        )));
+    }
+    let prog = SysqFile::read(&a.program)?.program;
+    let hw = systole_hw::presets::load(&a.hw).map_err(hw_err)?;
+    let mut x = read_npy(&a.input)?;
+    if let Some(b) = a.batch {
+        x = first_samples(x, b as usize)
+            .map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
+    }
+    let batch = reference::check_input(&prog, &x)?;
+    let sched: Schedule = schedule::schedule(&prog, &hw, batch)?;
+    let engine = if a.fast { Engine::Fast } else { Engine::Exact };
+    let tty = std::io::stderr().is_terminal() && !a.json;
+    if tty {
+        let folds: usize = sched
+            .layers
+            .iter()
+            .map(|l| match &l.work {
+                schedule::Work::Array(w) => w.steps.len(),
+                _ => 0,
+            })
+            .sum();
+        eprintln!(
+            "simulate: {} on {} ({} engine): {} layers, {folds} folds, batch {batch}",
+            prog.name,
+            hw.name,
+            engine.name(),
+            sched.layers.len()
+        );
+    }
+    let mut files = Vec::new();
+    let sim = match &a.vcd {
+        None => model::simulate(&prog, &sched, &hw, &x, engine, None).map_err(sim_err)?,
+        Some(path) => {
+            if engine == Engine::Fast {
+                return Err(Failure::usage(
+                    "--vcd needs the exact engine (drop --fast)".to_string(),
+                ));
+            }
+            let _ = (path, &a.vcd_pes);
+            return Err(Failure::usage(
+                "--vcd: waveforms are not built yet".to_string(),
+            ));
+        }
+    };
+    let r = &sim.report;
+    if let Some(p) = &a.output {
+        write_npy(p, &reference::output_tensor(&prog, &sim.output))?;
+        files.push(p.display().to_string());
+    }
+    if let Some(p) = &a.csv {
+        write_atomic(p, r.csv().as_bytes())?;
+        files.push(p.display().to_string());
+    }
+    if let Some(p) = &a.schedule {
+        write_atomic(p, schedule::dump(&sched).as_bytes())?;
+        files.push(p.display().to_string());
+    }
+    if let Some(dir) = &a.plot_dir {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
+        let labels: Vec<String> = r.layers.iter().map(|l| short(&l.name)).collect();
+        let cycles = systole_compiler::plot::grouped_bars(
+            &format!("{} on {}: cycles per layer", r.program, r.hw),
+            "cycles",
+            &labels,
+            &[
+                (
+                    "compute".into(),
+                    r.layers.iter().map(|l| l.compute_cycles as f64).collect(),
+                ),
+                (
+                    "stall".into(),
+                    r.layers.iter().map(|l| l.stall_cycles as f64).collect(),
+                ),
+            ],
+            true,
+        )?;
+        let util = systole_compiler::plot::grouped_bars(
+            &format!("{} on {}: array utilization", r.program, r.hw),
+            "%",
+            &labels,
+            &[
+                (
+                    "utilization".into(),
+                    r.layers.iter().map(|l| 100.0 * l.utilization).collect(),
+                ),
+                (
+                    "mapping efficiency".into(),
+                    r.layers
+                        .iter()
+                        .map(|l| 100.0 * l.mapping_efficiency)
+                        .collect(),
+                ),
+            ],
+            false,
+        )?;
+        for (name, svg) in [("cycles.svg", cycles), ("utilization.svg", util)] {
+            let p = dir.join(name);
+            write_atomic(&p, svg.as_bytes())?;
+            files.push(p.display().to_string());
+        }
+    }
+    let seconds = t0.elapsed().as_secs_f64();
+    if a.json {
+        print_json(&Out {
+            report: r,
+            files,
+            seconds,
+        })?;
+    } else {
+        print!("{}", r.table());
+        match (&r.equal, &r.mismatch) {
+            (Some(true), _) => println!("output equals the integer reference bit for bit"),
+            (_, Some(m)) => println!("MISMATCH: {m}"),
+            _ => println!("numerics from the integer reference (fast engine)"),
+        }
+        for f in &files {
+            println!("wrote {f}");
+        }
+    }
+    Ok(if r.equal == Some(false) { 1 } else { 0 })
+}
+
+/// The first `b` samples of a batch (all of it when it has fewer).
+fn first_samples(
+    x: systole_compiler::Tensor,
+    b: usize,
+) -> Result<systole_compiler::Tensor, String> {
+    if x.shape.is_empty() || b >= x.shape[0] {
+        return Ok(x);
+    }
+    let per = x.len() / x.shape[0].max(1);
+    let idx: Vec<usize> = (0..b * per).collect();
+    let mut shape = x.shape.clone();
+    shape[0] = b;
+    systole_compiler::Tensor::new(shape, x.data.gather(&idx))
+}
+
+/// The last path component of a node name, for chart labels.
+fn short(name: &str) -> String {
+    let s = name.rsplit('/').nth(1).unwrap_or(name);
+    s.chars().take(14).collect()
+}
