@@ -111,15 +111,16 @@ pub(super) fn array_work(
     let [b_if, b_fi, b_of] = budgets(hw);
     let df = hw.dataflow;
     // The stationary tile (or OS's accumulators) must fit whole; the stream is tiled.
-    let (stat_need, stat_buf, stat_name) = match df {
-        Dataflow::WeightStationary => (k.min(r) as u64 * n.min(c) as u64 * w, b_fi, "filter"),
-        Dataflow::InputStationary => (k.min(r) as u64 * m.min(c) as u64 * a, b_if, "ifmap"),
-        Dataflow::OutputStationary => (m.min(r) as u64 * n.min(c) as u64 * acc, b_of, "ofmap"),
+    let (tr, tc, elem, stat_buf, stat_name) = match df {
+        Dataflow::WeightStationary => (k.min(r), n.min(c), w, b_fi, "filter"),
+        Dataflow::InputStationary => (k.min(r), m.min(c), a, b_if, "ifmap"),
+        Dataflow::OutputStationary => (m.min(r), n.min(c), acc, b_of, "ofmap"),
     };
+    let stat_need = (tr * tc) as u64 * elem;
     if stat_need > stat_buf {
         return Err(fail(format!(
-            "the {stat_name} buffer holds {stat_buf} bytes per tile, one {r}x{c} tile needs \
-             {stat_need}: make it at least {} KiB",
+            "the {stat_name} buffer holds {stat_buf} bytes per tile, one {tr}x{tc} stationary \
+             tile needs {stat_need}: make it at least {} KiB",
             (2 * stat_need).div_ceil(1024)
         )));
     }

@@ -231,19 +231,10 @@ pub fn simulate(
         // Numerics: the exact engine's array output, otherwise the stage's definition.
         let y = match produced {
             Some((codes, cycles)) => {
-                let want = &expected[li];
-                let per = out_info.len().max(1);
-                let diff = codes.iter().zip(want).position(|(a, b)| a != b);
-                rep.equal = Some(diff.is_none() && codes.len() == want.len());
-                if let (Some(i), None) = (diff, &first_mismatch) {
-                    first_mismatch = Some(Mismatch {
-                        layer: st.name.clone(),
-                        tensor: out_info.name.clone(),
-                        index: [i / per, i % per],
-                        expected: want[i],
-                        got: codes[i],
-                        cycle: cycles[i],
-                    });
+                let found = compare(&st.name, out_info, &codes, &expected[li], &cycles);
+                rep.equal = Some(found.is_none());
+                if first_mismatch.is_none() {
+                    first_mismatch = found;
                 }
                 codes
             }
@@ -301,6 +292,63 @@ pub fn simulate(
         layers,
     };
     Ok(Simulation { report, output })
+}
+
+/// The first element where the simulator's codes differ from the reference's.
+fn compare(
+    layer: &str,
+    tensor: &systole_compiler::fxir::TensorInfo,
+    got: &[i32],
+    want: &[i32],
+    cycles: &[u64],
+) -> Option<Mismatch> {
+    let per = tensor.len().max(1);
+    let i = match got.iter().zip(want).position(|(a, b)| a != b) {
+        Some(i) => i,
+        None if got.len() == want.len() => return None,
+        None => got.len().min(want.len()),
+    };
+    Some(Mismatch {
+        layer: layer.to_string(),
+        tensor: tensor.name.clone(),
+        index: [i / per, i % per],
+        expected: want.get(i).copied().unwrap_or(0),
+        got: got.get(i).copied().unwrap_or(0),
+        cycle: cycles.get(i).copied().unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use systole_compiler::fxir::TensorInfo;
+    use systole_compiler::quant::Format;
+
+    #[test]
+    fn a_mismatch_names_layer_tensor_sample_index_values_and_cycle() {
+        let t = TensorInfo {
+            name: "relu1:0".into(),
+            shape: vec![2, 3],
+            format: Format::binary_point(true, 8, 0),
+        };
+        let want = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+        let mut got = want;
+        assert!(super::compare("conv1", &t, &got, &want, &[0; 12]).is_none());
+        got[8] = -9;
+        let cycles: Vec<u64> = (100..112).collect();
+        let m = super::compare("conv1", &t, &got, &want, &cycles).unwrap();
+        assert_eq!((m.index, m.expected, m.got, m.cycle), ([1, 2], 9, -9, 108));
+        let text = m.to_string();
+        for needle in [
+            "conv1",
+            "relu1:0",
+            "sample 1 index 2",
+            "reference 9",
+            "simulator -9",
+            "cycle 108",
+        ] {
+            assert!(text.contains(needle), "{text}");
+        }
+    }
 }
 
 /// The simulator's own copy of tensor `t` (the exact engine's numerics), or the reference's

@@ -1,0 +1,151 @@
+//! `systole simulate`: the exact engine on a bundled model with every output file, the fast
+//! engine's equal cycles, and clean errors (exit 2) for bad descriptions and inputs.
+
+mod common;
+
+use common::{assert_usage_error, systole, tmpdir};
+
+fn quantized(dir: &std::path::Path) -> String {
+    let p = dir.join("cnn.sysq");
+    let o = systole(&[
+        "quantize",
+        "models/digits_cnn.onnx",
+        "--calib",
+        "models/data/digits_calib_x_img.npy",
+        "-o",
+        p.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    p.display().to_string()
+}
+
+#[test]
+fn exact_and_fast_agree_and_every_file_is_written() {
+    let d = tmpdir("simulate");
+    let sysq = quantized(&d);
+    let f = |n: &str| d.join(n).display().to_string();
+    let (csv, sched, out, plots) = (f("layers.csv"), f("schedule.txt"), f("y.npy"), f("plots"));
+    let run = |engine: &str| {
+        let o = systole(&[
+            "simulate",
+            &sysq,
+            "--hw",
+            "edge-8x8",
+            "--input",
+            "models/data/digits_test_x_img.npy",
+            "--batch",
+            "16",
+            engine,
+            "--json",
+            "--csv",
+            &csv,
+            "--schedule",
+            &sched,
+            "--output",
+            &out,
+            "--plot-dir",
+            &plots,
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let exact = run("--exact");
+    let fast = run("--fast");
+    assert_eq!(exact["engine"], "exact");
+    assert_eq!(exact["equal"], true);
+    assert!(exact["mismatch"].is_null());
+    assert_eq!(exact["batch"], 16);
+    assert_eq!(exact["total_cycles"], fast["total_cycles"]);
+    let layers = exact["layers"].as_array().unwrap();
+    let sum: u64 = layers.iter().map(|l| l["cycles"].as_u64().unwrap()).sum();
+    assert_eq!(exact["total_cycles"].as_u64().unwrap(), sum);
+    for (a, b) in layers.iter().zip(fast["layers"].as_array().unwrap()) {
+        for k in ["name", "cycles", "stall_cycles", "utilization"] {
+            assert_eq!(a[k], b[k], "{k}");
+        }
+    }
+    let conv = layers.iter().find(|l| l["unit"] == "array").unwrap();
+    assert!(conv["utilization"].as_f64().unwrap() > 0.0);
+    assert!(conv["sram"]["ifmap"]["reads"].as_u64().unwrap() > 0);
+    assert_eq!(conv["equal"], true);
+    assert!(exact["inferences_per_s"].as_f64().unwrap() > 0.0);
+    let csv_text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv_text.lines().count(), layers.len() + 1);
+    assert!(std::fs::read_to_string(&sched).unwrap().contains("fold"));
+    assert!(std::fs::read_to_string(d.join("plots/cycles.svg"))
+        .unwrap()
+        .contains("<svg"));
+    assert!(d.join("plots/utilization.svg").exists());
+    assert!(std::fs::metadata(&out).unwrap().len() > 0);
+    assert_eq!(exact["files"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn bad_descriptions_and_inputs_exit_2_naming_the_problem() {
+    let d = tmpdir("simulate-bad");
+    let sysq = quantized(&d);
+    let x = "models/data/digits_test_x_img.npy";
+    let o = systole(&["simulate", &sysq, "--hw", "no-such-array", "--input", x]);
+    assert_usage_error(&o, &["no-such-array", "presets", "edge-8x8"]);
+    let bad_hw = d.join("bad.ron");
+    std::fs::write(&bad_hw, "(name: \"z\", rows: 0, cols: 4, clock_mhz: 100.0)").unwrap();
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        bad_hw.to_str().unwrap(),
+        "--input",
+        x,
+    ]);
+    assert_usage_error(&o, &["rows", "bad.ron"]);
+    let df = d.join("df.ron");
+    std::fs::write(
+        &df,
+        "(name: \"z\", rows: 4, cols: 4, clock_mhz: 100.0, dataflow: Diagonal)",
+    )
+    .unwrap();
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        df.to_str().unwrap(),
+        "--input",
+        x,
+    ]);
+    assert_usage_error(&o, &["Diagonal"]);
+    // The MLP's flat input is the wrong shape for the CNN.
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        "edge-8x8",
+        "--input",
+        "models/data/digits_test_x.npy",
+    ]);
+    assert_usage_error(&o, &["shape"]);
+    let small = d.join("small.ron");
+    std::fs::write(
+        &small,
+        "(name: \"tiny-sram\", rows: 64, cols: 64, clock_mhz: 100.0, buffers: Separate(\
+         ifmap: (size_kib: 1), filter: (size_kib: 1), ofmap: (size_kib: 1)))",
+    )
+    .unwrap();
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        small.to_str().unwrap(),
+        "--input",
+        x,
+    ]);
+    assert_usage_error(&o, &["conv2", "filter buffer", "KiB"]);
+    let o = systole(&[
+        "simulate",
+        d.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "--input",
+        x,
+    ]);
+    assert_usage_error(&o, &["directory"]);
+}
