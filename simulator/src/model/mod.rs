@@ -318,6 +318,23 @@ fn compare(
     })
 }
 
+/// The simulator's own copy of tensor `t` (the exact engine's numerics), or the reference's
+/// when the producing stage is not one the simulator recomputes.
+fn env_or<'a>(
+    env: &'a [Option<Codes>],
+    expected: &'a [Codes],
+    p: &Program,
+    t: systole_compiler::fxir::TensorId,
+) -> &'a [i32] {
+    match &env[t.0] {
+        Some(c) => c,
+        None => {
+            let i = p.stages.iter().position(|s| s.output == t).unwrap_or(0);
+            &expected[i]
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use systole_compiler::fxir::TensorInfo;
@@ -347,23 +364,6 @@ mod tests {
             "cycle 108",
         ] {
             assert!(text.contains(needle), "{text}");
-        }
-    }
-}
-
-/// The simulator's own copy of tensor `t` (the exact engine's numerics), or the reference's
-/// when the producing stage is not one the simulator recomputes.
-fn env_or<'a>(
-    env: &'a [Option<Codes>],
-    expected: &'a [Codes],
-    p: &Program,
-    t: systole_compiler::fxir::TensorId,
-) -> &'a [i32] {
-    match &env[t.0] {
-        Some(c) => c,
-        None => {
-            let i = p.stages.iter().position(|s| s.output == t).unwrap_or(0);
-            &expected[i]
         }
     }
 }
