@@ -34,3 +34,9 @@ echo "==> float → quantized top-1 on the 360 held-out digits (integer referenc
 for m in models/digits_cnn.onnx "$OUT/digits_cnn_int8.sysq" "$OUT/digits_cnn_mixed.sysq"; do
   "$S" eval "$m" --data models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy
 done
+echo
+echo "==> systole simulate: the int8 CNN on an 8x8 weight-stationary array, every PE every cycle,"
+echo "    checked against the integer reference; then the same on a 16x16 with the fast engine"
+"$S" simulate "$OUT/digits_cnn_int8.sysq" --hw edge-8x8 --input models/data/digits_test_x_img.npy \
+  --csv "$OUT/digits_cnn_edge8.csv" --plot-dir "$OUT/digits_cnn_edge8" --schedule "$OUT/digits_cnn_edge8.schedule"
+"$S" simulate "$OUT/digits_cnn_int8.sysq" --hw edge-16x16 --input models/data/digits_test_x_img.npy --fast
