@@ -5,6 +5,7 @@
 //!                          │                                        └─ reference::int runs it (the oracle)
 //!                          └─ reference::float runs it (checked against onnxruntime)
 //! ```
+pub mod backend;
 pub mod error;
 pub mod flow;
 pub mod frontend;

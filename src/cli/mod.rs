@@ -1,5 +1,6 @@
 //! Verbs of the `systole` CLI. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage.
 
+mod compile;
 mod eval;
 mod inspect;
 mod io;
@@ -31,6 +32,7 @@ enum Verb {
     Quantize(Box<quantize::Args>),
     Eval(eval::Args),
     Profile(profile::Args),
+    Compile(Box<compile::Args>),
     Scalesim(scalesim::Args),
     Simulate(Box<simulate::Args>),
 }
@@ -78,6 +80,7 @@ pub fn main() -> i32 {
         Verb::Quantize(a) => quantize::main(*a),
         Verb::Eval(a) => eval::main(a),
         Verb::Profile(a) => profile::main(a),
+        Verb::Compile(a) => compile::main(*a),
         Verb::Scalesim(a) => scalesim::main(a),
         Verb::Simulate(a) => simulate::main(*a),
     };

@@ -15,7 +15,7 @@ mod dump;
 mod validate;
 pub mod weights;
 
-pub use dump::dump;
+pub use dump::{dump, format_text};
 pub use validate::max_code as validate_max_code;
 pub use weights::{Coding, Fp8Kind, Weights};
 
