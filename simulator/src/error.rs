@@ -33,6 +33,13 @@ pub enum SimError {
     /// Operands whose length does not match the stated GEMM sizes, or sizes out of range.
     #[error("GEMM {what}")]
     Shape { what: String },
+    /// A waveform request that cannot be honoured: a PE outside the array, a bad `--vcd-pes`
+    /// spec, a clock or bit width out of range, time going backwards between layers.
+    #[error("VCD: {msg}")]
+    Vcd { msg: String },
+    /// Writing the VCD stream failed (disk full, closed pipe).
+    #[error("writing the VCD: {source}")]
+    VcdWrite { source: std::io::Error },
 }
 
 /// `FILE:LINE`, or `FILE` when the line is 0 (the thing is missing from the whole file).

@@ -2,12 +2,14 @@
 //!
 //! * [`fast`]: the analytical per-layer engine (SCALE-Sim 3.0's compute model in closed form);
 //! * [`exact`]: a per-cycle, per-PE engine of one GEMM, bit-exact and cycle-equal to `fast`;
-//! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out.
+//! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out;
+//! * [`vcd`]: a streaming VCD (waveform) writer for the exact engine's registers.
 //!
 //! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
 pub mod error;
 pub mod exact;
 pub mod fast;
 pub mod scalesim;
+pub mod vcd;
 
 pub use error::{Result, SimError};
