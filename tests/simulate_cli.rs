@@ -149,3 +149,72 @@ fn bad_descriptions_and_inputs_exit_2_naming_the_problem() {
     ]);
     assert_usage_error(&o, &["directory"]);
 }
+
+#[test]
+fn a_waveform_of_the_whole_model_is_written_and_fast_refuses_it() {
+    let d = tmpdir("simulate-vcd");
+    let sysq = quantized(&d);
+    let vcd = d.join("cnn.vcd");
+    let x = "models/data/digits_test_x_img.npy";
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        "edge-8x8",
+        "--input",
+        x,
+        "--batch",
+        "1",
+        "--vcd",
+        vcd.to_str().unwrap(),
+        "--vcd-pes",
+        "0,0;7,7",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let text = std::fs::read_to_string(&vcd).unwrap();
+    assert!(text.starts_with("$version"));
+    assert!(text.contains("pe_7_7") && !text.contains("pe_0_7"));
+    // Every array layer is announced; the last time stamp is the run's last cycle.
+    let layers = j["layers"].as_array().unwrap();
+    let arrays = layers.iter().filter(|l| l["unit"] == "array").count();
+    assert_eq!(text.matches("$comment\n    layer ").count(), arrays);
+    let last: u64 = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix('#').and_then(|t| t.parse().ok()))
+        .unwrap();
+    let period = 5000; // 200 MHz in ps
+    assert_eq!(last / period, j["total_cycles"].as_u64().unwrap());
+    assert!(!d.read_dir().unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains(".tmp-")));
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        "edge-8x8",
+        "--input",
+        x,
+        "--fast",
+        "--vcd",
+        vcd.to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["--vcd", "exact"]);
+    let o = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        "edge-8x8",
+        "--input",
+        x,
+        "--vcd",
+        "/tmp/x.vcd",
+        "--vcd-pes",
+        "9,9",
+    ]);
+    assert_usage_error(&o, &["(9, 9)", "8×8"]);
+}

@@ -36,9 +36,13 @@ pub enum SimError {
     /// The program, its schedule or its input (from the compiler crate).
     #[error(transparent)]
     Compiler(#[from] systole_compiler::Error),
-    /// Writing a waveform.
-    #[error("waveform: {0}")]
-    Vcd(String),
+    /// A waveform request that cannot be honoured: a PE outside the array, a bad `--vcd-pes`
+    /// spec, a clock or bit width out of range, time going backwards between layers.
+    #[error("VCD: {msg}")]
+    Vcd { msg: String },
+    /// Writing the VCD stream failed (disk full, closed pipe).
+    #[error("writing the VCD: {source}")]
+    VcdWrite { source: std::io::Error },
 }
 
 /// `FILE:LINE`, or `FILE` when the line is 0 (the thing is missing from the whole file).

@@ -5,6 +5,7 @@
 //! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out;
 //! * [`model`]: a whole quantized program over the scheduler's plan, with [`timeline`]'s memory
 //!   timing, [`energy`]'s per-access table and a check against the integer reference.
+//! * [`vcd`]: a streaming VCD (waveform) writer for the exact engine's registers.
 //!
 //! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
 pub mod energy;
@@ -14,5 +15,6 @@ pub mod fast;
 pub mod model;
 pub mod scalesim;
 pub mod timeline;
+pub mod vcd;
 
 pub use error::{Result, SimError};

@@ -131,10 +131,10 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                     "--vcd needs the exact engine (drop --fast)".to_string(),
                 ));
             }
-            let _ = (path, &a.vcd_pes);
-            return Err(Failure::usage(
-                "--vcd: waveforms are not built yet".to_string(),
-            ));
+            let pes = systole_sim::vcd::parse_pes(&a.vcd_pes, hw.rows, hw.cols).map_err(sim_err)?;
+            let sim = write_vcd(path, &prog, &sched, &hw, &x, &pes)?;
+            files.push(path.display().to_string());
+            sim
         }
     };
     let r = &sim.report;
@@ -214,6 +214,46 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         }
     }
     Ok(if r.equal == Some(false) { 1 } else { 0 })
+}
+
+/// Runs the exact engine with a VCD writer, staged in a temporary file renamed into place.
+fn write_vcd(
+    path: &std::path::Path,
+    prog: &systole_compiler::fxir::Program,
+    sched: &Schedule,
+    hw: &systole_hw::Accelerator,
+    x: &systole_compiler::Tensor,
+    pes: &[(usize, usize)],
+) -> Result<model::Simulation, Failure> {
+    let tmp = path.with_extension(format!("vcd.tmp-{}", std::process::id()));
+    let io_err = |e: std::io::Error| Failure::usage(format!("{}: {e}", path.display()));
+    let file = std::fs::File::create(&tmp).map_err(io_err)?;
+    let result = (|| {
+        let mut w = systole_sim::vcd::VcdWriter::new(
+            std::io::BufWriter::new(file),
+            hw.rows,
+            hw.cols,
+            pes,
+            hw.clock_mhz,
+            hw.input_bits.max(hw.weight_bits),
+            hw.acc_bits,
+        )
+        .map_err(sim_err)?;
+        let sim =
+            model::simulate(prog, sched, hw, x, Engine::Exact, Some(&mut w)).map_err(sim_err)?;
+        w.finish().map_err(sim_err)?;
+        Ok(sim)
+    })();
+    match result {
+        Ok(sim) => {
+            std::fs::rename(&tmp, path).map_err(io_err)?;
+            Ok(sim)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
 }
 
 /// The first `b` samples of a batch (all of it when it has fewer).
