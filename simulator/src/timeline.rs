@@ -25,6 +25,8 @@ pub struct StepCost {
     pub load_ifmap: u64,
     pub load_filter: u64,
     pub compute: u64,
+    /// Cycles the SRAM ports need for the fold's accesses; the fold lasts the longer of the two.
+    pub sram: u64,
     pub store: u64,
 }
 
@@ -33,8 +35,10 @@ pub struct StepCost {
 pub struct LayerTime {
     pub cycles: u64,
     pub compute: u64,
-    /// `cycles - compute`: waiting for DMA.
+    /// `cycles - compute`: waiting for DMA or for SRAM ports.
     pub stall: u64,
+    /// The part of `stall` spent waiting for SRAM ports (folds stretched past their compute).
+    pub sram_stall: u64,
     /// When each fold's compute started and ended.
     pub fold_start: Vec<u64>,
     pub fold_end: Vec<u64>,
@@ -65,6 +69,7 @@ pub fn array_layer(hw: &Accelerator, steps: &[StepCost]) -> LayerTime {
     let mut fold_end: Vec<u64> = Vec::with_capacity(steps.len());
     let freed = |ends: &[u64], j: usize, d: usize| if j >= d { ends[j - d] } else { 0 };
     let mut compute = 0;
+    let mut sram_stall = 0;
     for (j, s) in steps.iter().enumerate() {
         let mut ready = prev_end;
         for (bytes, d) in [(s.load_ifmap, d_if), (s.load_filter, d_fi)] {
@@ -74,7 +79,8 @@ pub fn array_layer(hw: &Accelerator, steps: &[StepCost]) -> LayerTime {
                 ready = ready.max(read_free);
             }
         }
-        let end = ready + s.compute;
+        let end = ready + s.compute.max(s.sram);
+        sram_stall += s.sram.saturating_sub(s.compute);
         fold_start.push(ready);
         fold_end.push(end);
         compute += s.compute;
@@ -88,6 +94,7 @@ pub fn array_layer(hw: &Accelerator, steps: &[StepCost]) -> LayerTime {
         cycles,
         compute,
         stall: cycles - compute,
+        sram_stall,
         fold_start,
         fold_end,
     }
@@ -103,6 +110,7 @@ pub fn streaming(hw: &Accelerator, in_bytes: u64, compute: u64, out_bytes: u64) 
         cycles,
         compute,
         stall: cycles - compute,
+        sram_stall: 0,
         fold_start: Vec::new(),
         fold_end: Vec::new(),
     }
@@ -125,6 +133,7 @@ mod tests {
             load_ifmap: load,
             load_filter: 0,
             compute,
+            sram: 0,
             store,
         }
     }
@@ -158,6 +167,15 @@ mod tests {
         // Each load waits for the previous fold: 10 + 100, then 10 + 100, ...
         assert_eq!(t.fold_start, vec![10, 120, 230]);
         assert_eq!(t.cycles, 330);
+    }
+
+    #[test]
+    fn busy_sram_ports_stretch_the_fold() {
+        let mut s = step(100, 100, 0);
+        s.sram = 130;
+        let t = array_layer(&hw(10.0, 0), &[s; 2]);
+        assert_eq!(t.fold_start, vec![10, 140]);
+        assert_eq!((t.cycles, t.compute, t.sram_stall), (270, 200, 60));
     }
 
     #[test]

@@ -143,6 +143,27 @@ fn a_slow_dram_shows_as_stalls_not_as_compute() {
 }
 
 #[test]
+fn narrow_sram_ports_show_as_sram_stalls() {
+    let case = &cases()[1];
+    let mut hw = presets::load("edge-8x8").unwrap();
+    let wide = check(case, &hw, 2).unwrap();
+    if let Buffers::Separate { ofmap, .. } = &mut hw.buffers {
+        ofmap.word_bits = 32;
+        ofmap.ports = 1;
+    }
+    let narrow = check(case, &hw, 2).unwrap();
+    assert_eq!(wide.compute_cycles, narrow.compute_cycles);
+    let sram = |r: &SimReport| r.layers.iter().map(|l| l.sram_stall_cycles).sum::<u64>();
+    // Eight 32-bit partial sums per cycle through one 32-bit port: folds take ~8x longer.
+    assert!(
+        sram(&narrow) > 4 * wide.compute_cycles / 2,
+        "{}",
+        sram(&narrow)
+    );
+    assert!(sram(&wide) < wide.compute_cycles / 10);
+}
+
+#[test]
 fn a_buffer_too_small_for_one_tile_names_the_layer_and_the_size() {
     let case = &cases()[1];
     let mut hw = presets::load("edge-8x8").unwrap();

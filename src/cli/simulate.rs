@@ -60,7 +60,8 @@ pub struct Args {
     #[arg(long, default_value = "corners")]
     pub vcd_pes: String,
     /// Print JSON: program, hw, engine, batch, rows, cols, dataflow, clock_mhz, layers[] (name,
-    /// stage, unit, start_cycle, cycles, compute_cycles, stall_cycles, folds, macs, utilization,
+    /// stage, unit, start_cycle, cycles, compute_cycles, stall_cycles, sram_stall_cycles, folds,
+    /// macs, utilization,
     /// mapping_efficiency, sram {ifmap, filter, ofmap: {reads, writes}} in bytes,
     /// dram_read_bytes, dram_write_bytes, energy_pj, equal), total_cycles, compute_cycles,
     /// stall_cycles, macs, utilization, dram_read_bytes, dram_write_bytes, energy_pj, latency_s,

@@ -17,6 +17,7 @@
 
 mod array;
 pub mod report;
+mod sram;
 
 pub use report::{LayerReport, Mismatch, SimReport, Sram, Traffic};
 
@@ -112,6 +113,7 @@ pub fn simulate(
             cycles: 0,
             compute_cycles: 0,
             stall_cycles: 0,
+            sram_stall_cycles: 0,
             folds: 0,
             macs: 0,
             utilization: 0.0,
@@ -168,6 +170,7 @@ pub fn simulate(
                         load_ifmap: st.load_ifmap,
                         load_filter: st.load_filter,
                         compute: c,
+                        sram: sram::cycles(hw, w, st),
                         store: st.store,
                     })
                     .collect();
@@ -180,6 +183,7 @@ pub fn simulate(
                 rep.cycles = t.cycles;
                 rep.compute_cycles = t.compute;
                 rep.stall_cycles = t.stall;
+                rep.sram_stall_cycles = t.sram_stall;
                 rep.folds = w.steps.len() as u64;
                 rep.macs = (w.m * w.k * w.n) as u64;
                 rep.utilization = rep.macs as f64 / (t.cycles.max(1) as f64 * pes);

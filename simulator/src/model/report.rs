@@ -43,8 +43,10 @@ pub struct LayerReport {
     pub cycles: u64,
     /// Cycles the unit was busy (array folds, vector ops).
     pub compute_cycles: u64,
-    /// `cycles - compute_cycles`: waiting for the DMA.
+    /// `cycles - compute_cycles`: waiting for the DMA or for SRAM ports.
     pub stall_cycles: u64,
+    /// The part of `stall_cycles` where folds waited for SRAM ports.
+    pub sram_stall_cycles: u64,
     pub folds: u64,
     pub macs: u64,
     /// `macs / (cycles · rows · cols)`.
@@ -183,7 +185,7 @@ impl SimReport {
     /// CSV, one row per layer (the header names the columns).
     pub fn csv(&self) -> String {
         let mut o = String::from(
-            "layer,stage,unit,start_cycle,cycles,compute_cycles,stall_cycles,folds,macs,\
+            "layer,stage,unit,start_cycle,cycles,compute_cycles,stall_cycles,sram_stall_cycles,folds,macs,\
              utilization,mapping_efficiency,ifmap_sram_reads,ifmap_sram_writes,\
              filter_sram_reads,filter_sram_writes,ofmap_sram_reads,ofmap_sram_writes,\
              dram_read_bytes,dram_write_bytes,energy_pj,equal\n",
@@ -192,7 +194,7 @@ impl SimReport {
             let s = &l.sram;
             let _ = writeln!(
                 o,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&l.name),
                 l.stage,
                 l.unit,
@@ -200,6 +202,7 @@ impl SimReport {
                 l.cycles,
                 l.compute_cycles,
                 l.stall_cycles,
+                l.sram_stall_cycles,
                 l.folds,
                 l.macs,
                 l.utilization,
