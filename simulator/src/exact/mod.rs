@@ -275,65 +275,89 @@ impl FoldJob<'_> {
     }
 
     /// OS.
+    ///
+    /// As in [`FoldJob::run_stream`], no register is shifted: the `A` operand in PE `(r, c)` at
+    /// cycle `τ` is what entered row `r` at `τ - c` (a window of the row's feed, in reverse
+    /// column order), and the `B` operand is what entered column `c` at `τ - r`, which is row
+    /// `τ - r` of `B` skewed by column (`skew[d][c] = B[d - c][c]`, reversed likewise), so the
+    /// accumulators of a row update from two contiguous slices. The fold ends when the tags of
+    /// both operands meeting in the bottom-right PE say the last MAC ran.
     fn run_os<A: Acc>(&self, obs: &mut Option<&mut dyn Observer>) -> FoldOut {
         let (rr, cc) = (self.mp.rows as usize, self.mp.cols as usize);
         let t_len = self.mp.t as usize;
         let f = self.fold;
         let (ru, cu) = (f.rows_used as usize, f.cols_used as usize);
         let (m0, n0) = (f.row_start as usize, f.col_start as usize);
-        let mut a = vec![0i32; rr * cc];
-        let mut atag = vec![-1i32; rr * cc];
-        let mut b = vec![0i32; rr * cc];
-        let mut btag = vec![-1i32; rr * cc];
+        // feed[r][R + C - 1 + t] = A[m0 + r][t]; row r's window at τ starts at R + τ - r.
+        let pad = rr + cc - 1;
+        let flen = pad + t_len + rr + cc;
+        let mut feed = vec![0i32; rr * flen];
+        for (r, fr) in feed.chunks_mut(flen).enumerate().take(ru) {
+            fr[pad..pad + t_len].copy_from_slice(&self.a[(m0 + r) * self.k..][..t_len]);
+        }
+        let mut atags = vec![-1i32; flen];
+        for (t, v) in atags[pad..pad + t_len].iter_mut().enumerate() {
+            *v = t as i32;
+        }
+        // skew[R + d][C - 1 - c] = B[d - c][n0 + c]: the B operands of row r at τ are row
+        // R + τ - r; btags[R + d] is the tag of column C - 1's operand there.
+        let srows = t_len + 2 * rr + cc;
+        let mut skew = vec![0i32; srows * cc];
+        let mut btags = vec![-1i32; srows];
+        for e in 0..srows {
+            let d = e as isize - rr as isize;
+            for c in 0..cc {
+                let t = d - c as isize;
+                if t >= 0 && (t as usize) < t_len && c < cu {
+                    skew[e * cc + cc - 1 - c] = self.b[t as usize * self.n + n0 + c];
+                }
+            }
+            let t = d - (cc as isize - 1);
+            if t >= 0 && (t as usize) < t_len {
+                btags[e] = t as i32;
+            }
+        }
         let mut acc = vec![A::default(); rr * cc];
-        let last = rr * cc - 1;
+        let mut obs_regs = if obs.is_some() {
+            (vec![0i32; rr * cc], vec![0i32; rr * cc])
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let mut done = 0usize;
         let mut cycle = 0usize;
         loop {
-            for r in (0..rr).rev() {
-                let row = r * cc..(r + 1) * cc;
-                a.copy_within(row.start..row.end - 1, row.start + 1);
-                atag.copy_within(row.start..row.end - 1, row.start + 1);
-                let t = cycle as isize - r as isize;
-                if t >= 0 && (t as usize) < t_len {
-                    a[row.start] = if r < ru {
-                        self.a[(m0 + r) * self.k + t as usize]
-                    } else {
-                        0
-                    };
-                    atag[row.start] = t as i32;
-                } else {
-                    a[row.start] = 0;
-                    atag[row.start] = -1;
-                }
-                if r > 0 {
-                    b.copy_within(row.start - cc..row.start, row.start);
-                    btag.copy_within(row.start - cc..row.start, row.start);
-                } else {
-                    for c in 0..cc {
-                        let t = cycle as isize - c as isize;
-                        if t >= 0 && (t as usize) < t_len {
-                            b[c] = if c < cu {
-                                self.b[t as usize * self.n + n0 + c]
-                            } else {
-                                0
-                            };
-                            btag[c] = t as i32;
-                        } else {
-                            b[c] = 0;
-                            btag[c] = -1;
-                        }
-                    }
-                }
-                let (ar, br) = (&a[row.clone()], &b[row.clone()]);
-                for ((h, &av), &bv) in acc[row].iter_mut().zip(ar).zip(br) {
+            for r in 0..rr {
+                let w0 = r * flen + rr + cycle - r;
+                let ar = &feed[w0..w0 + cc];
+                let e = rr + cycle - r;
+                let br = &skew[e * cc..(e + 1) * cc];
+                for ((h, &av), &bv) in acc[r * cc..(r + 1) * cc].iter_mut().zip(ar).zip(br) {
                     *h = h.mac(av, bv);
                 }
             }
-            if atag[last] >= 0 && atag[last] == btag[last] {
+            // Bottom-right PE: its A operand entered row R - 1 at τ - (C - 1), its B operand
+            // entered column C - 1 at τ - (R - 1).
+            let at = atags[rr + cycle - (rr - 1)];
+            let bt = btags[rr + cycle - (rr - 1)];
+            if at >= 0 && at == bt {
                 done += 1;
             }
-            self.observe(obs, cycle, &a, &b, &acc);
+            if obs.is_some() {
+                let (oa, ob) = &mut obs_regs;
+                for r in 0..rr {
+                    let w0 = r * flen + rr + cycle - r;
+                    let e = rr + cycle - r;
+                    for c in 0..cc {
+                        oa[r * cc + c] = feed[w0 + cc - 1 - c];
+                        ob[r * cc + c] = skew[e * cc + cc - 1 - c];
+                    }
+                }
+                let mut p = acc.clone();
+                for row in p.chunks_mut(cc) {
+                    row.reverse();
+                }
+                self.observe(obs, cycle, oa, ob, &p);
+            }
             cycle += 1;
             if done == t_len {
                 break;
@@ -342,7 +366,7 @@ impl FoldJob<'_> {
         let mut vals = vec![0i64; ru * cu];
         for r in 0..ru {
             for c in 0..cu {
-                vals[r * cu + c] = acc[r * cc + c].wide();
+                vals[r * cu + c] = acc[r * cc + cc - 1 - c].wide();
             }
         }
         FoldOut {
