@@ -5,7 +5,8 @@ For every (topology, array, dataflow) of the chosen set, writes into OUT/<topo>_
   scale.cfg                    the SCALE-Sim config that was run (CALC bandwidth, ideal for compute)
   COMPUTE_REPORT.csv, BANDWIDTH_REPORT.csv, DETAILED_ACCESS_REPORT.csv   SCALE-Sim's own reports
   run.json                     {"topology": repo-relative path, "gemm", "rows", "cols", "dataflow",
-                                "seconds" (SCALE-Sim wall time), "scalesim", "numpy"}
+                                "seconds" (SCALE-Sim wall time), "cpu_seconds" (its CPU time),
+                                "scalesim", "numpy"}
 and OUT/cycles.csv: run, layer id, SCALE-Sim's Total Cycles and Stall Cycles, one line per layer.
 simulator/tests/scalesim_oracle.rs compares these with Systole's fast engine.
 
@@ -111,13 +112,13 @@ def log(*a):
 
 
 def run_scalesim(cfg_path, topo_path, gemm, top):
-    """Runs SCALE-Sim; returns (report dir, seconds)."""
+    """Runs SCALE-Sim; returns (report dir, wall seconds, CPU seconds of this process)."""
     from scalesim.layout_utils import layouts
     from scalesim.scale_config import scale_config
     from scalesim.simulator import simulator
     from scalesim.topology_utils import topologies
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     cfg = scale_config()
     cfg.read_conf_file(str(cfg_path))
     cfg.set_topology_file(str(topo_path))
@@ -128,7 +129,7 @@ def run_scalesim(cfg_path, topo_path, gemm, top):
                    verbosity=False, save_trace=False)
     with contextlib.redirect_stdout(io.StringIO()):
         sim.run()
-    return Path(top) / cfg.get_run_name(), time.perf_counter() - t0
+    return Path(top) / cfg.get_run_name(), time.perf_counter() - t0, time.process_time() - c0
 
 
 def one(out, topo, rows, cols, df, topo_path=None):
@@ -141,12 +142,12 @@ def one(out, topo, rows, cols, df, topo_path=None):
     cfg = d / "scale.cfg"
     cfg.write_text(CFG.format(name=name, rows=rows, cols=cols, df=df))
     work = d / "work"
-    rep, secs = run_scalesim(cfg, path, gemm, work)
+    rep, secs, cpu = run_scalesim(cfg, path, gemm, work)
     for f in ("COMPUTE_REPORT.csv", "BANDWIDTH_REPORT.csv", "DETAILED_ACCESS_REPORT.csv"):
         shutil.copy(rep / f, d / f)
     shutil.rmtree(work)
     meta = {"topology": str(path.resolve().relative_to(REPO)) if path.resolve().is_relative_to(REPO) else str(path.resolve()), "gemm": gemm, "rows": rows, "cols": cols, "dataflow": df,
-            "seconds": secs, "scalesim": version("scalesim"), "numpy": version("numpy")}
+            "seconds": secs, "cpu_seconds": cpu, "scalesim": version("scalesim"), "numpy": version("numpy")}
     (d / "run.json").write_text(json.dumps(meta, indent=1) + "\n")
     log(f"{name}: {secs:.1f} s")
     return name, d
@@ -171,7 +172,8 @@ def compare_set(out, which):
 
 def bench(out, topo, rows, cols, df, systole):
     name, d = one(out / "bench", topo, rows, cols, df)
-    ss = json.loads((d / "run.json").read_text())["seconds"]
+    meta = json.loads((d / "run.json").read_text())
+    ss, ss_cpu = meta["seconds"], meta["cpu_seconds"]
     rel, gemm = TOPOS[topo]
     cmd = [systole, "scalesim", "--config", str(d / "scale.cfg"), "--topology", str(REPO / rel),
            "--json", "-o", str(d / "systole")] + (["--gemm"] if gemm else [])
@@ -187,7 +189,7 @@ def bench(out, topo, rows, cols, df, systole):
     ours = [l["scalesim_total_cycles"] for l in j["layers"]]
     same = "equal" if sc == ours else "DIFFERENT"
     print(f"{name}: {len(sc)} layers, per-layer cycles {same}")
-    print(f"  SCALE-Sim 3.0 (python):        {ss:10.3f} s")
+    print(f"  SCALE-Sim 3.0 (python):        {ss:10.3f} s   (CPU {ss_cpu:.3f} s)")
     print(f"  systole scalesim (process):    {best:10.4f} s   ratio {ss / best:,.0f}x")
     print(f"  systole fast engine (in-proc): {engine:10.6f} s   ratio {ss / engine:,.0f}x")
     return sc == ours

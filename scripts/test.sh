@@ -6,7 +6,10 @@
 #   4. onnxruntime re-checks the bundled models' stored outputs and accuracies,
 #   5. the hls4ml oracle (g++ from Debian, hls4ml 1.3 in its own venv) writes its emulation's
 #      outputs and traces for the digits MLP,
-#   6. cargo fmt --check, cargo clippy -D warnings, cargo test for the whole workspace.
+#   6. SCALE-Sim 3.0 (scalesim 3.0.0 in its own venv, scripts/scalesim-compare.sh) runs the CI set
+#      of hw/topologies/ on 32x32 and 32x16, os/ws/is, and keeps its reports in .cache/scalesim/
+#      for simulator/tests/scalesim_oracle.rs (about a minute on 2 cores, venv included),
+#   7. cargo fmt --check, cargo clippy -D warnings, cargo test for the whole workspace.
 # Tests that need an oracle fail (rather than skip) here: SYSTOLE_REQUIRE_ORACLES=1.
 # .ci/run calls exactly this script.
 set -euo pipefail
@@ -43,6 +46,9 @@ fi
 step "hls4ml oracle venv and its emulation of the digits MLP"
 scripts/setup-hls4ml.sh
 "${SYSTOLE_CACHE:-$REPO/.cache}/venv-hls4ml/bin/python" scripts/hls4ml-oracle.py --variant dict >/dev/null
+
+step "SCALE-Sim 3.0 on the CI set of topologies"
+scripts/scalesim-compare.sh
 
 export SYSTOLE_REQUIRE_ORACLES=1
 export INSTA_UPDATE=no

@@ -101,3 +101,80 @@ fn bad_files_exit_2_and_name_the_place() {
         assert!(!err.contains("panicked"), "{err}");
     }
 }
+
+#[test]
+fn exact_engine_equals_fast_cycles_and_reports_throughput() {
+    let d = tmpdir("exact");
+    // A convolution, a strided depthwise layer (split per channel) and a layer that does not
+    // divide the 32x32 array.
+    let topo = d.join("tiny.csv");
+    std::fs::write(
+        &topo,
+        "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n\
+         c1, 10, 10, 3, 3, 3, 40, 1,\n\
+         c_DP2, 9, 9, 3, 3, 2, 1, 2,\n\
+         c3, 6, 6, 1, 1, 40, 33, 1,\n",
+    )
+    .unwrap();
+    let run = |engine: &str| -> serde_json::Value {
+        let o = systole(&[
+            "scalesim",
+            "--config",
+            CFG,
+            "--topology",
+            topo.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--json",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let fast = run("fast");
+    let exact = run("exact");
+    assert_eq!(fast["engine"], "fast");
+    assert_eq!(exact["engine"], "exact");
+    assert!(fast.get("exact").is_none());
+    let (fl, el) = (
+        fast["layers"].as_array().unwrap(),
+        exact["layers"].as_array().unwrap(),
+    );
+    assert_eq!(el.len(), 4, "c1, two depthwise channels, c3");
+    assert_eq!(fl.len(), el.len());
+    for (f, e) in fl.iter().zip(el) {
+        assert_eq!(e["cycles"], f["cycles"], "{}", e["name"]);
+        assert_eq!(e["exact"]["cycles"], f["cycles"], "{}", e["name"]);
+        assert!(e["exact"]["seconds"].as_f64().unwrap() >= 0.0);
+        assert_eq!(e["exact"]["narrow"], true, "int8 operands fit i32 sums");
+        assert!(e["exact"]["seed"].is_u64());
+        assert!(f.get("exact").is_none());
+    }
+    assert_eq!(exact["total_cycles"], fast["total_cycles"]);
+    let updates = exact["total_cycles"].as_u64().unwrap() * 32 * 32;
+    assert_eq!(exact["pe_updates"].as_u64().unwrap(), updates);
+    let e = &exact["exact"];
+    for f in ["seconds", "check_seconds", "pe_updates_per_second"] {
+        assert!(e[f].as_f64().unwrap() > 0.0, "exact.{f}");
+    }
+    assert!(exact["pe_updates_per_second"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn unknown_engine_is_a_usage_error() {
+    let o = systole(&[
+        "scalesim",
+        "--config",
+        CFG,
+        "--topology",
+        "hw/topologies/resnet18.csv",
+        "--engine",
+        "rtl",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--engine"));
+}

@@ -166,145 +166,198 @@ impl FoldJob<'_> {
     }
 
     /// WS and IS.
+    ///
+    /// The streamed operand in PE `(r, c)` at main-loop cycle `τ` is what entered row `r` at
+    /// `τ - c`; instead of shifting every row's registers one PE right each cycle, each row keeps
+    /// the sequence it is fed (`feed`, zero-padded on both sides) and the row's registers are the
+    /// window `feed[r][R + τ - r ..][..C]`, read in reverse column order. The stationary tile and
+    /// the partial sums are kept in that reverse order too, so the MAC loop runs over three
+    /// contiguous slices. Tags travel the same way (one sequence, equal for every row) and are
+    /// read at the bottom edge, where they say which output leaves and when the fold is over.
     fn run_stream<A: Acc>(&self, obs: &mut Option<&mut dyn Observer>) -> FoldOut {
         let (rr, cc) = (self.mp.rows as usize, self.mp.cols as usize);
         let t_len = self.mp.t as usize;
         let cu = self.fold.cols_used as usize;
         let mut s = vec![0i32; rr * cc];
-        let mut x = vec![0i32; rr * cc];
-        let mut tag = vec![-1i32; rr * cc];
         let mut psum = vec![A::default(); rr * cc];
         let mut vals = vec![0i64; t_len * cu];
         let mut seen = 0usize;
         let mut cycle = 0usize;
         // Shift the stationary tile in from the top, one row per cycle.
+        let zeros = vec![0i32; rr * cc];
         while cycle < rr {
             s.copy_within(0..(rr - 1) * cc, cc);
             let src = rr - 1 - cycle;
             for (c, v) in s[..cc].iter_mut().enumerate() {
                 *v = self.stationary(src, c);
             }
-            self.observe(obs, cycle, &x, &s, &psum);
+            self.observe(obs, cycle, &zeros, &s, &psum);
             cycle += 1;
         }
-        let mut macs = 0u64;
+        // feed[r][R + C - 1 + t] = x_t[r]; the window of row r at τ starts at R + τ - r.
+        let pad = rr + cc - 1;
+        let flen = pad + t_len + rr + cc;
+        let mut feed = vec![0i32; rr * flen];
+        for (r, f) in feed.chunks_mut(flen).enumerate() {
+            for (t, v) in f[pad..pad + t_len].iter_mut().enumerate() {
+                *v = self.streamed(t, r);
+            }
+        }
+        let mut tags = vec![-1i32; flen];
+        for (t, v) in tags[pad..pad + t_len].iter_mut().enumerate() {
+            *v = t as i32;
+        }
+        // Stationary tile with each row reversed (column c at index C - 1 - c).
+        let mut s_rev = s.clone();
+        for row in s_rev.chunks_mut(cc) {
+            row.reverse();
+        }
+        let bottom = (rr - 1) * cc;
+        let mut x_obs = vec![0i32; if obs.is_some() { rr * cc } else { 0 }];
         loop {
             let tau = cycle - rr;
             for r in (0..rr).rev() {
-                let row = r * cc..(r + 1) * cc;
-                // Operands move one PE right; a new one enters on the left edge, skewed by row.
-                x.copy_within(row.start..row.end - 1, row.start + 1);
-                tag.copy_within(row.start..row.end - 1, row.start + 1);
-                let t = tau as isize - r as isize;
-                if t >= 0 && (t as usize) < t_len {
-                    x[row.start] = self.streamed(t as usize, r);
-                    tag[row.start] = t as i32;
-                } else {
-                    x[row.start] = 0;
-                    tag[row.start] = -1;
-                }
+                let w0 = r * flen + rr + tau - r;
+                let xr = &feed[w0..w0 + cc];
+                let sr = &s_rev[r * cc..(r + 1) * cc];
                 // Partial sums move one PE down (rows are updated bottom-up, so the row above
                 // still holds last cycle's sums).
-                let (above, here) = psum.split_at_mut(row.start);
+                let (above, here) = psum.split_at_mut(r * cc);
                 let here = &mut here[..cc];
-                let (sr, xr) = (&s[row.clone()], &x[row.clone()]);
                 if r == 0 {
                     for ((h, &sv), &xv) in here.iter_mut().zip(sr).zip(xr) {
                         *h = A::default().mac(sv, xv);
                     }
                 } else {
-                    let up = &above[row.start - cc..row.start];
+                    let up = &above[(r - 1) * cc..];
                     for (((h, &u), &sv), &xv) in here.iter_mut().zip(up).zip(sr).zip(xr) {
                         *h = u.mac(sv, xv);
                     }
                 }
             }
-            // Sums leaving the bottom edge: the tag of the bottom row says which vector.
-            let bottom = (rr - 1) * cc;
+            // Sums leaving the bottom edge: the tag in the bottom row says which vector.
+            let w0 = rr + tau - (rr - 1);
+            let btags = &tags[w0..w0 + cc];
             for c in 0..cu {
-                let t = tag[bottom + c];
+                let j = cc - 1 - c;
+                let t = btags[j];
                 if t >= 0 {
-                    vals[t as usize * cu + c] = psum[bottom + c].wide();
+                    vals[t as usize * cu + c] = psum[bottom + j].wide();
                     seen += 1;
                 }
             }
-            self.observe(obs, cycle, &x, &s, &psum);
+            if obs.is_some() {
+                for r in 0..rr {
+                    let w0 = r * flen + rr + tau - r;
+                    for c in 0..cc {
+                        x_obs[r * cc + c] = feed[w0 + cc - 1 - c];
+                    }
+                }
+                let mut p = psum.clone();
+                for row in p.chunks_mut(cc) {
+                    row.reverse();
+                }
+                self.observe(obs, cycle, &x_obs, &s, &p);
+            }
             cycle += 1;
-            if seen == t_len * cu && tag[bottom + cc - 1] == t_len as i32 - 1 {
+            if seen == t_len * cu && btags[0] == t_len as i32 - 1 {
                 break;
             }
         }
-        macs += (t_len as u64) * self.fold.rows_used * self.fold.cols_used;
         FoldOut {
             stats: FoldStats {
                 fold: self.fold,
                 cycles: cycle as u64,
-                macs,
+                macs: (t_len as u64) * self.fold.rows_used * self.fold.cols_used,
             },
             vals,
         }
     }
 
     /// OS.
+    ///
+    /// As in [`FoldJob::run_stream`], no register is shifted: the `A` operand in PE `(r, c)` at
+    /// cycle `τ` is what entered row `r` at `τ - c` (a window of the row's feed, in reverse
+    /// column order), and the `B` operand is what entered column `c` at `τ - r`, which is row
+    /// `τ - r` of `B` skewed by column (`skew[d][c] = B[d - c][c]`, reversed likewise), so the
+    /// accumulators of a row update from two contiguous slices. The fold ends when the tags of
+    /// both operands meeting in the bottom-right PE say the last MAC ran.
     fn run_os<A: Acc>(&self, obs: &mut Option<&mut dyn Observer>) -> FoldOut {
         let (rr, cc) = (self.mp.rows as usize, self.mp.cols as usize);
         let t_len = self.mp.t as usize;
         let f = self.fold;
         let (ru, cu) = (f.rows_used as usize, f.cols_used as usize);
         let (m0, n0) = (f.row_start as usize, f.col_start as usize);
-        let mut a = vec![0i32; rr * cc];
-        let mut atag = vec![-1i32; rr * cc];
-        let mut b = vec![0i32; rr * cc];
-        let mut btag = vec![-1i32; rr * cc];
+        // feed[r][R + C - 1 + t] = A[m0 + r][t]; row r's window at τ starts at R + τ - r.
+        let pad = rr + cc - 1;
+        let flen = pad + t_len + rr + cc;
+        let mut feed = vec![0i32; rr * flen];
+        for (r, fr) in feed.chunks_mut(flen).enumerate().take(ru) {
+            fr[pad..pad + t_len].copy_from_slice(&self.a[(m0 + r) * self.k..][..t_len]);
+        }
+        let mut atags = vec![-1i32; flen];
+        for (t, v) in atags[pad..pad + t_len].iter_mut().enumerate() {
+            *v = t as i32;
+        }
+        // skew[R + d][C - 1 - c] = B[d - c][n0 + c]: the B operands of row r at τ are row
+        // R + τ - r; btags[R + d] is the tag of column C - 1's operand there.
+        let srows = t_len + 2 * rr + cc;
+        let mut skew = vec![0i32; srows * cc];
+        let mut btags = vec![-1i32; srows];
+        for e in 0..srows {
+            let d = e as isize - rr as isize;
+            for c in 0..cc {
+                let t = d - c as isize;
+                if t >= 0 && (t as usize) < t_len && c < cu {
+                    skew[e * cc + cc - 1 - c] = self.b[t as usize * self.n + n0 + c];
+                }
+            }
+            let t = d - (cc as isize - 1);
+            if t >= 0 && (t as usize) < t_len {
+                btags[e] = t as i32;
+            }
+        }
         let mut acc = vec![A::default(); rr * cc];
-        let last = rr * cc - 1;
+        let mut obs_regs = if obs.is_some() {
+            (vec![0i32; rr * cc], vec![0i32; rr * cc])
+        } else {
+            (Vec::new(), Vec::new())
+        };
         let mut done = 0usize;
         let mut cycle = 0usize;
         loop {
-            for r in (0..rr).rev() {
-                let row = r * cc..(r + 1) * cc;
-                a.copy_within(row.start..row.end - 1, row.start + 1);
-                atag.copy_within(row.start..row.end - 1, row.start + 1);
-                let t = cycle as isize - r as isize;
-                if t >= 0 && (t as usize) < t_len {
-                    a[row.start] = if r < ru {
-                        self.a[(m0 + r) * self.k + t as usize]
-                    } else {
-                        0
-                    };
-                    atag[row.start] = t as i32;
-                } else {
-                    a[row.start] = 0;
-                    atag[row.start] = -1;
-                }
-                if r > 0 {
-                    b.copy_within(row.start - cc..row.start, row.start);
-                    btag.copy_within(row.start - cc..row.start, row.start);
-                } else {
-                    for c in 0..cc {
-                        let t = cycle as isize - c as isize;
-                        if t >= 0 && (t as usize) < t_len {
-                            b[c] = if c < cu {
-                                self.b[t as usize * self.n + n0 + c]
-                            } else {
-                                0
-                            };
-                            btag[c] = t as i32;
-                        } else {
-                            b[c] = 0;
-                            btag[c] = -1;
-                        }
-                    }
-                }
-                let (ar, br) = (&a[row.clone()], &b[row.clone()]);
-                for ((h, &av), &bv) in acc[row].iter_mut().zip(ar).zip(br) {
+            for r in 0..rr {
+                let w0 = r * flen + rr + cycle - r;
+                let ar = &feed[w0..w0 + cc];
+                let e = rr + cycle - r;
+                let br = &skew[e * cc..(e + 1) * cc];
+                for ((h, &av), &bv) in acc[r * cc..(r + 1) * cc].iter_mut().zip(ar).zip(br) {
                     *h = h.mac(av, bv);
                 }
             }
-            if atag[last] >= 0 && atag[last] == btag[last] {
+            // Bottom-right PE: its A operand entered row R - 1 at τ - (C - 1), its B operand
+            // entered column C - 1 at τ - (R - 1).
+            let at = atags[rr + cycle - (rr - 1)];
+            let bt = btags[rr + cycle - (rr - 1)];
+            if at >= 0 && at == bt {
                 done += 1;
             }
-            self.observe(obs, cycle, &a, &b, &acc);
+            if obs.is_some() {
+                let (oa, ob) = &mut obs_regs;
+                for r in 0..rr {
+                    let w0 = r * flen + rr + cycle - r;
+                    let e = rr + cycle - r;
+                    for c in 0..cc {
+                        oa[r * cc + c] = feed[w0 + cc - 1 - c];
+                        ob[r * cc + c] = skew[e * cc + cc - 1 - c];
+                    }
+                }
+                let mut p = acc.clone();
+                for row in p.chunks_mut(cc) {
+                    row.reverse();
+                }
+                self.observe(obs, cycle, oa, ob, &p);
+            }
             cycle += 1;
             if done == t_len {
                 break;
@@ -313,7 +366,7 @@ impl FoldJob<'_> {
         let mut vals = vec![0i64; ru * cu];
         for r in 0..ru {
             for c in 0..cu {
-                vals[r * cu + c] = acc[r * cc + c].wide();
+                vals[r * cu + c] = acc[r * cc + cc - 1 - c].wide();
             }
         }
         FoldOut {
@@ -584,17 +637,17 @@ impl GemmRun {
     }
 }
 
-/// Plain integer `A·B` in `i64` (the test oracle).
+/// Plain integer `A·B` in `i64` (the test oracle); rows of `C` in parallel.
 pub fn reference_matmul(a: &[i32], b: &[i32], m: usize, k: usize, n: usize) -> Vec<i64> {
     let mut c = vec![0i64; m * n];
-    for i in 0..m {
+    c.par_chunks_mut(n).enumerate().for_each(|(i, row)| {
         for p in 0..k {
             let av = a[i * k + p] as i64;
-            for j in 0..n {
-                c[i * n + j] = c[i * n + j].wrapping_add(av * b[p * n + j] as i64);
+            for (o, &bv) in row.iter_mut().zip(&b[p * n..(p + 1) * n]) {
+                *o = o.wrapping_add(av * bv as i64);
             }
         }
-    }
+    });
     c
 }
 

@@ -130,3 +130,122 @@ fn observer_sees_every_cycle_once_in_order() {
         run.check(&a, &b).unwrap();
     }
 }
+
+/// WS: the streamed register of PE `(r, c)` holds `A[t][r]` with `t = cycle - R - r - c` (the
+/// skewed schedule of the module docs), zero outside `0..T` and during the tile shift-in; the
+/// stationary register holds `B[r][c]` once the shift-in is over.
+struct WsRegisters {
+    a: Vec<i32>,
+    b: Vec<i32>,
+    k: usize,
+    n: usize,
+    m: usize,
+}
+impl Observer for WsRegisters {
+    fn cycle(&mut self, st: &PeState<'_>) {
+        let (rr, cc) = (st.rows, st.cols);
+        let local = (st.cycle - st.fold.start_cycle) as i64;
+        for r in 0..rr {
+            for c in 0..cc {
+                let t = local - rr as i64 - r as i64 - c as i64;
+                let kk = st.fold.row_start as usize + r;
+                let want = if t >= 0 && (t as usize) < self.m && (r as u64) < st.fold.rows_used {
+                    self.a[t as usize * self.k + kk]
+                } else {
+                    0
+                };
+                assert_eq!(
+                    st.moving[r * cc + c],
+                    want,
+                    "cycle {} PE ({r}, {c})",
+                    st.cycle
+                );
+                if local >= rr as i64 {
+                    let nn = st.fold.col_start as usize + c;
+                    let used = (r as u64) < st.fold.rows_used && (c as u64) < st.fold.cols_used;
+                    let s = if used { self.b[kk * self.n + nn] } else { 0 };
+                    assert_eq!(st.second[r * cc + c], s, "cycle {} PE ({r}, {c})", st.cycle);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn ws_registers_follow_the_skewed_schedule() {
+    let (m, k, n) = (5, 7, 4);
+    let hw = Accelerator::new("t", 3, 2, Dataflow::WeightStationary, 100.0);
+    let a: Vec<i32> = (0..m * k).map(|i| i as i32 + 1).collect();
+    let b: Vec<i32> = (0..k * n).map(|i| 100 + i as i32).collect();
+    let mut o = WsRegisters {
+        a: a.clone(),
+        b: b.clone(),
+        k,
+        n,
+        m,
+    };
+    let run = run_gemm_observed(&hw, &a, &b, m, k, n, &mut o).unwrap();
+    run.check(&a, &b).unwrap();
+}
+
+/// OS: PE `(r, c)` holds `A[r][t]` and `B[t][c]` with `t = cycle - r - c`, zero outside `0..K`.
+struct OsRegisters {
+    a: Vec<i32>,
+    b: Vec<i32>,
+    k: usize,
+    n: usize,
+}
+impl Observer for OsRegisters {
+    fn cycle(&mut self, st: &PeState<'_>) {
+        let cc = st.cols;
+        let local = (st.cycle - st.fold.start_cycle) as i64;
+        for r in 0..st.rows {
+            for c in 0..cc {
+                let t = local - r as i64 - c as i64;
+                let live = t >= 0 && (t as usize) < self.k;
+                let (mm, nn) = (
+                    st.fold.row_start as usize + r,
+                    st.fold.col_start as usize + c,
+                );
+                let wa = if live && (r as u64) < st.fold.rows_used {
+                    self.a[mm * self.k + t as usize]
+                } else {
+                    0
+                };
+                let wb = if live && (c as u64) < st.fold.cols_used {
+                    self.b[t as usize * self.n + nn]
+                } else {
+                    0
+                };
+                assert_eq!(
+                    st.moving[r * cc + c],
+                    wa,
+                    "A, cycle {} PE ({r}, {c})",
+                    st.cycle
+                );
+                assert_eq!(
+                    st.second[r * cc + c],
+                    wb,
+                    "B, cycle {} PE ({r}, {c})",
+                    st.cycle
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn os_registers_follow_the_skewed_schedule() {
+    let (m, k, n) = (5, 7, 4);
+    let hw = Accelerator::new("t", 3, 3, Dataflow::OutputStationary, 100.0);
+    let a: Vec<i32> = (0..m * k).map(|i| i as i32 + 1).collect();
+    let b: Vec<i32> = (0..k * n).map(|i| 100 + i as i32).collect();
+    let mut o = OsRegisters {
+        a: a.clone(),
+        b: b.clone(),
+        k,
+        n,
+    };
+    let run = run_gemm_observed(&hw, &a, &b, m, k, n, &mut o).unwrap();
+    run.check(&a, &b).unwrap();
+}
