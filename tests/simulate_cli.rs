@@ -218,3 +218,52 @@ fn a_waveform_of_the_whole_model_is_written_and_fast_refuses_it() {
     ]);
     assert_usage_error(&o, &["(9, 9)", "8×8"]);
 }
+
+#[test]
+fn a_build_directory_simulates_with_its_own_description_and_schedule() {
+    let d = tmpdir("simulate-build");
+    let sysq = quantized(&d);
+    let build = d.join("build");
+    let o = systole(&[
+        "compile",
+        &sysq,
+        "--hw",
+        "edge-16x16",
+        "--batch",
+        "3",
+        "-o",
+        build.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let x = "models/data/digits_test_x_img.npy";
+    let o = systole(&["simulate", build.to_str().unwrap(), "--input", x, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (j["hw"].as_str(), j["batch"].as_u64()),
+        (Some("edge-16x16"), Some(3))
+    );
+    assert_eq!(j["equal"], true);
+    let direct = systole(&[
+        "simulate",
+        &sysq,
+        "--hw",
+        "edge-16x16",
+        "--input",
+        x,
+        "--batch",
+        "3",
+        "--json",
+    ]);
+    let k: serde_json::Value = serde_json::from_slice(&direct.stdout).unwrap();
+    assert_eq!(j["total_cycles"], k["total_cycles"]);
+    let o = systole(&[
+        "simulate",
+        build.to_str().unwrap(),
+        "--input",
+        x,
+        "--hw",
+        "edge-8x8",
+    ]);
+    assert_usage_error(&o, &["hw.ron", "drop --hw"]);
+}

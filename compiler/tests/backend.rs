@@ -33,6 +33,7 @@ fn inputs() -> Inputs {
         hw_source: "preset".into(),
         hw_sha256: "0".repeat(64),
         tool: "systole test".into(),
+        program_bytes: b"sysq bytes".to_vec(),
     }
 }
 

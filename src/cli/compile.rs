@@ -92,6 +92,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         },
         hw_sha256: backend::sha256_hex(&hw_text),
         tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
+        program_bytes: bytes.clone(),
     };
     let build = backend::build(&prog, &sched, &hw, &inputs)?;
     let report = backend::write(&a.out, &build, a.force)?;

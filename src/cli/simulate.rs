@@ -23,12 +23,13 @@ use super::Failure;
     after_help = "Examples:\n  systole simulate digits_cnn.sysq --hw edge-8x8 --input models/data/digits_test_x_img.npy\n  systole simulate digits_mlp.sysq --hw hw/presets/gemmini-16x16.ron --input models/data/digits_test_x.npy --fast --json\n  systole simulate digits_mlp.sysq --hw edge-8x8 --input x.npy --batch 1 --vcd mlp.vcd --vcd-pes corners"
 )]
 pub struct Args {
-    /// Quantized program (.sysq).
+    /// Quantized program (.sysq), or a build directory from `systole compile` (its program,
+    /// description and schedule are used).
     pub program: PathBuf,
     /// Accelerator description (.ron) or a preset name (edge-8x8, edge-16x16, gemmini-16x16,
-    /// tpu-v1-256x256, transformer-128x128).
+    /// tpu-v1-256x256, transformer-128x128); not with a build directory.
     #[arg(long)]
-    pub hw: String,
+    pub hw: Option<String>,
     /// Input batch (.npy, float32 `[N, ...]`); the first axis is the batch.
     #[arg(long)]
     pub input: PathBuf,
@@ -89,21 +90,37 @@ fn sim_err(e: systole_sim::SimError) -> Failure {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
-    if a.program.is_dir() {
-        return Err(Failure::usage(format!(
-            "{}: is a directory; simulate takes a .sysq program (from `systole quantize`)",
-            a.program.display()
-        )));
-    }
-    let prog = SysqFile::read(&a.program)?.program;
-    let hw = systole_hw::presets::load(&a.hw).map_err(hw_err)?;
-    let mut x = read_npy(&a.input)?;
-    if let Some(b) = a.batch {
-        x = first_samples(x, b as usize)
+    let (prog, hw, mut x, sched) = if a.program.is_dir() {
+        from_build(&a)?
+    } else {
+        let Some(hw_arg) = &a.hw else {
+            return Err(Failure::usage("--hw is required with a .sysq program"));
+        };
+        let prog = SysqFile::read(&a.program)?.program;
+        let hw = systole_hw::presets::load(hw_arg).map_err(hw_err)?;
+        let x = read_npy(&a.input)?;
+        (prog, hw, x, None)
+    };
+    if let Some(b) = a
+        .batch
+        .map(|b| b as usize)
+        .or(sched.as_ref().map(|s| s.batch))
+    {
+        x = first_samples(x, b)
             .map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
     }
     let batch = reference::check_input(&prog, &x)?;
-    let sched: Schedule = schedule::schedule(&prog, &hw, batch)?;
+    let sched: Schedule = match sched {
+        Some(s) if s.batch == batch => s,
+        Some(s) => {
+            return Err(Failure::usage(format!(
+                "{}: {batch} samples, the build is scheduled for a batch of {}",
+                a.input.display(),
+                s.batch
+            )))
+        }
+        None => schedule::schedule(&prog, &hw, batch)?,
+    };
     let engine = if a.fast { Engine::Fast } else { Engine::Exact };
     let tty = std::io::stderr().is_terminal() && !a.json;
     if tty {
@@ -215,6 +232,44 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         }
     }
     Ok(if r.equal == Some(false) { 1 } else { 0 })
+}
+
+/// The program, description and schedule of a build directory (`systole compile`).
+fn from_build(
+    a: &Args,
+) -> Result<
+    (
+        systole_compiler::fxir::Program,
+        systole_hw::Accelerator,
+        systole_compiler::Tensor,
+        Option<Schedule>,
+    ),
+    Failure,
+> {
+    if a.hw.is_some() {
+        return Err(Failure::usage(format!(
+            "{}: a build directory carries its description (hw.ron); drop --hw",
+            a.program.display()
+        )));
+    }
+    let dir = &a.program;
+    let prog_path = dir.join("program.sysq");
+    if !prog_path.exists() {
+        return Err(Failure::usage(format!(
+            "{}: is a directory without program.sysq; simulate takes a .sysq program or a build \
+             directory from `systole compile`",
+            dir.display()
+        )));
+    }
+    let prog = SysqFile::read(&prog_path)?.program;
+    let hw = systole_hw::Accelerator::load(&dir.join("hw.ron")).map_err(hw_err)?;
+    let sp = dir.join("schedule.json");
+    let text = std::fs::read(&sp).map_err(|e| Failure::usage(format!("{}: {e}", sp.display())))?;
+    let sched: Schedule = serde_json::from_slice(&text)
+        .map_err(|e| Failure::usage(format!("{}: not a Systole schedule: {e}", sp.display())))?;
+    sched.validate(&prog)?;
+    let x = read_npy(&a.input)?;
+    Ok((prog, hw, x, Some(sched)))
 }
 
 /// Runs the exact engine with a VCD writer, staged in a temporary file renamed into place.

@@ -34,6 +34,9 @@ pub struct Inputs {
     pub hw_sha256: String,
     /// `systole x.y.z`.
     pub tool: String,
+    /// The program file's bytes, copied into the build as `program.sysq` so that `simulate` and
+    /// `verify` can take the build directory alone.
+    pub program_bytes: Vec<u8>,
 }
 
 /// The output tree: relative path → contents, and the manifest describing it.
@@ -145,6 +148,8 @@ pub fn build(p: &Program, s: &Schedule, hw: &Accelerator, inputs: &Inputs) -> Re
     let json = serde_json::to_string_pretty(s)
         .map_err(|e| Error::Invalid(format!("schedule.json: {e}")))?;
     files.insert("schedule.json".into(), (json + "\n").into_bytes());
+    files.insert("program.sysq".into(), inputs.program_bytes.clone());
+    files.insert("hw.ron".into(), (hw.to_ron_string() + "\n").into_bytes());
     let dram = params::dram_map(p, s.batch);
     files.insert(
         "systole_params.vh".into(),
