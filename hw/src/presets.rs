@@ -22,13 +22,18 @@ pub const PRESETS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The RON text of the preset called `name`.
+pub fn text(name: &str) -> Option<&'static str> {
+    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
 /// A description file, or a preset's name when no such file exists.
-pub fn load(arg: &str) -> Result<Accelerator, HwError> {
-    let path = Path::new(arg);
+pub fn load(arg: impl AsRef<Path>) -> Result<Accelerator, HwError> {
+    let path = arg.as_ref();
     if path.exists() {
         return Accelerator::load(path);
     }
-    match PRESETS.iter().find(|(n, _)| *n == arg) {
+    match PRESETS.iter().find(|(n, _)| Some(*n) == path.to_str()) {
         Some((name, text)) => {
             Accelerator::from_ron_str(text, &PathBuf::from(format!("<preset {name}>")))
         }

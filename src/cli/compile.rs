@@ -23,7 +23,7 @@ pub struct Args {
     pub program: PathBuf,
     /// Accelerator description (.ron) or a preset name.
     #[arg(long)]
-    pub hw: String,
+    pub hw: PathBuf,
     /// Build directory (created; an earlier build there is replaced).
     #[arg(short = 'o', long = "out")]
     pub out: PathBuf,
@@ -70,11 +70,12 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let hw = systole_hw::presets::load(&a.hw).map_err(|e| Failure::usage(e.to_string()))?;
     let hw_text: Vec<u8> = match std::fs::read(&a.hw) {
         Ok(t) => t,
-        Err(_) => systole_hw::presets::PRESETS
-            .iter()
-            .find(|(n, _)| *n == a.hw)
-            .map(|(_, t)| t.as_bytes().to_vec())
-            .unwrap_or_default(),
+        Err(_) => {
+            a.hw.to_str()
+                .and_then(systole_hw::presets::text)
+                .map(|t| t.as_bytes().to_vec())
+                .unwrap_or_default()
+        }
     };
     let file_name = |p: &std::path::Path| {
         p.file_name()
@@ -85,10 +86,10 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let inputs = Inputs {
         program_file: file_name(&a.program),
         program_sha256: backend::sha256_hex(&bytes),
-        hw_source: if std::path::Path::new(&a.hw).exists() {
-            file_name(std::path::Path::new(&a.hw))
+        hw_source: if a.hw.exists() {
+            file_name(&a.hw)
         } else {
-            format!("preset {}", a.hw)
+            format!("preset {}", a.hw.display())
         },
         hw_sha256: backend::sha256_hex(&hw_text),
         tool: format!("systole {}", env!("CARGO_PKG_VERSION")),

@@ -28,6 +28,20 @@ pub fn parse_binding(s: &str) -> Result<Binding, String> {
     }
 }
 
+/// [`parse_binding`] for arguments that may not be UTF-8: such a one is a plain path.
+pub fn binding_os(s: std::ffi::OsString) -> Binding {
+    match s.to_str() {
+        Some(t) => parse_binding(t).unwrap_or(Binding {
+            name: None,
+            path: PathBuf::from(t),
+        }),
+        None => Binding {
+            name: None,
+            path: PathBuf::from(s),
+        },
+    }
+}
+
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::usage(format!("json: {e}")))?;
     println!("{s}");

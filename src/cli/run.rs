@@ -11,7 +11,9 @@ use systole_compiler::passes::{self, PipelineOptions};
 use systole_compiler::reference::interp;
 use systole_compiler::Tensor;
 
-use super::io::{parse_binding, print_json, Binding};
+use clap::builder::TypedValueParser;
+
+use super::io::{binding_os, print_json, Binding};
 use super::Failure;
 
 /// Run a model on the float reference kernels, or a .sysq program on the integer reference.
@@ -24,10 +26,10 @@ pub struct Args {
     pub model: PathBuf,
     /// Input as FILE.npy (the first graph input) or NAME=FILE.npy; repeat for several inputs.
     /// The first axis is the batch.
-    #[arg(long, value_parser = parse_binding, required = true)]
+    #[arg(long, value_parser = clap::builder::OsStringValueParser::new().map(binding_os), required = true)]
     pub input: Vec<Binding>,
     /// Output as FILE.npy (graph outputs in order) or NAME=FILE.npy; repeatable.
-    #[arg(long, value_parser = parse_binding)]
+    #[arg(long, value_parser = clap::builder::OsStringValueParser::new().map(binding_os))]
     pub output: Vec<Binding>,
     /// Integer class labels (.npy); prints top-1 accuracy of the first output.
     #[arg(long)]

@@ -29,7 +29,7 @@ pub struct Args {
     /// Accelerator description (.ron) or a preset name (edge-8x8, edge-16x16, gemmini-16x16,
     /// tpu-v1-256x256, transformer-128x128); not with a build directory.
     #[arg(long)]
-    pub hw: Option<String>,
+    pub hw: Option<PathBuf>,
     /// Input batch (.npy, float32 `[N, ...]`); the first axis is the batch.
     #[arg(long)]
     pub input: PathBuf,

@@ -1,0 +1,297 @@
+//! The bad-input table: every CLI verb × every file argument × (missing file, directory instead
+//! of a file, empty file, wrong content, truncated file, non-UTF-8 path, and permission denied
+//! when not running as root) → exit 2, a message naming the file, no panic text or backtrace,
+//! and no output file written.
+
+mod common;
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{repo, tmpdir};
+
+/// How a bad file is made from a good one.
+#[derive(Clone, Copy, Debug)]
+enum Bad {
+    Missing,
+    Directory,
+    Empty,
+    WrongContent,
+    Truncated,
+    NonUtf8Path,
+    PermissionDenied,
+}
+
+const ALL: [Bad; 7] = [
+    Bad::Missing,
+    Bad::Directory,
+    Bad::Empty,
+    Bad::WrongContent,
+    Bad::Truncated,
+    Bad::NonUtf8Path,
+    Bad::PermissionDenied,
+];
+
+fn is_root() -> bool {
+    // Root reads files whatever their mode: permission-denied cannot be provoked then.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Makes the bad variant of `good` in `dir`; returns the path to pass and a name the message
+/// must contain.
+fn make(bad: Bad, good: &Path, dir: &Path) -> (PathBuf, String) {
+    let ext = good
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = format!("bad_{bad:?}.{ext}").to_lowercase();
+    let p = dir.join(&name);
+    match bad {
+        Bad::Missing => {}
+        Bad::Directory => std::fs::create_dir_all(&p).unwrap(),
+        Bad::Empty => std::fs::write(&p, b"").unwrap(),
+        Bad::WrongContent => {
+            std::fs::write(&p, b"\x89PNG\r\n\x1a\n this is not it \xff\xfe").unwrap()
+        }
+        Bad::Truncated => {
+            let bytes = std::fs::read(good).unwrap();
+            std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+        }
+        Bad::NonUtf8Path => {
+            let mut raw = dir.as_os_str().to_owned().into_vec();
+            raw.extend_from_slice(b"/bad_\xff\xfe.");
+            raw.extend_from_slice(ext.as_bytes());
+            let p = PathBuf::from(OsString::from_vec(raw));
+            std::fs::copy(good, &p).unwrap();
+            // The file is fine; only its name is not UTF-8. Truncate it so the content is bad
+            // too and the message must name the path.
+            let bytes = std::fs::read(good).unwrap();
+            std::fs::write(&p, &bytes[..bytes.len() / 3]).unwrap();
+            return (p, "bad_".into());
+        }
+        Bad::PermissionDenied => {
+            std::fs::copy(good, &p).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
+        }
+    }
+    (p, name)
+}
+
+/// One row: a verb, its arguments with `{}` where the bad file goes, the good file it replaces,
+/// and the output paths that must not appear.
+struct Row {
+    verb: &'static str,
+    args: Vec<String>,
+    good: PathBuf,
+    outputs: Vec<PathBuf>,
+}
+
+fn rows(work: &Path, sysq: &Path) -> Vec<Row> {
+    let r = |p: &str| repo().join(p);
+    let s = |p: &Path| p.display().to_string();
+    let model = r("models/digits_mlp.onnx");
+    let x = r("models/data/digits_test_x.npy");
+    let y = r("models/data/digits_test_y.npy");
+    let cfg = r("hw/topologies/scale-32x32-ws.cfg");
+    let topo = r("hw/topologies/resnet18.csv");
+    let out_sysq = work.join("out.sysq");
+    let out_dir = work.join("out_dir");
+    let out_csv = work.join("out.csv");
+    let row = |verb: &'static str, args: &[&str], good: &Path, outputs: &[&Path]| Row {
+        verb,
+        args: args.iter().map(|a| a.to_string()).collect(),
+        good: good.to_path_buf(),
+        outputs: outputs.iter().map(|p| p.to_path_buf()).collect(),
+    };
+    vec![
+        row("inspect", &["inspect", "{}"], &model, &[]),
+        row("run", &["run", "{}", "--input", &s(&x)], &model, &[]),
+        row(
+            "run --input",
+            &["run", &s(&model), "--input", "{}"],
+            &x,
+            &[],
+        ),
+        row(
+            "quantize",
+            &["quantize", "{}", "--calib", &s(&x), "-o", &s(&out_sysq)],
+            &model,
+            &[&out_sysq],
+        ),
+        row(
+            "quantize --calib",
+            &["quantize", &s(&model), "--calib", "{}", "-o", &s(&out_sysq)],
+            &x,
+            &[&out_sysq],
+        ),
+        row(
+            "eval",
+            &["eval", "{}", "--data", &s(&x), "--labels", &s(&y)],
+            &model,
+            &[],
+        ),
+        row(
+            "eval sysq",
+            &["eval", "{}", "--data", &s(&x), "--labels", &s(&y)],
+            sysq,
+            &[],
+        ),
+        row(
+            "eval --labels",
+            &["eval", &s(&model), "--data", &s(&x), "--labels", "{}"],
+            &y,
+            &[],
+        ),
+        row(
+            "profile",
+            &["profile", "{}", "--calib", &s(&x), "-o", &s(&out_dir)],
+            &model,
+            &[&out_dir],
+        ),
+        row(
+            "scalesim --config",
+            &["scalesim", "--config", "{}", "--topology", &s(&topo)],
+            &cfg,
+            &[],
+        ),
+        row(
+            "scalesim --topology",
+            &["scalesim", "--config", &s(&cfg), "--topology", "{}"],
+            &topo,
+            &[],
+        ),
+        row(
+            "simulate",
+            &[
+                "simulate",
+                "{}",
+                "--hw",
+                "edge-8x8",
+                "--input",
+                &s(&x),
+                "--csv",
+                &s(&out_csv),
+            ],
+            sysq,
+            &[&out_csv],
+        ),
+        row(
+            "simulate --input",
+            &[
+                "simulate",
+                &s(sysq),
+                "--hw",
+                "edge-8x8",
+                "--input",
+                "{}",
+                "--csv",
+                &s(&out_csv),
+            ],
+            &x,
+            &[&out_csv],
+        ),
+        row(
+            "simulate --hw",
+            &["simulate", &s(sysq), "--hw", "{}", "--input", &s(&x)],
+            &r("hw/presets/edge-8x8.ron"),
+            &[],
+        ),
+        row(
+            "compile",
+            &["compile", "{}", "--hw", "edge-8x8", "-o", &s(&out_dir)],
+            sysq,
+            &[&out_dir],
+        ),
+        row(
+            "compile --hw",
+            &["compile", &s(sysq), "--hw", "{}", "-o", &s(&out_dir)],
+            &r("hw/presets/edge-8x8.ron"),
+            &[&out_dir],
+        ),
+    ]
+}
+
+#[test]
+fn every_verb_refuses_every_bad_file_cleanly() {
+    let work = tmpdir("bad-input");
+    let sysq = work.join("mlp.sysq");
+    let o = common::systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let root = is_root();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for row in rows(&work, &sysq) {
+        for bad in ALL {
+            if matches!(bad, Bad::PermissionDenied) && root {
+                continue;
+            }
+            let dir = work.join(format!("{}-{bad:?}", row.verb.replace([' ', '-'], "_")));
+            std::fs::create_dir_all(&dir).unwrap();
+            let (path, name) = make(bad, &row.good, &dir);
+            let args: Vec<OsString> = row
+                .args
+                .iter()
+                .map(|a| {
+                    if a == "{}" {
+                        path.clone().into_os_string()
+                    } else {
+                        OsString::from(a)
+                    }
+                })
+                .collect();
+            let o = Command::new(env!("CARGO_BIN_EXE_systole"))
+                .args(&args)
+                .current_dir(repo())
+                .output()
+                .unwrap();
+            checked += 1;
+            let err = String::from_utf8_lossy(&o.stderr);
+            let mut why = Vec::new();
+            if o.status.code() != Some(2) {
+                why.push(format!("exit {:?}", o.status.code()));
+            }
+            if err.contains("panicked") || err.contains("RUST_BACKTRACE") {
+                why.push("panic text".into());
+            }
+            if !err.contains(&name) {
+                why.push(format!("message does not name '{name}'"));
+            }
+            for out in &row.outputs {
+                if out.exists() {
+                    why.push(format!("{} was written", out.display()));
+                    let _ = std::fs::remove_dir_all(out);
+                    let _ = std::fs::remove_file(out);
+                }
+            }
+            if !why.is_empty() {
+                failures.push(format!(
+                    "{} × {bad:?}: {} — stderr: {}",
+                    row.verb,
+                    why.join(", "),
+                    err.trim().chars().take(300).collect::<String>()
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{checked} bad-input cases: exit 2, file named, no panic, nothing written");
+}
