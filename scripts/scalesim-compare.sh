@@ -15,31 +15,16 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SYSTOLE_CACHE:-$REPO/.cache}"
 VENV="$CACHE/venv-scalesim"
 REQ="$REPO/scripts/requirements-scalesim.txt"
-STAMP="$VENV/.systole-scalesim.sha256"
-PY="${PYTHON:-python3}"
 
-log() { echo "scalesim-compare: $*" >&2; }
-
-want="$(sha256sum "$REQ" | cut -d' ' -f1)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] &&
-   "$VENV/bin/python" -c 'import scalesim, numpy' >/dev/null 2>&1; then
-  log "venv $VENV is up to date (requirements sha256 $want)"
-else
-  mkdir -p "$CACHE"
-  if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    log "creating venv $VENV with $("$PY" --version 2>&1)"
-    rm -rf "$VENV"
-    "$PY" -m venv "$VENV"
-  fi
-  log "installing $REQ"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQ" >&2
+# shellcheck source=lib/venv.sh
+source "$REPO/scripts/lib/venv.sh"
+ensure_venv scalesim "$VENV" "$REQ" "scalesim numpy"
+if [[ $VENV_INSTALLED == 1 ]]; then
   "$VENV/bin/python" - >&2 <<'PY'
 from importlib.metadata import version
 import numpy
 print(f"scalesim-compare: scalesim {version('scalesim')}, numpy {numpy.__version__}")
 PY
-  echo "$want" > "$STAMP"
 fi
 
 exec "$VENV/bin/python" "$REPO/scripts/scalesim-compare.py" "$@"

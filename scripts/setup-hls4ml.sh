@@ -11,8 +11,6 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="${SYSTOLE_CACHE:-$REPO/.cache}"
 VENV="$CACHE/venv-hls4ml"
 REQ="$REPO/scripts/requirements-hls4ml.txt"
-STAMP="$VENV/.systole-hls4ml.sha256"
-PY="${PYTHON:-python3}"
 
 log() { echo "setup-hls4ml: $*" >&2; }
 
@@ -21,27 +19,14 @@ if ! command -v g++ >/dev/null 2>&1; then
   exit 2
 fi
 
-want="$(sha256sum "$REQ" | cut -d' ' -f1)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] &&
-   "$VENV/bin/python" -c 'import hls4ml, qonnx, onnx, numpy' >/dev/null 2>&1; then
-  log "venv $VENV is up to date (requirements sha256 $want)"
-  exit 0
-fi
-
-mkdir -p "$CACHE"
-if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-  log "creating venv $VENV with $("$PY" --version 2>&1)"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-fi
-log "installing $REQ"
-"$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
-"$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQ" >&2
-"$VENV/bin/python" - >&2 <<'PY'
+# shellcheck source=lib/venv.sh
+source "$REPO/scripts/lib/venv.sh"
+ensure_venv hls4ml "$VENV" "$REQ" "hls4ml qonnx onnx numpy"
+if [[ $VENV_INSTALLED == 1 ]]; then
+  "$VENV/bin/python" - >&2 <<'PY'
 from importlib.metadata import version
 import hls4ml, qonnx, onnx, numpy
 print(f"setup-hls4ml: hls4ml {hls4ml.__version__}, qonnx {version('qonnx')}, onnx {onnx.__version__}, "
       f"numpy {numpy.__version__}")
 PY
-echo "$want" > "$STAMP"
-log "done: $VENV"
+fi

@@ -1,6 +1,10 @@
 //! End-to-end runs of the `systole` binary: JSON fields, accuracy, and the bad-input contract
 //! (exit code 2, a message naming the file/node/field, no panic, no output file written).
 
+mod common;
+
+use common::{repo, systole};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -11,18 +15,6 @@ use systole_compiler::frontend::proto::{
 };
 use systole_compiler::npy::write_npy;
 use systole_compiler::Tensor;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn systole(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_systole"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
 
 fn text(o: &Output) -> (String, String) {
     (

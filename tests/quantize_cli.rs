@@ -1,23 +1,14 @@
 //! `systole quantize`, `eval` and `run` on `.sysq`: JSON fields, the mixed-precision target on the
 //! digits CNN, the allocation file round trip, and the bad-input contract.
 
+mod common;
+
+use common::{repo, systole};
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
 
 use systole_compiler::npy::{read_npy, write_npy};
 use systole_compiler::Tensor;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn systole(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_systole"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
 
 fn json(args: &[&str]) -> serde_json::Value {
     let o = systole(args);

@@ -1,25 +1,13 @@
 //! `systole scalesim`: JSON fields, report files, and exit code 2 on bad SCALE-Sim files.
 
+mod common;
+
+use common::{repo, systole};
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn systole(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_systole"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
 
 fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("systole-scalesim-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir(&format!("scalesim-{tag}"))
 }
 
 const CFG: &str = "hw/topologies/scale-32x32-ws.cfg";

@@ -16,8 +16,6 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${SYSTOLE_CACHE:-$REPO/.cache}"
 VENV="$CACHE/train-venv"
 REQ="$REPO/models/train/requirements.txt"
-STAMP="$VENV/.systole-train.sha256"
-PY="${PYTHON:-python3}"
 
 log() { echo "train: $*" >&2; }
 
@@ -30,22 +28,9 @@ for s in "${steps[@]}"; do
   esac
 done
 
-want="$(sha256sum "$REQ" | cut -d' ' -f1)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]] &&
-   "$VENV/bin/python" -c 'import tensorflow, tf2onnx, skl2onnx, onnxruntime' >/dev/null 2>&1; then
-  log "venv $VENV is up to date"
-else
-  mkdir -p "$CACHE"
-  if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
-    log "creating venv $VENV with $("$PY" --version 2>&1)"
-    rm -rf "$VENV"
-    "$PY" -m venv "$VENV"
-  fi
-  log "installing $REQ (tensorflow-cpu is ~200 MB)"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --upgrade pip >&2
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$REQ" >&2
-  echo "$want" > "$STAMP"
-fi
+# shellcheck source=../../scripts/lib/venv.sh
+source "$REPO/scripts/lib/venv.sh"
+ensure_venv train "$VENV" "$REQ" "tensorflow tf2onnx skl2onnx onnxruntime"
 
 export TF_CPP_MIN_LOG_LEVEL=2 PYTHONHASHSEED=0 CUDA_VISIBLE_DEVICES=""
 for s in "${steps[@]}"; do
