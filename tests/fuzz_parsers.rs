@@ -1,0 +1,235 @@
+//! Structured fuzzing of every parser on stable Rust: proptest mutates real files (the bundled
+//! models, descriptions, SCALE-Sim configs and topologies, `.npy` data, a `.sysq` program) with
+//! bit flips, byte overwrites, insertions, deletions, truncation and chunk duplication, and each
+//! parser must return (a value or an error), never panic.
+//!
+//! `SYSTOLE_FUZZ_CASES` sets the cases per target (default 200, what CI runs).
+//! `SYSTOLE_FUZZ_SECONDS=600` instead runs batches of 50,000 cases (batch `i` seeded with `i`, so
+//! a run is reproducible) until that many seconds have passed: the long runs of
+//! `docs/robustness.md` (`cargo test --release --test fuzz_parsers -- --nocapture`).
+//! A panic is shrunk by proptest to a small input and reported with the target's name.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cases() -> u32 {
+    std::env::var("SYSTOLE_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200)
+}
+
+/// One edit of a seed file.
+#[derive(Clone, Debug)]
+enum Edit {
+    Flip(usize, u8),
+    Set(usize, u8),
+    Insert(usize, Vec<u8>),
+    Delete(usize, usize),
+    Truncate(usize),
+    Duplicate(usize, usize),
+    /// A boundary value written over 4 bytes (lengths, counts, dims in binary formats).
+    Boundary(usize, u32),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let pos = any::<usize>();
+    prop_oneof![
+        (pos.clone(), 0u8..8).prop_map(|(p, b)| Edit::Flip(p, b)),
+        (pos.clone(), any::<u8>()).prop_map(|(p, v)| Edit::Set(p, v)),
+        (pos.clone(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(p, v)| Edit::Insert(p, v)),
+        (pos.clone(), 1usize..64).prop_map(|(p, n)| Edit::Delete(p, n)),
+        pos.clone().prop_map(Edit::Truncate),
+        (pos.clone(), 1usize..256).prop_map(|(p, n)| Edit::Duplicate(p, n)),
+        (
+            pos,
+            prop_oneof![Just(0u32), Just(1), Just(0x7fff_ffff), Just(u32::MAX), Just(1 << 16)]
+        )
+            .prop_map(|(p, v)| Edit::Boundary(p, v)),
+    ]
+}
+
+fn apply(seed: &[u8], edits: &[Edit]) -> Vec<u8> {
+    let mut b = seed.to_vec();
+    for e in edits {
+        let n = b.len().max(1);
+        match e {
+            Edit::Flip(p, bit) => {
+                if !b.is_empty() {
+                    b[p % n] ^= 1 << bit;
+                }
+            }
+            Edit::Set(p, v) => {
+                if !b.is_empty() {
+                    b[p % n] = *v;
+                }
+            }
+            Edit::Insert(p, v) => {
+                let at = p % (b.len() + 1);
+                b.splice(at..at, v.iter().copied());
+            }
+            Edit::Delete(p, k) => {
+                if !b.is_empty() {
+                    let at = p % n;
+                    let end = (at + k).min(b.len());
+                    b.drain(at..end);
+                }
+            }
+            Edit::Truncate(p) => b.truncate(p % (b.len() + 1)),
+            Edit::Duplicate(p, k) => {
+                if !b.is_empty() {
+                    let at = p % n;
+                    let end = (at + k).min(b.len());
+                    let chunk = b[at..end].to_vec();
+                    b.splice(end..end, chunk);
+                }
+            }
+            Edit::Boundary(p, v) => {
+                if b.len() >= 4 {
+                    let at = p % (b.len() - 3);
+                    b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+                }
+            }
+        }
+    }
+    b
+}
+
+fn seeds(files: &[&str]) -> Vec<Vec<u8>> {
+    files
+        .iter()
+        .map(|f| std::fs::read(repo().join(f)).unwrap())
+        .collect()
+}
+
+fn sysq_seed() -> &'static Vec<u8> {
+    static S: OnceLock<Vec<u8>> = OnceLock::new();
+    S.get_or_init(|| {
+        use systole_compiler::flow::{load_optimized, quantize};
+        let g = load_optimized(&repo().join("models/digits_mlp.onnx")).unwrap();
+        let x = systole_compiler::npy::read_npy(&repo().join("models/data/digits_calib_x.npy"))
+            .unwrap();
+        let p = quantize(&g, &x, &Default::default(), &mut |_, _| {}).unwrap().0;
+        systole_compiler::sysq::SysqFile::new(Default::default(), p).to_bytes()
+    })
+}
+
+/// Runs `parse` on mutations of `seeds` (see the module doc for how long); panics fail the test.
+fn fuzz(target: &str, seeds: Vec<Vec<u8>>, parse: fn(&[u8])) {
+    let t0 = Instant::now();
+    let budget = std::env::var("SYSTOLE_FUZZ_SECONDS")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok());
+    let strategy = (0..seeds.len(), prop::collection::vec(edit(), 0..6));
+    let execs = std::sync::atomic::AtomicU64::new(0);
+    let mut batch = 0u64;
+    loop {
+        let cases = if budget.is_some() { 50_000 } else { cases() };
+        let mut seed = [0u8; 32];
+        seed[..8].copy_from_slice(&batch.to_le_bytes());
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases,
+                failure_persistence: None,
+                ..Config::default()
+            },
+            TestRng::from_seed(RngAlgorithm::ChaCha, &seed),
+        );
+        let result = runner.run(&strategy, |(which, edits)| {
+            let input = apply(&seeds[which], &edits);
+            execs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let r = std::panic::catch_unwind(|| parse(&input));
+            prop_assert!(r.is_ok(), "{target}: the parser panicked (batch {batch})");
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{target}: {e}");
+        }
+        batch += 1;
+        match budget {
+            Some(s) if t0.elapsed().as_secs_f64() < s => {}
+            _ => break,
+        }
+    }
+    eprintln!(
+        "fuzz {target}: {} executions in {:.1} s ({batch} batch(es)), no panic",
+        execs.load(std::sync::atomic::Ordering::Relaxed),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+fn p(name: &str) -> &Path {
+    Path::new(name)
+}
+
+#[test]
+fn fuzz_onnx() {
+    fuzz(
+        "onnx",
+        seeds(&["models/digits_mlp.onnx", "models/digits_cnn.onnx", "models/digits_cnn_qat4.onnx"]),
+        |b| {
+            let _ = systole_compiler::frontend::load_model_bytes(b, "fuzz.onnx");
+        },
+    );
+}
+
+#[test]
+fn fuzz_accelerator_ron() {
+    let s: Vec<Vec<u8>> = systole_hw::presets::PRESETS
+        .iter()
+        .map(|(_, t)| t.as_bytes().to_vec())
+        .collect();
+    fuzz("accelerator-ron", s, |b| {
+        let _ = systole_hw::Accelerator::from_ron_str(&String::from_utf8_lossy(b), p("f.ron"));
+    });
+}
+
+#[test]
+fn fuzz_scalesim_cfg() {
+    fuzz("scalesim-cfg", seeds(&["hw/topologies/scale-32x32-ws.cfg"]), |b| {
+        let _ = systole_sim::scalesim::ScaleConfig::parse(&String::from_utf8_lossy(b), p("f.cfg"));
+    });
+}
+
+#[test]
+fn fuzz_scalesim_topology() {
+    fuzz(
+        "scalesim-csv",
+        seeds(&["hw/topologies/resnet18.csv", "hw/topologies/bert_base_seq128.csv"]),
+        |b| {
+            let t = String::from_utf8_lossy(b);
+            let _ = systole_sim::scalesim::Topology::parse(&t, p("f.csv"), false);
+            let _ = systole_sim::scalesim::Topology::parse(&t, p("f.csv"), true);
+        },
+    );
+}
+
+#[test]
+fn fuzz_npy() {
+    fuzz(
+        "npy",
+        seeds(&["models/data/digits_test_y.npy", "models/data/digits_calib_x_img.npy"]),
+        |b| {
+            let _ = systole_compiler::npy::npy_from_bytes(b, p("f.npy"));
+        },
+    );
+}
+
+#[test]
+fn fuzz_sysq() {
+    fuzz("sysq", vec![sysq_seed().clone()], |b| {
+        if let Ok(f) = systole_compiler::sysq::SysqFile::from_bytes(p("f.sysq"), b) {
+            // A program that reads back must also validate or be refused cleanly.
+            let _ = f.program.validate();
+        }
+    });
+}
+
