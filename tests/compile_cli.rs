@@ -128,6 +128,23 @@ fn the_build_directory_keeps_user_files_and_replaces_its_own() {
         std::fs::read_to_string(fresh.join("systole_params.vh")).unwrap(),
         "// mine"
     );
+    // A build of another manifest version is refused by name, not overwritten.
+    let old = d.join("old");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(
+        old.join("manifest.json"),
+        r#"{"format": "systole-build", "version": 99, "files": []}"#,
+    )
+    .unwrap();
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        old.to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["manifest.json", "version 99", "version 1"]);
     // No staging directory is left behind.
     assert!(std::fs::read_dir(&build).unwrap().all(|e| !e
         .unwrap()

@@ -45,13 +45,20 @@ fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         (pos.clone(), 0u8..8).prop_map(|(p, b)| Edit::Flip(p, b)),
         (pos.clone(), any::<u8>()).prop_map(|(p, v)| Edit::Set(p, v)),
-        (pos.clone(), prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(p, v)| Edit::Insert(p, v)),
+        (pos.clone(), prop::collection::vec(any::<u8>(), 1..8))
+            .prop_map(|(p, v)| Edit::Insert(p, v)),
         (pos.clone(), 1usize..64).prop_map(|(p, n)| Edit::Delete(p, n)),
         pos.clone().prop_map(Edit::Truncate),
         (pos.clone(), 1usize..256).prop_map(|(p, n)| Edit::Duplicate(p, n)),
         (
             pos,
-            prop_oneof![Just(0u32), Just(1), Just(0x7fff_ffff), Just(u32::MAX), Just(1 << 16)]
+            prop_oneof![
+                Just(0u32),
+                Just(1),
+                Just(0x7fff_ffff),
+                Just(u32::MAX),
+                Just(1 << 16)
+            ]
         )
             .prop_map(|(p, v)| Edit::Boundary(p, v)),
     ]
@@ -117,7 +124,9 @@ fn sysq_seed() -> &'static Vec<u8> {
         let g = load_optimized(&repo().join("models/digits_mlp.onnx")).unwrap();
         let x = systole_compiler::npy::read_npy(&repo().join("models/data/digits_calib_x.npy"))
             .unwrap();
-        let p = quantize(&g, &x, &Default::default(), &mut |_, _| {}).unwrap().0;
+        let p = quantize(&g, &x, &Default::default(), &mut |_, _| {})
+            .unwrap()
+            .0;
         systole_compiler::sysq::SysqFile::new(Default::default(), p).to_bytes()
     })
 }
@@ -174,7 +183,11 @@ fn p(name: &str) -> &Path {
 fn fuzz_onnx() {
     fuzz(
         "onnx",
-        seeds(&["models/digits_mlp.onnx", "models/digits_cnn.onnx", "models/digits_cnn_qat4.onnx"]),
+        seeds(&[
+            "models/digits_mlp.onnx",
+            "models/digits_cnn.onnx",
+            "models/digits_cnn_qat4.onnx",
+        ]),
         |b| {
             let _ = systole_compiler::frontend::load_model_bytes(b, "fuzz.onnx");
         },
@@ -194,16 +207,24 @@ fn fuzz_accelerator_ron() {
 
 #[test]
 fn fuzz_scalesim_cfg() {
-    fuzz("scalesim-cfg", seeds(&["hw/topologies/scale-32x32-ws.cfg"]), |b| {
-        let _ = systole_sim::scalesim::ScaleConfig::parse(&String::from_utf8_lossy(b), p("f.cfg"));
-    });
+    fuzz(
+        "scalesim-cfg",
+        seeds(&["hw/topologies/scale-32x32-ws.cfg"]),
+        |b| {
+            let _ =
+                systole_sim::scalesim::ScaleConfig::parse(&String::from_utf8_lossy(b), p("f.cfg"));
+        },
+    );
 }
 
 #[test]
 fn fuzz_scalesim_topology() {
     fuzz(
         "scalesim-csv",
-        seeds(&["hw/topologies/resnet18.csv", "hw/topologies/bert_base_seq128.csv"]),
+        seeds(&[
+            "hw/topologies/resnet18.csv",
+            "hw/topologies/bert_base_seq128.csv",
+        ]),
         |b| {
             let t = String::from_utf8_lossy(b);
             let _ = systole_sim::scalesim::Topology::parse(&t, p("f.csv"), false);
@@ -216,7 +237,10 @@ fn fuzz_scalesim_topology() {
 fn fuzz_npy() {
     fuzz(
         "npy",
-        seeds(&["models/data/digits_test_y.npy", "models/data/digits_calib_x_img.npy"]),
+        seeds(&[
+            "models/data/digits_test_y.npy",
+            "models/data/digits_calib_x_img.npy",
+        ]),
         |b| {
             let _ = systole_compiler::npy::npy_from_bytes(b, p("f.npy"));
         },
@@ -232,4 +256,3 @@ fn fuzz_sysq() {
         }
     });
 }
-

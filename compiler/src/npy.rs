@@ -33,8 +33,7 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
 
 /// Parses `.npy` bytes; `path` names them in errors.
 pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
-    let npy =
-        npyz::NpyFile::new(bytes).map_err(|e| ferr(path, format!("not a .npy file: {e}")))?;
+    let npy = npyz::NpyFile::new(bytes).map_err(|e| ferr(path, format!("not a .npy file: {e}")))?;
     if npy.order() != npyz::Order::C {
         return Err(ferr(
             path,
