@@ -43,13 +43,12 @@ enum Edit {
 fn edit() -> impl Strategy<Value = Edit> {
     let pos = any::<usize>();
     prop_oneof![
-        (pos.clone(), 0u8..8).prop_map(|(p, b)| Edit::Flip(p, b)),
-        (pos.clone(), any::<u8>()).prop_map(|(p, v)| Edit::Set(p, v)),
-        (pos.clone(), prop::collection::vec(any::<u8>(), 1..8))
-            .prop_map(|(p, v)| Edit::Insert(p, v)),
-        (pos.clone(), 1usize..64).prop_map(|(p, n)| Edit::Delete(p, n)),
-        pos.clone().prop_map(Edit::Truncate),
-        (pos.clone(), 1usize..256).prop_map(|(p, n)| Edit::Duplicate(p, n)),
+        (pos, 0u8..8).prop_map(|(p, b)| Edit::Flip(p, b)),
+        (pos, any::<u8>()).prop_map(|(p, v)| Edit::Set(p, v)),
+        (pos, prop::collection::vec(any::<u8>(), 1..8)).prop_map(|(p, v)| Edit::Insert(p, v)),
+        (pos, 1usize..64).prop_map(|(p, n)| Edit::Delete(p, n)),
+        pos.prop_map(Edit::Truncate),
+        (pos, 1usize..256).prop_map(|(p, n)| Edit::Duplicate(p, n)),
         (
             pos,
             prop_oneof![
