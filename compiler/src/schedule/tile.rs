@@ -42,7 +42,7 @@ pub fn budgets(hw: &Accelerator) -> [u64; 3] {
 }
 
 /// Rows and columns of the array a step occupies.
-pub(super) fn spatial(df: Dataflow, s: &Step) -> (usize, usize) {
+pub fn spatial(df: Dataflow, s: &Step) -> (usize, usize) {
     match df {
         Dataflow::WeightStationary => (s.k.len, s.n.len),
         Dataflow::InputStationary => (s.k.len, s.m.len),

@@ -191,11 +191,7 @@ pub fn simulate(
                     .steps
                     .iter()
                     .map(|x| {
-                        let (r, c) = match s.dataflow {
-                            systole_hw::Dataflow::WeightStationary => (x.k.len, x.n.len),
-                            systole_hw::Dataflow::InputStationary => (x.k.len, x.m.len),
-                            systole_hw::Dataflow::OutputStationary => (x.m.len, x.n.len),
-                        };
+                        let (r, c) = systole_compiler::schedule::spatial(s.dataflow, x);
                         (r * c) as f64 / pes
                     })
                     .sum();
