@@ -199,9 +199,9 @@ fn values(rng: &mut Rng, len: usize, mode: u64, unsigned: bool) -> Vec<i32> {
     let (lo, hi) = if unsigned { (0, 255) } else { (-128, 127) };
     (0..len)
         .map(|_| {
-            let extreme = mode == 1 || (mode == 2 && rng.next() % 3 == 0);
+            let extreme = mode == 1 || (mode == 2 && rng.next().is_multiple_of(3));
             if extreme {
-                if rng.next() % 2 == 0 {
+                if rng.next().is_multiple_of(2) {
                     lo as i32
                 } else {
                     hi as i32
