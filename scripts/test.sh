@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Systole on a fresh clone, installing what the tests need first:
-#   1. system packages (none needed yet beyond the Rust toolchain and python3-venv),
+#   1. Debian packages when missing (root installs them; otherwise the script says what to
+#      install and exits 2): python3-venv, g++ (hls4ml's emulation), iverilog, verilator and
+#      yosys (the RTL co-simulation, lint and synthesis tests),
 #   2. the Python oracle venv (onnx 1.23.2, onnxruntime, numpy, scikit-learn),
 #   3. the ONNX backend node-test corpus and the onnx wheel's light models, regenerated,
 #   4. onnxruntime re-checks the bundled models' stored outputs and accuracies,
@@ -17,15 +19,26 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO"
 step() { echo "==> $*" >&2; }
 
-if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
-  step "installing python3-venv (Debian)"
+# Installs Debian packages whose command is missing. Args: pairs of "command:package".
+need_debs() {
+  local missing=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
   if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+    step "installing ${missing[*]} (Debian)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "python3-venv is missing; install it (sudo apt-get install python3-venv)" >&2
+    echo "missing Debian packages: ${missing[*]}; install them (sudo apt-get install ${missing[*]})" >&2
     exit 2
   fi
+}
+
+if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  need_debs "no-such-command-python3-venv:python3-venv"
 fi
+need_debs g++:g++ make:make iverilog:iverilog verilator:verilator yosys:yosys
 
 step "oracle venv"
 scripts/setup-oracles.sh
@@ -34,15 +47,6 @@ scripts/gen-node-tests.sh >/dev/null
 step "onnxruntime re-checks the bundled models"
 "${SYSTOLE_CACHE:-$REPO/.cache}/venv/bin/python" models/train/check_ort.py
 
-if ! command -v g++ >/dev/null 2>&1; then
-  step "installing g++ (Debian) for hls4ml's C++ emulation"
-  if [[ $(id -u) -eq 0 ]]; then
-    apt-get update -qq && apt-get install -y -qq g++ >/dev/null
-  else
-    echo "g++ is missing; install it (sudo apt-get install g++)" >&2
-    exit 2
-  fi
-fi
 step "hls4ml oracle venv and its emulation of the digits MLP"
 scripts/setup-hls4ml.sh
 "${SYSTOLE_CACHE:-$REPO/.cache}/venv-hls4ml/bin/python" scripts/hls4ml-oracle.py --variant dict >/dev/null
