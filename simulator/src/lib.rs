@@ -6,6 +6,8 @@
 //! * [`model`]: a whole quantized program over the scheduler's plan, with [`timeline`]'s memory
 //!   timing, [`energy`]'s per-access table and a check against the integer reference.
 //! * [`vcd`]: a streaming VCD (waveform) writer for the exact engine's registers.
+//! * [`rtl`]: builds and runs the Verilog of `hw/rtl/` on a build directory (iverilog, Verilator);
+//! * [`verify`]: reference vs exact simulator vs RTL on one build directory, layer by layer.
 //!
 //! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
 pub mod energy;
@@ -13,8 +15,10 @@ pub mod error;
 pub mod exact;
 pub mod fast;
 pub mod model;
+pub mod rtl;
 pub mod scalesim;
 pub mod timeline;
 pub mod vcd;
+pub mod verify;
 
 pub use error::{Result, SimError};

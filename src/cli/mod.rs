@@ -9,6 +9,7 @@ mod quantize;
 mod run;
 mod scalesim;
 mod simulate;
+mod verify;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,7 @@ enum Verb {
     Compile(Box<compile::Args>),
     Scalesim(scalesim::Args),
     Simulate(Box<simulate::Args>),
+    Verify(verify::Args),
 }
 
 /// A failure and the exit code it maps to.
@@ -49,6 +51,18 @@ impl From<systole_compiler::Error> for Failure {
             code: 2,
             msg: e.to_string(),
         }
+    }
+}
+
+impl From<systole_sim::SimError> for Failure {
+    fn from(e: systole_sim::SimError) -> Failure {
+        Failure::usage(e.to_string())
+    }
+}
+
+impl From<systole_hw::HwError> for Failure {
+    fn from(e: systole_hw::HwError) -> Failure {
+        Failure::usage(e.to_string())
     }
 }
 
@@ -83,6 +97,7 @@ pub fn main() -> i32 {
         Verb::Compile(a) => compile::main(*a),
         Verb::Scalesim(a) => scalesim::main(a),
         Verb::Simulate(a) => simulate::main(*a),
+        Verb::Verify(a) => verify::main(a),
     };
     match result {
         Ok(code) => code,

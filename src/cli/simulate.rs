@@ -80,14 +80,6 @@ struct Out<'a> {
     seconds: f64,
 }
 
-fn hw_err(e: systole_hw::HwError) -> Failure {
-    Failure::usage(e.to_string())
-}
-
-fn sim_err(e: systole_sim::SimError) -> Failure {
-    Failure::usage(e.to_string())
-}
-
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
     let (prog, hw, mut x, sched) = if a.program.is_dir() {
@@ -97,7 +89,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             return Err(Failure::usage("--hw is required with a .sysq program"));
         };
         let prog = SysqFile::read(&a.program)?.program;
-        let hw = systole_hw::presets::load(hw_arg).map_err(hw_err)?;
+        let hw = systole_hw::presets::load(hw_arg)?;
         let x = read_npy(&a.input)?;
         (prog, hw, x, None)
     };
@@ -142,14 +134,14 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let mut files = Vec::new();
     let sim = match &a.vcd {
-        None => model::simulate(&prog, &sched, &hw, &x, engine, None).map_err(sim_err)?,
+        None => model::simulate(&prog, &sched, &hw, &x, engine, None)?,
         Some(path) => {
             if engine == Engine::Fast {
                 return Err(Failure::usage(
                     "--vcd needs the exact engine (drop --fast)".to_string(),
                 ));
             }
-            let pes = systole_sim::vcd::parse_pes(&a.vcd_pes, hw.rows, hw.cols).map_err(sim_err)?;
+            let pes = systole_sim::vcd::parse_pes(&a.vcd_pes, hw.rows, hw.cols)?;
             let sim = write_vcd(path, &prog, &sched, &hw, &x, &pes)?;
             files.push(path.display().to_string());
             sim
@@ -252,22 +244,8 @@ fn from_build(
             a.program.display()
         )));
     }
-    let dir = &a.program;
-    let prog_path = dir.join("program.sysq");
-    if !prog_path.exists() {
-        return Err(Failure::usage(format!(
-            "{}: is a directory without program.sysq; simulate takes a .sysq program or a build \
-             directory from `systole compile`",
-            dir.display()
-        )));
-    }
-    let prog = SysqFile::read(&prog_path)?.program;
-    let hw = systole_hw::Accelerator::load(&dir.join("hw.ron")).map_err(hw_err)?;
-    let sp = dir.join("schedule.json");
-    let text = std::fs::read(&sp).map_err(|e| Failure::usage(format!("{}: {e}", sp.display())))?;
-    let sched: Schedule = serde_json::from_slice(&text)
-        .map_err(|e| Failure::usage(format!("{}: not a Systole schedule: {e}", sp.display())))?;
-    sched.validate(&prog)?;
+    let b = systole_compiler::backend::read::open(&a.program)?;
+    let (prog, hw, sched) = (b.program, b.hw, b.schedule);
     let x = read_npy(&a.input)?;
     Ok((prog, hw, x, Some(sched)))
 }
@@ -293,11 +271,9 @@ fn write_vcd(
             hw.clock_mhz,
             hw.input_bits.max(hw.weight_bits),
             hw.acc_bits,
-        )
-        .map_err(sim_err)?;
-        let sim =
-            model::simulate(prog, sched, hw, x, Engine::Exact, Some(&mut w)).map_err(sim_err)?;
-        w.finish().map_err(sim_err)?;
+        )?;
+        let sim = model::simulate(prog, sched, hw, x, Engine::Exact, Some(&mut w))?;
+        w.finish()?;
         Ok(sim)
     })();
     match result {
@@ -313,7 +289,7 @@ fn write_vcd(
 }
 
 /// The first `b` samples of a batch (all of it when it has fewer).
-fn first_samples(
+pub(super) fn first_samples(
     x: systole_compiler::Tensor,
     b: usize,
 ) -> Result<systole_compiler::Tensor, String> {

@@ -7,10 +7,12 @@
 pub mod isa;
 mod manifest;
 mod params;
+pub mod read;
 pub mod rom;
 mod write;
 
 pub use manifest::{FileEntry, Manifest, WeightBanks, MANIFEST_FORMAT, MANIFEST_VERSION};
+pub use read::BuildDir;
 pub use write::{write, WriteReport};
 
 use std::collections::BTreeMap;
