@@ -5,6 +5,7 @@
 //! lists every field, its unit, default and limit.
 pub mod description;
 pub mod error;
+pub mod limits;
 pub mod presets;
 
 pub use description::{

@@ -24,6 +24,19 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     verb: Verb,
+    /// Refuse ONNX graphs with more nodes than N (default 200000): a corrupt file must not
+    /// exhaust memory. Limits are checked before anything large is allocated.
+    #[arg(long, global = true, value_name = "N")]
+    max_nodes: Option<u64>,
+    /// Refuse tensors (initializers, inferred activations) of more than N elements (default 2^32).
+    #[arg(long, global = true, value_name = "N")]
+    max_tensor_elements: Option<u64>,
+    /// Refuse array descriptions with more than N rows or columns (default 4096).
+    #[arg(long, global = true, value_name = "N")]
+    max_array_side: Option<u64>,
+    /// Refuse sweeps of more than N design points (default 100000000).
+    #[arg(long, global = true, value_name = "N")]
+    max_sweep_points: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -88,6 +101,17 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    use systole_hw::limits;
+    for (v, l) in [
+        (cli.max_nodes, &limits::MAX_NODES),
+        (cli.max_tensor_elements, &limits::MAX_TENSOR_ELEMENTS),
+        (cli.max_array_side, &limits::MAX_ARRAY_SIDE),
+        (cli.max_sweep_points, &limits::MAX_SWEEP_POINTS),
+    ] {
+        if let Some(v) = v {
+            l.set(v);
+        }
+    }
     let result = match cli.verb {
         Verb::Inspect(a) => inspect::main(a),
         Verb::Run(a) => run::main(a),

@@ -24,8 +24,6 @@ pub const MAX_MODEL_BYTES: u64 = 2 << 30;
 /// Newest default-domain opset accepted: the one onnx 1.23 writes. The ops Systole supports did
 /// not change meaning after opset 21, so newer files import as they are.
 pub const MAX_OPSET: i64 = 28;
-/// Graphs with more nodes than this are refused (a corrupt file, not a model).
-pub const MAX_NODES: usize = 200_000;
 
 /// Per-node conversion context handed to the op registry.
 pub struct Cx<'a> {
@@ -166,12 +164,9 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
     if graph.node.is_empty() && graph.output.is_empty() {
         return Err(decode("the graph has no nodes and no outputs".into()));
     }
-    if graph.node.len() > MAX_NODES {
-        return Err(decode(format!(
-            "{} nodes exceeds the limit of {MAX_NODES}",
-            graph.node.len()
-        )));
-    }
+    systole_hw::limits::MAX_NODES
+        .check(graph.node.len() as u128)
+        .map_err(|m| decode(format!("the graph has {m}")))?;
     let opset = model
         .opset_import
         .iter()

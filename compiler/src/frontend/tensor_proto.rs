@@ -8,10 +8,6 @@ use super::proto::TensorProto;
 use crate::error::{Error, Result};
 use crate::tensor::{DType, Data, Tensor};
 
-/// Tensors above this many elements are refused unless the caller raised the limit: a corrupt
-/// dims field must not make the importer allocate terabytes.
-pub const MAX_TENSOR_ELEMENTS: u64 = 1 << 32;
-
 fn err(name: &str, msg: impl Into<String>) -> Error {
     Error::Tensor {
         name: name.to_string(),
@@ -127,18 +123,10 @@ pub fn tensor_from_proto(t: &TensorProto, model_dir: Option<&Path>) -> Result<Te
         if d < 0 {
             return Err(err(name, format!("negative dimension {d} in {:?}", t.dims)));
         }
-        n = n
-            .checked_mul(d as u64)
-            .filter(|&n| n <= MAX_TENSOR_ELEMENTS)
-            .ok_or_else(|| {
-                err(
-                    name,
-                    format!(
-                        "{:?} exceeds the limit of {MAX_TENSOR_ELEMENTS} elements",
-                        t.dims
-                    ),
-                )
-            })?;
+        n = n.saturating_mul(d as u64);
+        systole_hw::limits::MAX_TENSOR_ELEMENTS
+            .check(u128::from(n))
+            .map_err(|m| err(name, format!("{:?}: {m}", t.dims)))?;
         shape.push(d as usize);
     }
     let n = n as usize;

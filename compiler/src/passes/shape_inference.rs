@@ -42,7 +42,23 @@ pub fn infer_all(g: &mut Graph) -> Result<()> {
         let outs = g.node(id).outputs.clone();
         for (o, ty) in outs.into_iter().zip(tys) {
             let declared = g.value(o).ty.clone();
-            g.value_mut(o).ty = merge(ty, &declared);
+            let ty = merge(ty, &declared);
+            // A shape computed from attributes or constants can be astronomically large
+            // (a corrupt Reshape target, a huge ConstantOfShape): refuse it before a kernel
+            // allocates it. Symbolic dimensions count as 1.
+            if let Some(shape) = &ty.shape {
+                let n = shape
+                    .iter()
+                    .map(|d| d.known().unwrap_or(1) as u128)
+                    .fold(1u128, |a, b| a.saturating_mul(b));
+                systole_hw::limits::MAX_TENSOR_ELEMENTS
+                    .check(n)
+                    .map_err(|m| Error::Tensor {
+                        name: g.value(o).name.clone(),
+                        msg: format!("shape {ty} (made by node '{}'): {m}", g.node(id).name),
+                    })?;
+            }
+            g.value_mut(o).ty = ty;
         }
     }
     Ok(())

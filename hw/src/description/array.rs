@@ -32,12 +32,15 @@ pub(crate) fn default_acc_bits() -> u32 {
 }
 
 pub(crate) fn check_side(field: &str, v: usize) -> Result<(), Invalid> {
-    if v == 0 || v > MAX_ARRAY_SIDE {
+    if v == 0 {
         return Err(Invalid::new(
             field,
-            format!("{v} is not in 1..={MAX_ARRAY_SIDE} (limit MAX_ARRAY_SIDE)"),
+            "0 is not a number of PEs (at least 1)".into(),
         ));
     }
+    crate::limits::MAX_ARRAY_SIDE
+        .check(v as u128)
+        .map_err(|m| Invalid::new(field, m))?;
     Ok(())
 }
 

@@ -228,7 +228,7 @@ fn validate_without_a_file_names_the_field() {
     a.rows = MAX_ARRAY_SIDE + 1;
     let e = a.validate().unwrap_err().to_string();
     assert!(e.starts_with("accelerator 'v': field 'rows'"), "{e}");
-    assert!(e.contains("MAX_ARRAY_SIDE"), "{e}");
+    assert!(e.contains("--max-array-side"), "{e}");
 }
 
 #[test]

@@ -1,0 +1,176 @@
+//! Limits checked before allocation (issue 9): a graph of 10^6 nodes, a tensor of 2^40
+//! elements, an array of 10^6 × 10^6 PEs are refused with an error naming the limit and the flag
+//! that raises it; the flag does raise it.
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_usage_error, systole, tmpdir};
+use prost::Message;
+use systole_compiler::frontend::proto::{
+    tensor_shape_proto::{dimension, Dimension},
+    type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto,
+};
+
+fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(1),
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension {
+                            value: Some(dimension::Value::DimValue(d)),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// `x → Relu → … → Relu → y` with `n` nodes, input of shape `dims`.
+fn relu_chain(path: &Path, n: usize, dims: &[i64], init: Option<TensorProto>) {
+    let name = |i: usize| {
+        if i == 0 {
+            "x".to_string()
+        } else if i == n {
+            "y".to_string()
+        } else {
+            format!("v{i}")
+        }
+    };
+    let node = (0..n)
+        .map(|i| NodeProto {
+            input: vec![name(i)],
+            output: vec![name(i + 1)],
+            name: Some(format!("r{i}")),
+            op_type: Some("Relu".into()),
+            ..Default::default()
+        })
+        .collect();
+    let m = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(GraphProto {
+            name: Some("limits".into()),
+            node,
+            input: vec![value("x", dims)],
+            output: vec![value("y", dims)],
+            initializer: init.into_iter().collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    std::fs::write(path, m.encode_to_vec()).unwrap();
+}
+
+#[test]
+fn a_million_nodes_is_refused_and_the_flag_moves_the_limit() {
+    let d = tmpdir("limits-nodes");
+    let big = d.join("million.onnx");
+    relu_chain(&big, 1_000_000, &[1, 4], None);
+    let o = systole(&["inspect", big.to_str().unwrap()]);
+    assert_usage_error(
+        &o,
+        &[
+            "million.onnx",
+            "1000000 nodes",
+            "limit of 200000",
+            "--max-nodes",
+        ],
+    );
+
+    let small = d.join("thousand.onnx");
+    relu_chain(&small, 1000, &[1, 4], None);
+    let o = systole(&["inspect", small.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let o = systole(&["--max-nodes", "500", "inspect", small.to_str().unwrap()]);
+    assert_usage_error(&o, &["1000 nodes", "limit of 500", "--max-nodes"]);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn a_tensor_of_2_pow_40_elements_is_refused_before_allocation() {
+    let d = tmpdir("limits-tensor");
+    // An activation: the input's declared shape.
+    let act = d.join("act.onnx");
+    relu_chain(&act, 2, &[1 << 20, 1 << 20], None);
+    let o = systole(&["inspect", act.to_str().unwrap()]);
+    assert_usage_error(&o, &["1099511627776 elements", "--max-tensor-elements"]);
+    // Raised, `inspect` goes through: it never allocates activations.
+    let o = systole(&[
+        "--max-tensor-elements",
+        "2199023255552",
+        "inspect",
+        act.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+
+    // An initializer whose dims claim 2^40 floats (and whose data is absent).
+    let init = d.join("init.onnx");
+    let w = TensorProto {
+        name: Some("w".into()),
+        dims: vec![1 << 20, 1 << 20],
+        data_type: Some(1),
+        ..Default::default()
+    };
+    relu_chain(&init, 2, &[1, 4], Some(w));
+    let o = systole(&["inspect", init.to_str().unwrap()]);
+    assert_usage_error(
+        &o,
+        &["'w'", "1099511627776 elements", "--max-tensor-elements"],
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_array_of_a_million_by_a_million_is_refused() {
+    let d = tmpdir("limits-array");
+    let text = std::fs::read_to_string(common::repo().join("hw/presets/edge-8x8.ron"))
+        .unwrap()
+        .replace("rows: 8,", "rows: 1000000,")
+        .replace("cols: 8,", "cols: 1000000,");
+    let ron = d.join("huge.ron");
+    std::fs::write(&ron, text).unwrap();
+    let sysq = d.join("mlp.sysq");
+    let o = systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let out = d.join("build");
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        ron.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_usage_error(
+        &o,
+        &[
+            "huge.ron",
+            "rows",
+            "1000000 PEs per side",
+            "--max-array-side",
+        ],
+    );
+    assert!(!out.exists(), "a refused compile wrote {}", out.display());
+    let _ = std::fs::remove_dir_all(&d);
+}
