@@ -5,6 +5,12 @@
 //! Ownership: files listed in an earlier Systole manifest are the tool's and may be replaced or,
 //! when the new build no longer has them, removed. Any other file is the user's: its presence
 //! refuses the build unless `force`, and it is never deleted.
+//!
+//! Interruption (SIGKILL, power loss): a new directory is staged beside its final name and
+//! renamed into place whole, so it either exists complete or not at all. Into an existing
+//! directory, files are renamed one by one; a journal (`.systole-pending.json`) listing them is
+//! written first, so after a kill the next build knows those files are its own, and the earlier
+//! manifest stays until the new one replaces it.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -23,6 +29,16 @@ pub struct WriteReport {
     pub kept: Vec<String>,
 }
 
+/// Prefix of staging directories (inside the build, or beside it for a new build).
+const STAGING: &str = ".systole-staging";
+/// The list of files being renamed into an existing build.
+const JOURNAL: &str = ".systole-pending.json";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Journal {
+    files: Vec<String>,
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         path: path.to_path_buf(),
@@ -39,7 +55,9 @@ fn existing(dir: &Path) -> Result<Vec<String>> {
         for e in std::fs::read_dir(&here).map_err(|e| io(&here, e))? {
             let e = e.map_err(|e| io(&here, e))?;
             let name = e.file_name().to_string_lossy().into_owned();
-            if rel.as_os_str().is_empty() && name.starts_with(".systole-staging") {
+            if rel.as_os_str().is_empty()
+                && (name.starts_with(STAGING) || name.starts_with(JOURNAL))
+            {
                 continue;
             }
             let r = rel.join(&name);
@@ -87,6 +105,13 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
         },
         Err(_) => BTreeSet::new(),
     };
+    let mut ours = ours;
+    let journal = dir.join(JOURNAL);
+    if let Ok(bytes) = std::fs::read(&journal) {
+        if let Ok(j) = serde_json::from_slice::<Journal>(&bytes) {
+            ours.extend(j.files);
+        }
+    }
     let new: BTreeSet<&String> = b.files.keys().collect();
     let foreign: Vec<String> = present
         .iter()
@@ -115,11 +140,27 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
                 .into(),
         });
     }
-    let staging = dir.join(format!(".systole-staging-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    let result = stage_and_move(dir, &staging, b);
-    let _ = std::fs::remove_dir_all(&staging);
-    let written = result?;
+    remove_stale_staging(dir);
+    let written = if present.is_empty() {
+        let _ = std::fs::remove_file(&journal);
+        write_whole(dir, b)?
+    } else {
+        let staging = dir.join(format!("{STAGING}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&staging);
+        let result = stage(&staging, b).and_then(|()| {
+            let files: Vec<String> = b.files.keys().cloned().collect();
+            write_file_atomic(
+                dir,
+                JOURNAL,
+                &serde_json::to_vec(&Journal { files }).unwrap_or_default(),
+            )?;
+            move_files(dir, &staging, b)
+        });
+        let _ = std::fs::remove_dir_all(&staging);
+        let written = result?;
+        let _ = std::fs::remove_file(&journal);
+        written
+    };
     let mut removed = Vec::new();
     for old in &ours {
         if !new.contains(old) && present.contains(old) {
@@ -135,7 +176,70 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
     })
 }
 
-fn stage_and_move(dir: &Path, staging: &Path, b: &Build) -> Result<Vec<String>> {
+/// Staging directories of killed runs: inside the build, and beside it (`.NAME.systole-staging-*`).
+fn remove_stale_staging(dir: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(STAGING) {
+                let _ = std::fs::remove_dir_all(e.path());
+            } else if n.starts_with(JOURNAL) && n != JOURNAL {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    if let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) {
+        let prefix = format!(".{}{STAGING}", name.to_string_lossy());
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Ok(rd) = std::fs::read_dir(parent) {
+            for e in rd.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+}
+
+/// A new (or empty) build directory: staged beside it, then one rename puts it in place.
+fn write_whole(dir: &Path, b: &Build) -> Result<Vec<String>> {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let staging = dir.with_file_name(format!(".{name}{STAGING}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    let result = stage(&staging, b).and_then(|()| {
+        // `dir` exists (created empty above); rename replaces an empty directory.
+        std::fs::rename(&staging, dir).map_err(|e| io(dir, e))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    result?;
+    let mut order: Vec<String> = b
+        .files
+        .keys()
+        .filter(|k| *k != "manifest.json")
+        .cloned()
+        .collect();
+    order.extend(b.files.keys().filter(|k| *k == "manifest.json").cloned());
+    Ok(order)
+}
+
+/// Writes `bytes` to `dir/rel` through a temporary name.
+fn write_file_atomic(dir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
+    let to = dir.join(rel);
+    let tmp = dir.join(format!("{rel}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
+    std::fs::rename(&tmp, &to).map_err(|e| io(&to, e))
+}
+
+fn stage(staging: &Path, b: &Build) -> Result<()> {
     // Stage everything first: a failure here leaves the directory as it was.
     for (rel, bytes) in &b.files {
         let p = staging.join(rel);
@@ -144,7 +248,11 @@ fn stage_and_move(dir: &Path, staging: &Path, b: &Build) -> Result<Vec<String>> 
         }
         std::fs::write(&p, bytes).map_err(|e| io(&p, e))?;
     }
-    // Then rename into place, the manifest last.
+    Ok(())
+}
+
+fn move_files(dir: &Path, staging: &Path, b: &Build) -> Result<Vec<String>> {
+    // Rename into place, the manifest last.
     let mut order: Vec<&String> = b.files.keys().filter(|k| *k != "manifest.json").collect();
     order.extend(b.files.keys().filter(|k| *k == "manifest.json"));
     let mut written = Vec::new();

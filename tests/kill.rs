@@ -1,0 +1,157 @@
+//! Interrupted work (issue 9): `compile` killed with SIGKILL at many points leaves no partial
+//! file under a final name, and the next `compile` into the same directory succeeds and gives
+//! the same tree as an uninterrupted run. (`sweep --resume` has its own kill test.)
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use common::{repo, systole, tmpdir};
+
+/// Every file under `dir` whose name is final (not a hidden staging entry or journal).
+fn final_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".systole-") {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn compile_args<'a>(sysq: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "compile", sysq, "--hw", "edge-8x8", "--batch", "1024", "-o", out,
+    ]
+}
+
+#[test]
+fn compile_killed_midway_leaves_no_partial_file() {
+    let d = tmpdir("kill-compile");
+    let sysq = d.join("cnn.sysq");
+    let o = systole(&[
+        "quantize",
+        "models/digits_cnn.onnx",
+        "--calib",
+        "models/data/digits_calib_x_img.npy",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let sysq = sysq.to_str().unwrap().to_string();
+
+    // The tree an uninterrupted compile writes, and how long it takes.
+    let reference = d.join("reference");
+    let t0 = Instant::now();
+    let o = systole(&compile_args(&sysq, reference.to_str().unwrap()));
+    let full = t0.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let want = final_files(&reference);
+    assert!(want.len() > 20 && want.contains_key("manifest.json"));
+
+    // Kill at 8 points spread over the run, into a new directory and over an earlier build
+    // (the two ways `compile` writes).
+    let mut interrupted = 0;
+    for over_earlier in [false, true] {
+        for i in 0..8u32 {
+            let out = d.join(format!("out-{over_earlier}-{i}"));
+            let old = if over_earlier {
+                // An earlier, different build in place (batch 1).
+                let o = systole(&[
+                    "compile",
+                    &sysq,
+                    "--hw",
+                    "edge-8x8",
+                    "-o",
+                    out.to_str().unwrap(),
+                ]);
+                assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+                final_files(&out)
+            } else {
+                BTreeMap::new()
+            };
+            let mut child = Command::new(env!("CARGO_BIN_EXE_systole"))
+                .args(compile_args(&sysq, out.to_str().unwrap()))
+                .current_dir(repo())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(full.mul_f64(f64::from(i) / 7.0));
+            let _ = child.kill(); // SIGKILL on Unix
+            let _ = child.wait();
+            let got = final_files(&out);
+            if got != want {
+                interrupted += 1;
+            }
+            for (rel, bytes) in &got {
+                // Each final name holds the new build's complete file or the earlier build's
+                // complete file: never a part of either.
+                assert!(
+                    want.get(rel) == Some(bytes) || old.get(rel) == Some(bytes),
+                    "kill {i} ({}): {rel} is under its final name but is not the file a \
+                     complete compile writes ({} bytes vs {:?})",
+                    if over_earlier {
+                        "over an earlier build"
+                    } else {
+                        "new directory"
+                    },
+                    bytes.len(),
+                    want.get(rel).map(|w| w.len())
+                );
+            }
+            if !over_earlier && got.contains_key("manifest.json") {
+                assert_eq!(
+                    got, want,
+                    "kill {i}: a manifest is there but the tree is not complete"
+                );
+            }
+            // The next compile, without --force, finishes the job.
+            let o = systole(&compile_args(&sysq, out.to_str().unwrap()));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "recompiling after kill {i}: {}",
+                common::stderr(&o)
+            );
+            assert_eq!(
+                final_files(&out),
+                want,
+                "kill {i}: the rebuilt tree differs"
+            );
+            let leftovers: Vec<String> = std::fs::read_dir(&out)
+                .unwrap()
+                .chain(std::fs::read_dir(&d).unwrap())
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains(".systole-"))
+                .collect();
+            assert!(
+                leftovers.is_empty(),
+                "kill {i}: staging left behind: {leftovers:?}"
+            );
+        }
+    }
+    assert!(
+        interrupted > 0,
+        "every kill came after compile had finished: nothing was tested"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
