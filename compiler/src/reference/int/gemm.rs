@@ -28,14 +28,43 @@ pub(crate) fn gemm_batch(
         && g.weights.max_abs() <= i16::MAX as u64
         && fits_i16(xf.min_int(), xf.max_int());
     if fast {
-        let w16: Vec<i16> = w.iter().map(|&v| v as i16).collect();
         let gather = Gather::new(g, in_len);
         let simple = SimpleRequant::of(g);
+        let p_count = gather.rows;
+        if g.n >= CHANNEL_BLOCK_MIN {
+            // Channels innermost: each tap of a pixel scales one row of `Wᵀ`, a loop over `n`
+            // contiguous lanes that vectorizes, instead of `n` short dot products (conv1 of
+            // the digits CNN has K = 9).
+            let (k, n) = (g.k, g.n);
+            let wt: Vec<i32> = (0..k)
+                .flat_map(|j| w[j..].iter().step_by(k).take(n).copied())
+                .collect();
+            y.par_chunks_mut(out_len.max(1))
+                .zip(x.par_chunks(in_len.max(1)))
+                .for_each_init(
+                    || (Vec::new(), Vec::new()),
+                    |(cols, acc), (ys, xs)| {
+                        gather.fill(xs, zx as i16, cols);
+                        acc.clear();
+                        acc.resize(p_count * n, 0i32);
+                        accumulate(cols, &wt, k, n, acc);
+                        for (p, a) in acc.chunks_exact(n).enumerate() {
+                            for (c, &v) in a.iter().enumerate() {
+                                ys[c * p_count + p] = match &simple {
+                                    Some(r) => r[c].apply(v),
+                                    None => finish(g, c, i64::from(v)),
+                                };
+                            }
+                        }
+                    },
+                );
+            return y;
+        }
+        let w16: Vec<i16> = w.iter().map(|&v| v as i16).collect();
         y.par_chunks_mut(out_len.max(1))
             .zip(x.par_chunks(in_len.max(1)))
             .for_each_init(Vec::new, |cols, (ys, xs)| {
                 gather.fill(xs, zx as i16, cols);
-                let p_count = gather.rows;
                 for (p, col) in cols.chunks_exact(g.k).enumerate() {
                     for c in 0..g.n {
                         let acc = dot16(&w16[c * g.k..(c + 1) * g.k], col);
@@ -156,6 +185,43 @@ impl Gather {
             None => pad,
         }));
     }
+}
+
+/// Output channels from which the channel-innermost kernel pays (a vector of i32 lanes or more).
+const CHANNEL_BLOCK_MIN: usize = 8;
+
+/// `acc[p][c] = Σ_j cols[p][j] · wt[j][c]` in wrapping `i32`: exact because the stage's proven
+/// accumulator width is at most 32 bits, and operands fit `i16` so no product overflows.
+#[inline(always)]
+fn accumulate_portable(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
+    for (col, a) in cols.chunks_exact(k).zip(acc.chunks_exact_mut(n)) {
+        for (j, &x) in col.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            let x = i32::from(x);
+            for (s, &wv) in a.iter_mut().zip(&wt[j * n..(j + 1) * n]) {
+                *s = s.wrapping_add(x.wrapping_mul(wv));
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn accumulate_avx2(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
+    accumulate_portable(cols, wt, k, n, acc)
+}
+
+fn accumulate(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above; the check is cached by std).
+            return unsafe { accumulate_avx2(cols, wt, k, n, acc) };
+        }
+    }
+    accumulate_portable(cols, wt, k, n, acc)
 }
 
 /// `Σ a·b` of `i16` operands in `i32`: the shape LLVM turns into multiply-add pairs (pmaddwd).

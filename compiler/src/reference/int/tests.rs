@@ -55,7 +55,7 @@ fn definition(g: &GemmStage, w: &[i32], x: &[i32], zx: i32) -> Vec<i32> {
 
 prop_compose! {
     fn stage()(ch in 1usize..4, h in 1usize..7, w in 1usize..7, kh in 1usize..4, kw in 1usize..4,
-               s in 1usize..3, d in 1usize..3, p in 0usize..3, n in 1usize..5,
+               s in 1usize..3, d in 1usize..3, p in 0usize..3, n in 1usize..13,
                bits in 2u32..10, narrow in any::<bool>(), relu in any::<bool>(), seed in any::<u64>())
         -> Option<(GemmStage, Vec<i32>, i32)> {
         let span = |k: usize| (k - 1) * d + 1;
