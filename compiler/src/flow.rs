@@ -90,7 +90,7 @@ pub fn quantize(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Program, Calibration)> {
     let mut cal = calibrate(g, calib, 64, progress)?;
-    if cfg.gptq || cfg.bias_correction {
+    if cfg.gptq || cfg.adaround || cfg.bias_correction {
         cal.hessians = crate::quant::calibrate::collect_hessians(g, calib, 64)?;
     }
     let p = lower(g, &cal, cfg)?;

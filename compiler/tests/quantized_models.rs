@@ -229,7 +229,7 @@ fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float()
 }
 
 #[test]
-fn gptq_and_bias_correction_beat_round_to_nearest_at_4_and_2_bits() {
+fn gptq_adaround_and_bias_correction_beat_round_to_nearest() {
     for m in &MODELS {
         let g = load_optimized(&repo().join(format!("models/{}.onnx", m.name))).unwrap();
         let x = data(m.test);
@@ -288,6 +288,23 @@ fn gptq_and_bias_correction_beat_round_to_nearest_at_4_and_2_bits() {
                 m.name
             );
             assert!(mse(&bc) < mse(&rtn), "{} {bits}: bias correction", m.name);
+            cfg.bias_correction = false;
+            cfg.adaround = true;
+            let ad = run_quantized(
+                &quantize(&g, &data(m.calib), &cfg, &mut |_, _| {})
+                    .unwrap()
+                    .0,
+                &x,
+            )
+            .unwrap();
+            let aa = accuracy(&ad);
+            eprintln!(
+                "{} {bits}: adaround top-1 {aa:.4}, output sq. error {:.3}",
+                m.name,
+                mse(&ad)
+            );
+            assert!(aa >= ar, "{} {bits}: adaround {aa} < rtn {ar}", m.name);
+            assert!(mse(&ad) < mse(&rtn), "{} {bits}: adaround", m.name);
         }
     }
 }

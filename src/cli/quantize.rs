@@ -60,6 +60,10 @@ pub struct Args {
     /// calibration inputs (beats round-to-nearest at 3–4 bits).
     #[arg(long)]
     pub gptq: bool,
+    /// AdaRound: learn each integer weight's rounding direction (down or up) to minimise the
+    /// layer's reconstruction error over the calibration inputs (not with --gptq).
+    #[arg(long, conflicts_with = "gptq")]
+    pub adaround: bool,
     /// Bias correction: fold each layer's expected quantization error E[x]·(W − Ŵ) over the
     /// calibration inputs into its bias.
     #[arg(long)]
@@ -181,6 +185,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         rounding,
         prune,
         gptq: a.gptq,
+        adaround: a.adaround,
         bias_correction: a.bias_correction,
         ..QuantConfig::default()
     };
@@ -195,7 +200,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let calib = read_npy(&calib_path)?;
     let mut cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
         .map_err(|e| Failure::usage(format!("--calib {}: {e}", calib_path.display())))?;
-    if a.gptq || a.bias_correction {
+    if a.gptq || a.adaround || a.bias_correction {
         cal.hessians = collect_hessians(&g, &calib, 64)?;
     }
     let base = lower(&g, &cal, &cfg)?;

@@ -102,6 +102,8 @@ pub struct QuantConfig {
     pub prune: Option<Prune>,
     /// GPTQ error compensation for integer weight formats (needs `Calibration::hessians`).
     pub gptq: bool,
+    /// AdaRound: learn each integer weight's rounding direction (needs `Calibration::hessians`).
+    pub adaround: bool,
     /// Bias correction: add `E[x]·(W − Ŵ)` of the calibration inputs to each layer's bias.
     pub bias_correction: bool,
     /// Overrides by layer (graph node) name.
@@ -118,6 +120,7 @@ impl Default for QuantConfig {
             rounding: Rounding::Rnd,
             prune: None,
             gptq: false,
+            adaround: false,
             bias_correction: false,
             layers: BTreeMap::new(),
         }

@@ -3,6 +3,7 @@
 use super::{fused_relu, node_err, sample_shape, to_window, Lowering};
 use crate::fxir::{GemmStage, StageKind, Window};
 use crate::ir::{Node, Op, QuantAnnot};
+use crate::quant::adaround::adaround_int;
 use crate::quant::gptq::gptq_int;
 use crate::quant::spec::{ActSpec, WeightSpec};
 use crate::quant::weights::quantize_weights;
@@ -171,6 +172,17 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
         None => match (spec, l.cal.hessians.get(&n.name)) {
             (WeightSpec::Int { bits }, Some(h)) if l.cfg.gptq && h.xtx.len() == k * k => {
                 gptq_int(&w_real, nn, k, bits, l.cfg.per_channel, &h.xtx)
+            }
+            (WeightSpec::Int { bits }, Some(h)) if l.cfg.adaround && h.xtx.len() == k * k => {
+                adaround_int(
+                    &w_real,
+                    nn,
+                    k,
+                    bits,
+                    l.cfg.per_channel,
+                    &h.xtx,
+                    h.rows as f64,
+                )
             }
             _ => quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
                 .map_err(|e| err(format!("weights: {e}")))?,

@@ -16,6 +16,7 @@
 //! (calibration, [`quantize_multiplier`]) or goes out ([`Format::dequantize`]).
 //! `docs/number-formats.md` is the user-facing description of this module.
 
+pub mod adaround;
 pub mod bitalloc;
 pub mod calibrate;
 pub mod error;
