@@ -11,6 +11,8 @@ use rayon::prelude::*;
 use crate::fxir::GemmStage;
 use crate::quant::{requantize_fast, saturate, Format, Overflow, Rounding};
 
+use super::kernel::{dot16, ChannelWeights, CHANNEL_BLOCK_MIN};
+
 pub(crate) fn gemm_batch(
     g: &GemmStage,
     x: &[i32],
@@ -36,9 +38,7 @@ pub(crate) fn gemm_batch(
             // contiguous lanes that vectorizes, instead of `n` short dot products (conv1 of
             // the digits CNN has K = 9).
             let (k, n) = (g.k, g.n);
-            let wt: Vec<i32> = (0..k)
-                .flat_map(|j| w[j..].iter().step_by(k).take(n).copied())
-                .collect();
+            let wt = ChannelWeights::new(&w, k, n);
             y.par_chunks_mut(out_len.max(1))
                 .zip(x.par_chunks(in_len.max(1)))
                 .for_each_init(
@@ -47,13 +47,23 @@ pub(crate) fn gemm_batch(
                         gather.fill(xs, zx as i16, cols);
                         acc.clear();
                         acc.resize(p_count * n, 0i32);
-                        accumulate(cols, &wt, k, n, acc);
-                        for (p, a) in acc.chunks_exact(n).enumerate() {
-                            for (c, &v) in a.iter().enumerate() {
-                                ys[c * p_count + p] = match &simple {
-                                    Some(r) => r[c].apply(v),
-                                    None => finish(g, c, i64::from(v)),
-                                };
+                        wt.accumulate(cols, acc);
+                        // Channel by channel: one channel's constants in registers, the
+                        // outputs written contiguously (the layout is channel-major).
+                        for (c, out) in ys.chunks_exact_mut(p_count).enumerate().take(n) {
+                            let column = acc[c..].iter().step_by(n);
+                            match &simple {
+                                Some(r) => {
+                                    let r = r[c];
+                                    for (y, &v) in out.iter_mut().zip(column) {
+                                        *y = r.apply(v);
+                                    }
+                                }
+                                None => {
+                                    for (y, &v) in out.iter_mut().zip(column) {
+                                        *y = finish(g, c, i64::from(v));
+                                    }
+                                }
                             }
                         }
                     },
@@ -130,10 +140,12 @@ impl SimpleRequant {
             .collect()
     }
 
-    #[inline]
+    #[inline(always)]
     fn apply(&self, acc: i32) -> i32 {
         let prod = (i64::from(acc) + self.bias) * self.m0;
-        (((prod + self.half) >> self.shift) + self.z).clamp(self.lo, self.hi) as i32
+        (((prod + self.half) >> self.shift) + self.z)
+            .max(self.lo)
+            .min(self.hi) as i32
     }
 }
 
@@ -185,71 +197,6 @@ impl Gather {
             None => pad,
         }));
     }
-}
-
-/// Output channels from which the channel-innermost kernel pays (a vector of i32 lanes or more).
-const CHANNEL_BLOCK_MIN: usize = 8;
-
-/// `acc[p][c] = Σ_j cols[p][j] · wt[j][c]` in wrapping `i32`: exact because the stage's proven
-/// accumulator width is at most 32 bits, and operands fit `i16` so no product overflows.
-#[inline(always)]
-fn accumulate_portable(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
-    for (col, a) in cols.chunks_exact(k).zip(acc.chunks_exact_mut(n)) {
-        for (j, &x) in col.iter().enumerate() {
-            if x == 0 {
-                continue;
-            }
-            let x = i32::from(x);
-            for (s, &wv) in a.iter_mut().zip(&wt[j * n..(j + 1) * n]) {
-                *s = s.wrapping_add(x.wrapping_mul(wv));
-            }
-        }
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn accumulate_avx2(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
-    accumulate_portable(cols, wt, k, n, acc)
-}
-
-fn accumulate(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above; the check is cached by std).
-            return unsafe { accumulate_avx2(cols, wt, k, n, acc) };
-        }
-    }
-    accumulate_portable(cols, wt, k, n, acc)
-}
-
-/// `Σ a·b` of `i16` operands in `i32`: the shape LLVM turns into multiply-add pairs (pmaddwd).
-/// Exact because the stage's proven accumulator width is at most 32 bits.
-#[inline(always)]
-fn dot16_portable(a: &[i16], b: &[i16]) -> i32 {
-    a.iter().zip(b).fold(0i32, |s, (&x, &y)| {
-        s.wrapping_add(i32::from(x) * i32::from(y))
-    })
-}
-
-/// The same loop compiled for AVX2 (256-bit `vpmaddwd`), chosen at run time.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn dot16_avx2(a: &[i16], b: &[i16]) -> i32 {
-    dot16_portable(a, b)
-}
-
-#[inline]
-fn dot16(a: &[i16], b: &[i16]) -> i32 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above; the check is cached by std).
-            return unsafe { dot16_avx2(a, b) };
-        }
-    }
-    dot16_portable(a, b)
 }
 
 /// One sample: `xs` is the input (`[K]` or `[C, H, W]`), `w` the decoded weights `[n][k]`,

@@ -7,6 +7,7 @@
 //! only until the last stage that reads it, unless the caller asks to observe every tensor.
 
 pub(crate) mod gemm;
+mod kernel;
 mod vector;
 
 #[cfg(test)]

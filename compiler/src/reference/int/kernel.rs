@@ -1,0 +1,143 @@
+//! The integer reference's inner loops. Exact because every stage that takes them has a proven
+//! accumulator width of at most 32 bits and operands that fit `i16` (checked by the caller), so
+//! wrapping `i32` arithmetic equals the definition; the property tests compare them with the
+//! per-sample path in `gemm.rs`. Vector forms are chosen at run time (`is_x86_feature_detected`).
+
+/// Output channels from which the channel-innermost kernel pays (a vector of i32 lanes or more).
+pub(crate) const CHANNEL_BLOCK_MIN: usize = 8;
+
+/// `acc[p][c] = Σ_j cols[p][j] · wt[j][c]` in wrapping `i32`: exact because the stage's proven
+/// accumulator width is at most 32 bits, and operands fit `i16` so no product overflows.
+#[inline(always)]
+fn accumulate_portable(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
+    for (col, a) in cols.chunks_exact(k).zip(acc.chunks_exact_mut(n)) {
+        for (j, &x) in col.iter().enumerate() {
+            if x == 0 {
+                continue;
+            }
+            let x = i32::from(x);
+            for (s, &wv) in a.iter_mut().zip(&wt[j * n..(j + 1) * n]) {
+                *s = s.wrapping_add(x.wrapping_mul(wv));
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn accumulate_avx2(cols: &[i16], wt: &[i32], k: usize, n: usize, acc: &mut [i32]) {
+    accumulate_portable(cols, wt, k, n, acc)
+}
+
+/// `Σ a·b` of `i16` operands in `i32`: the shape LLVM turns into multiply-add pairs (pmaddwd).
+/// Exact because the stage's proven accumulator width is at most 32 bits.
+#[inline(always)]
+fn dot16_portable(a: &[i16], b: &[i16]) -> i32 {
+    a.iter().zip(b).fold(0i32, |s, (&x, &y)| {
+        s.wrapping_add(i32::from(x) * i32::from(y))
+    })
+}
+
+/// The same loop compiled for AVX2 (256-bit `vpmaddwd`), chosen at run time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn dot16_avx2(a: &[i16], b: &[i16]) -> i32 {
+    dot16_portable(a, b)
+}
+
+#[inline]
+pub(crate) fn dot16(a: &[i16], b: &[i16]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above; the check is cached by std).
+            return unsafe { dot16_avx2(a, b) };
+        }
+    }
+    dot16_portable(a, b)
+}
+
+/// `Wᵀ` for the channel-innermost kernel, in two layouts: `i32` rows of `n` channels per tap (the
+/// portable loop), and, when `n` is a multiple of 8, pairs of taps interleaved per channel as
+/// `i16` (`[k/2][n][2]`) for AVX2's `vpmaddwd`, which multiplies 16 pairs and adds them in
+/// pairs: two taps of eight channels per instruction.
+pub(crate) struct ChannelWeights {
+    k: usize,
+    n: usize,
+    rows: Vec<i32>,
+    pairs: Vec<i16>,
+}
+
+impl ChannelWeights {
+    /// `w` is `[n][k]`, every value within `i16`.
+    pub(crate) fn new(w: &[i32], k: usize, n: usize) -> ChannelWeights {
+        let rows: Vec<i32> = (0..k)
+            .flat_map(|j| w[j..].iter().step_by(k).take(n).copied())
+            .collect();
+        let mut pairs = Vec::new();
+        if n % 8 == 0 {
+            let kp = k.div_ceil(2);
+            pairs = vec![0i16; kp * n * 2];
+            for p in 0..kp {
+                for c in 0..n {
+                    for t in 0..2 {
+                        let j = 2 * p + t;
+                        if j < k {
+                            pairs[(p * n + c) * 2 + t] = w[c * k + j] as i16;
+                        }
+                    }
+                }
+            }
+        }
+        ChannelWeights { k, n, rows, pairs }
+    }
+
+    /// `acc[p][c] = Σ_j cols[p][j] · W[c][j]` for every pixel row `p` of `cols` (`[rows][k]`).
+    pub(crate) fn accumulate(&self, cols: &[i16], acc: &mut [i32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if !self.pairs.is_empty() && self.n <= 64 && std::arch::is_x86_feature_detected!("avx2")
+            {
+                // SAFETY: AVX2 is present (checked just above); the layouts are this type's.
+                unsafe { self.accumulate_madd(cols, acc) };
+                return;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: as above.
+                unsafe { accumulate_avx2(cols, &self.rows, self.k, self.n, acc) };
+                return;
+            }
+        }
+        accumulate_portable(cols, &self.rows, self.k, self.n, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn accumulate_madd(&self, cols: &[i16], acc: &mut [i32]) {
+        use std::arch::x86_64::*;
+        let (k, n) = (self.k, self.n);
+        let vecs = n / 8;
+        let kp = k.div_ceil(2);
+        for (col, a) in cols.chunks_exact(k).zip(acc.chunks_exact_mut(n)) {
+            let mut sum = [_mm256_setzero_si256(); 8];
+            for p in 0..kp {
+                let x0 = col[2 * p];
+                let x1 = if 2 * p + 1 < k { col[2 * p + 1] } else { 0 };
+                if x0 == 0 && x1 == 0 {
+                    continue;
+                }
+                let xx = _mm256_set1_epi32(i32::from(x0 as u16) | (i32::from(x1 as u16) << 16));
+                let wrow = &self.pairs[p * n * 2..(p + 1) * n * 2];
+                for (v, s) in sum.iter_mut().enumerate().take(vecs) {
+                    // SAFETY: `wrow` holds `2n` i16 = `vecs` 256-bit vectors; unaligned load.
+                    let wv = unsafe { _mm256_loadu_si256(wrow.as_ptr().add(v * 16).cast()) };
+                    *s = _mm256_add_epi32(*s, _mm256_madd_epi16(xx, wv));
+                }
+            }
+            for (v, s) in sum.iter().enumerate().take(vecs) {
+                // SAFETY: `a` has `n` = 8·vecs i32; unaligned store.
+                unsafe { _mm256_storeu_si256(a.as_mut_ptr().add(v * 8).cast(), *s) };
+            }
+        }
+    }
+}
