@@ -14,6 +14,7 @@ pub mod exact;
 pub mod fast;
 pub mod model;
 pub mod scalesim;
+pub mod sweep;
 pub mod timeline;
 pub mod vcd;
 

@@ -9,6 +9,7 @@ mod quantize;
 mod run;
 mod scalesim;
 mod simulate;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +36,7 @@ enum Verb {
     Compile(Box<compile::Args>),
     Scalesim(scalesim::Args),
     Simulate(Box<simulate::Args>),
+    Sweep(Box<sweep::Args>),
 }
 
 /// A failure and the exit code it maps to.
@@ -83,6 +85,7 @@ pub fn main() -> i32 {
         Verb::Compile(a) => compile::main(*a),
         Verb::Scalesim(a) => scalesim::main(a),
         Verb::Simulate(a) => simulate::main(*a),
+        Verb::Sweep(a) => sweep::main(*a),
     };
     match result {
         Ok(code) => code,
