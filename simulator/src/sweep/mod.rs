@@ -272,3 +272,6 @@ pub fn input_batch(
     s[0] = batch;
     Tensor::new(s, x.data.gather(&idx)).map_err(|msg| SimError::Sweep { msg })
 }
+
+#[cfg(test)]
+mod tests;
