@@ -293,6 +293,55 @@ fn onnx_allocations_are_quantized_once_each_and_report_accuracy() {
     assert!(area[1] < area[0], "narrower PEs take less area: {area:?}");
     // One is smaller, the other more accurate: with accuracy as an axis both are on the front.
     assert_eq!(s["pareto"].as_array().unwrap().len(), 2, "{s}");
+
+    // A budget allocation: the quantizer's per-layer choice at 3 bits per weight on average.
+    std::fs::write(
+        &space,
+        r#"(name: "t", rows: [4], cols: [4], dataflow: [WeightStationary], buffer_kib: [16],
+           bits: [(weights: "int8", acts: "int8", avg_bits: Some(3.0))],
+           clock_mhz: [100.0], dram_bytes_per_cycle: [8.0])"#,
+    )
+    .unwrap();
+    let out = d.join("budget");
+    json(&systole(&[
+        "sweep",
+        "models/digits_cnn.onnx",
+        "--space",
+        space.to_str().unwrap(),
+        "--calib",
+        CALIB,
+        "--data",
+        X,
+        "--labels",
+        Y,
+        "--part",
+        "asic:28nm",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let r = &records(&out)[0];
+    assert_eq!(r["bits"], "avg3/aint8");
+    assert!(r["weight_bits"].as_u64().unwrap() < 8, "{r}");
+    // An unreachable budget is bad input naming the smallest one.
+    std::fs::write(
+        &space,
+        r#"(name: "t", rows: [4], cols: [4], dataflow: [WeightStationary], buffer_kib: [16],
+           bits: [(weights: "int8", acts: "int8", avg_bits: Some(0.5))],
+           clock_mhz: [100.0], dram_bytes_per_cycle: [8.0])"#,
+    )
+    .unwrap();
+    let o = systole(&[
+        "sweep",
+        "models/digits_cnn.onnx",
+        "--space",
+        space.to_str().unwrap(),
+        "--calib",
+        CALIB,
+        "--out",
+        d.join("budget-bad").to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["avg_bits", "smallest achievable"]);
 }
 
 #[test]

@@ -4,15 +4,18 @@
 
 use std::path::Path;
 
-use systole_compiler::flow::{load_for_quantize, run_quantized, top1};
+use systole_compiler::flow::{load_for_quantize, run_float, run_quantized, top1};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::quant::bitalloc::solve;
 use systole_compiler::quant::calibrate::calibrate;
+use systole_compiler::quant::sensitivity::analyze;
+use systole_compiler::quant::spec::WeightSpec;
 use systole_compiler::sysq::{Provenance, SysqFile};
 use systole_compiler::Tensor;
 
 use super::eval::Alloc;
-use super::space::Bits;
+use super::space::{Bits, DEFAULT_CANDIDATES};
 use crate::error::{Result, SimError};
 
 /// Labelled evaluation data.
@@ -43,7 +46,8 @@ pub fn from_sysq(path: &Path, data: Option<&EvalData>) -> Result<Vec<Alloc>> {
 }
 
 /// An ONNX model quantized once per allocation in `bits` (MinMax calibration on `calib`,
-/// per-channel weights, as `systole quantize` does by default).
+/// per-channel weights, as `systole quantize` does by default; a budget allocation runs the
+/// quantizer's sensitivity analysis and knapsack, as `--budget avg-bits=X` does).
 pub fn from_onnx(
     path: &Path,
     calib: &Tensor,
@@ -58,7 +62,7 @@ pub fn from_onnx(
         let bad = |what: &str, e: String| SimError::Sweep {
             msg: format!("axis 'bits': {} {what}: {e}", b.label()),
         };
-        let cfg = QuantConfig {
+        let mut cfg = QuantConfig {
             weights: b
                 .weights
                 .parse()
@@ -66,6 +70,37 @@ pub fn from_onnx(
             acts: b.acts.parse().map_err(|e| bad("acts", format!("{e}")))?,
             ..QuantConfig::default()
         };
+        if let Some(avg) = b.avg_bits {
+            let list = b.candidates.as_deref().unwrap_or(DEFAULT_CANDIDATES);
+            let cands: Vec<WeightSpec> = list
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| bad("candidates", format!("{e}")))?;
+            if !(avg > 0.0 && avg.is_finite()) {
+                return Err(bad("avg_bits", format!("{avg} is not a positive number")));
+            }
+            let total = lower(&g, &cal, &cfg)?.weight_count();
+            let fv = run_float(&g, calib)?.to_f32_vec();
+            let layers = analyze(&g, &cal, &cfg, &cands, calib, &fv)?;
+            let budget = (avg * total as f64).floor() as u64;
+            let pick = solve(&layers, budget).map_err(|min| {
+                bad(
+                    "avg_bits",
+                    format!(
+                        "infeasible; the smallest achievable with candidates {list} is {:.3} bits/weight",
+                        min as f64 / total.max(1) as f64
+                    ),
+                )
+            })?;
+            for (l, &i) in layers.iter().zip(&pick) {
+                let w: WeightSpec = l.choices[i]
+                    .format
+                    .parse()
+                    .map_err(|e| bad("candidates", format!("{e}")))?;
+                cfg.layers.entry(l.name.clone()).or_default().weights = Some(w);
+            }
+        }
         let p = lower(&g, &cal, &cfg)?;
         let prov = Provenance {
             tool: format!("systole {} sweep", env!("CARGO_PKG_VERSION")),

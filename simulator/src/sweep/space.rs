@@ -14,18 +14,30 @@ use crate::error::{Result, SimError};
 /// with a huge product should be an error, not a week of computing).
 pub const MAX_POINTS: u64 = 100_000_000;
 
-/// One bit-width allocation: formats as `systole quantize` reads them (`--weights`, `--acts`).
+/// One bit-width allocation: formats as `systole quantize` reads them (`--weights`, `--acts`),
+/// or, with `avg_bits`, the quantizer's per-layer allocation under that budget (`--budget
+/// avg-bits=X`) over `candidates` (default: `systole quantize`'s candidate list).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Bits {
     pub weights: String,
     pub acts: String,
+    #[serde(default)]
+    pub avg_bits: Option<f64>,
+    #[serde(default)]
+    pub candidates: Option<String>,
 }
 
+/// `systole quantize --candidates`' default.
+pub const DEFAULT_CANDIDATES: &str = "int2,int3,int4,int5,int6,int8";
+
 impl Bits {
-    /// `w<weights>/a<acts>`, e.g. `wint4/aint8`.
+    /// `w<weights>/a<acts>`, e.g. `wint4/aint8`, or `avg<X>/a<acts>` for a budget.
     pub fn label(&self) -> String {
-        format!("w{}/a{}", self.weights, self.acts)
+        match self.avg_bits {
+            Some(x) => format!("avg{x}/a{}", self.acts),
+            None => format!("w{}/a{}", self.weights, self.acts),
+        }
     }
 }
 
