@@ -118,6 +118,12 @@ fn a_sweep_streams_every_point_and_its_front_and_best_design_hold() {
         assert!(feasible(p, 0));
         assert!(!feas.iter().any(|q| dom(q, p)), "{p} is dominated");
     }
+    for (i, p) in pareto.iter().enumerate() {
+        for q in &pareto[..i] {
+            let same = latency(p) == latency(q) && cost(p, 0) == cost(q, 0);
+            assert!(!same, "equal designs are kept once: {p} {q}");
+        }
+    }
     for q in &feas {
         let on_front = pareto.iter().any(|p| p["index"] == q["index"]);
         let dominated = pareto.iter().any(|p| dom(p, q));

@@ -1,6 +1,7 @@
 //! The Pareto front and the best design of a sweep, kept incrementally so a sweep's memory does
-//! not grow with its points. Dominance is strict, so the front (sorted by index) does not depend
-//! on the order in which points finish: a sharded or resumed run gives the same front.
+//! not grow with its points. Dominance is strict and ties keep one representative by a total
+//! order, so the front (sorted by index) does not depend on the order in which points finish:
+//! a sharded or resumed run gives the same front.
 
 use serde::Serialize;
 
@@ -126,6 +127,26 @@ impl Tracker {
             self.best = Some(r.clone());
         }
         if self.front.iter().any(|(f, _)| dominates(f, &v)) {
+            return;
+        }
+        // Designs with equal figures (e.g. FPGA designs bound by the same DSP count that differ
+        // in buffer size) keep one representative: the lower energy, then the lower index, a
+        // total order, so the choice does not depend on arrival order either.
+        let t = self.target;
+        let tie = |x: &Record| {
+            (
+                x.targets
+                    .get(t)
+                    .and_then(|c| c.energy_uj)
+                    .unwrap_or(f64::INFINITY),
+                x.index,
+            )
+        };
+        if let Some(pos) = self.front.iter().position(|(f, _)| *f == v) {
+            let (a, b) = (tie(r), tie(&self.front[pos].1));
+            if a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).is_lt() {
+                self.front[pos].1 = r.clone();
+            }
             return;
         }
         self.front.retain(|(f, _)| !dominates(&v, f));

@@ -133,3 +133,22 @@ fn the_hash_tells_inputs_apart() {
     assert_ne!(fnv1a(&[b"ab", b"c"]), fnv1a(&[b"a", b"bc"]));
     assert_eq!(fnv1a(&[b"space"]), fnv1a(&[b"space"]));
 }
+
+#[test]
+fn each_objective_picks_its_own_best() {
+    // (latency, cost): a is fastest, b cheapest; energy = latency × cost favours c.
+    let a = rec(0, 1.0, 4.0, true);
+    let b = rec(1, 4.0, 1.0, true);
+    let c = rec(2, 1.5, 1.5, true);
+    let best = |o: Objective| {
+        let mut t = Tracker::new(0, o, false);
+        for r in [&a, &b, &c] {
+            t.add(r);
+        }
+        t.best().map(|r| r.index)
+    };
+    assert_eq!(best(Objective::Latency), Some(0));
+    assert_eq!(best(Objective::Throughput), Some(0));
+    assert_eq!(best(Objective::Area), Some(1));
+    assert_eq!(best(Objective::Energy), Some(2));
+}
