@@ -2,11 +2,11 @@
 # Sweep benchmark (docs/benchmarks.md): wall time and peak RSS of `systole sweep` on the digits
 # CNN for the shipped 1,350-point space and for a 10x smaller and a 10x larger variant of it
 # (fewer allocations and buffer sizes; ten clocks), to show that memory stays flat in the number of points.
-# Usage: scripts/bench-sweep.sh   (builds the release binary first)
+# Usage: scripts/bench-sweep.sh   (builds the release binary first; SYSTOLE_BENCH_NO_BUILD=1 skips that)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-cargo build --release -p systole >/dev/null
+[ "${SYSTOLE_BENCH_NO_BUILD:-0}" = 1 ] || cargo build --release -p systole >/dev/null
 bin="$root/target/release/systole"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -50,7 +50,7 @@ pub const PARTS: &[Part] = &[
         bram: 30,
         large_ram: 4,
         typical_mhz: 48.0,
-        source: "Lattice FPGA-DS-02008 (iCE40 UltraPlus Family Data Sheet), Table 1.1",
+        source: "Lattice FPGA-DS-02008 (iCE40 UltraPlus Family Data Sheet)",
     },
     Part {
         name: "artix7-100t",
@@ -62,7 +62,7 @@ pub const PARTS: &[Part] = &[
         bram: 270,
         large_ram: 0,
         typical_mhz: 200.0,
-        source: "Xilinx DS180 (7 Series FPGAs Data Sheet: Overview), Table 3",
+        source: "Xilinx DS180 (7 Series FPGAs Data Sheet: Overview)",
     },
     Part {
         name: "zu3eg",
