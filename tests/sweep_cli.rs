@@ -398,4 +398,26 @@ fn bad_input_exits_2_naming_the_problem() {
     assert_usage_error(&o, &["--objective"]);
     let o = systole(&["sweep", "merge", d.to_str().unwrap(), "--out", "x"]);
     assert_usage_error(&o, &["not a sweep directory"]);
+    // --resume into a directory of another space.
+    let out = d.join("out");
+    let o = systole(&[
+        "sweep",
+        &sysq,
+        "--space",
+        SMALL,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let other = write("other.ron", &base.replace("rows: [4, 8]", "rows: [8]"));
+    let o = systole(&[
+        "sweep",
+        &sysq,
+        "--space",
+        &other,
+        "--resume",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["--resume", "hash"]);
 }
