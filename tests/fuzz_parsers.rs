@@ -1,5 +1,5 @@
 //! Structured fuzzing of every parser on stable Rust: proptest mutates real files (the bundled
-//! models, descriptions, SCALE-Sim configs and topologies, `.npy` data, a `.sysq` program) with
+//! models, descriptions, sweep spaces, SCALE-Sim configs and topologies, `.npy` data, a `.sysq` program) with
 //! bit flips, byte overwrites, insertions, deletions, truncation and chunk duplication, and each
 //! parser must return (a value or an error), never panic.
 //!
@@ -201,6 +201,25 @@ fn fuzz_accelerator_ron() {
         .collect();
     fuzz("accelerator-ron", s, |b| {
         let _ = systole_hw::Accelerator::from_ron_str(&String::from_utf8_lossy(b), p("f.ron"));
+    });
+}
+
+#[test]
+fn fuzz_sweep_space() {
+    let s = seeds(&[
+        "hw/sweeps/digits-cnn-small.ron",
+        "hw/sweeps/digits-cnn-1k.ron",
+        "hw/sweeps/digits-cnn-ice40.ron",
+    ]);
+    fuzz("sweep-space-ron", s, |b| {
+        if let Ok(sp) = systole_sim::sweep::Space::from_ron(&String::from_utf8_lossy(b), "f.ron") {
+            // A valid space must also enumerate: its first and last points.
+            let n = sp.len();
+            if n > 0 {
+                let _ = sp.point(0);
+                let _ = sp.point(n - 1);
+            }
+        }
     });
 }
 

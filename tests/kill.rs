@@ -155,3 +155,131 @@ fn compile_killed_midway_leaves_no_partial_file() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The sweep's records, sorted (points finish in any order).
+fn sorted_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut v: Vec<String> = text.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+fn sweep_args(out: &str) -> Vec<&str> {
+    vec![
+        "sweep",
+        "models/digits_cnn.onnx",
+        "--calib",
+        "models/data/digits_calib_x_img.npy",
+        "--space",
+        "hw/sweeps/digits-cnn-1k.ron",
+        "--out",
+        out,
+    ]
+}
+
+#[test]
+fn sweep_killed_midway_resumes_without_losing_or_repeating_a_point() {
+    let d = tmpdir("kill-sweep");
+    let full = d.join("full");
+    let t0 = Instant::now();
+    let o = systole(&sweep_args(full.to_str().unwrap()));
+    let took = t0.elapsed();
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let want = sorted_lines(&full.join("points.jsonl"));
+    assert!(want.len() >= 1000, "{}", want.len());
+    let summary = |dir: &Path| {
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+        (
+            v["pareto"].clone(),
+            v["feasible"].clone(),
+            v["points"].clone(),
+        )
+    };
+    let mut partial = 0;
+    for i in 0..6u32 {
+        let out = d.join(format!("cut-{i}"));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_systole"))
+            .args(sweep_args(out.to_str().unwrap()))
+            .current_dir(repo())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(took.mul_f64(0.3 + f64::from(i) / 8.0));
+        let _ = child.kill();
+        let _ = child.wait();
+        let got = sorted_lines(&out.join("points.jsonl"));
+        if got.len() < want.len() {
+            partial += 1;
+        }
+        let mut args = sweep_args(out.to_str().unwrap());
+        args.push("--resume");
+        let o = systole(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "resume after kill {i}: {}",
+            common::stderr(&o)
+        );
+        assert_eq!(
+            sorted_lines(&out.join("points.jsonl")),
+            want,
+            "kill {i}: the resumed run's points differ from an uninterrupted run's"
+        );
+        assert_eq!(summary(&out), summary(&full), "kill {i}: summary differs");
+    }
+    assert!(
+        partial > 0,
+        "every kill came after the sweep had finished: nothing was tested"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn sweeps_are_identical_across_thread_counts() {
+    let d = tmpdir("sweep-threads");
+    let mut results = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = d.join(format!("t{threads}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_systole"))
+            .args(sweep_args(out.to_str().unwrap()))
+            .current_dir(repo())
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        // Wall time and the output paths differ by nature; everything else must not.
+        for k in ["seconds", "files", "out"] {
+            if let Some(o) = summary.as_object_mut() {
+                o.remove(k);
+            }
+        }
+        let pareto = std::fs::read_to_string(out.join("pareto.csv")).unwrap();
+        results.push((
+            sorted_lines(&out.join("points.jsonl")),
+            summary.to_string(),
+            pareto,
+        ));
+    }
+    for (i, r) in results.iter().enumerate().skip(1) {
+        assert!(
+            r.0 == results[0].0,
+            "points differ between 1 and {} threads",
+            i + 1
+        );
+        assert!(
+            r.1 == results[0].1,
+            "summary differs between 1 and {} threads",
+            i + 1
+        );
+        assert!(
+            r.2 == results[0].2,
+            "pareto.csv differs between 1 and {} threads",
+            i + 1
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -174,3 +174,48 @@ fn an_array_of_a_million_by_a_million_is_refused() {
     assert!(!out.exists(), "a refused compile wrote {}", out.display());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_sweep_of_10_pow_12_points_is_refused_before_enumeration() {
+    let d = tmpdir("limits-sweep");
+    let list = |f: &dyn Fn(u32) -> String| (1..=1000).map(f).collect::<Vec<_>>().join(", ");
+    let space = format!(
+        "(name: \"huge\", rows: [{}], cols: [{}], dataflow: [WeightStationary], buffer_kib: [{}], \
+         clock_mhz: [{}], dram_bytes_per_cycle: [8.0], dram_latency_cycles: 50, vector_lanes: 8)",
+        list(&|i| i.to_string()),
+        list(&|i| i.to_string()),
+        list(&|i| i.to_string()),
+        list(&|i| format!("{i}.0")),
+    );
+    let path = d.join("huge.ron");
+    std::fs::write(&path, space).unwrap();
+    let sysq = d.join("mlp.sysq");
+    let o = systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let out = d.join("out");
+    let o = systole(&[
+        "sweep",
+        sysq.to_str().unwrap(),
+        "--space",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_usage_error(
+        &o,
+        &[
+            "huge.ron",
+            "1000000000000 design points",
+            "--max-sweep-points",
+        ],
+    );
+    assert!(!out.join("points.jsonl").exists());
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -142,3 +142,81 @@ pub fn histogram(
     }
     Ok(svg)
 }
+
+/// One series of an [`xy_log`] chart: points as dots, or joined by a line (roofs, fronts).
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+    pub line: bool,
+}
+
+/// A log-log chart of point and line series (`systole sweep`'s Pareto scatter and roofline).
+/// Non-positive values cannot sit on a log axis and are left out.
+pub fn xy_log(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> crate::Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 600)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let pos = |v: &(f64, f64)| v.0 > 0.0 && v.1 > 0.0 && v.0.is_finite() && v.1.is_finite();
+        let all: Vec<(f64, f64)> = series
+            .iter()
+            .flat_map(|s| s.points.iter().copied().filter(pos))
+            .collect();
+        let bound = |f: fn(&(f64, f64)) -> f64| {
+            let lo = all.iter().map(f).fold(f64::INFINITY, f64::min);
+            let hi = all.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
+            if lo.is_finite() {
+                (lo / 1.5, (hi * 1.5).max(lo * 2.0))
+            } else {
+                (1.0, 10.0)
+            }
+        };
+        let (x0, x1) = bound(|p| p.0);
+        let (y0, y1) = bound(|p| p.1);
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .y_desc(y_label)
+            .x_label_formatter(&|x| format!("{x:.3e}"))
+            .y_label_formatter(&|y| format!("{y:.3e}"))
+            .draw()
+            .map_err(err)?;
+        for (si, s) in series.iter().enumerate() {
+            let color = Palette99::pick(si).to_rgba();
+            let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(pos).collect();
+            if s.line {
+                chart
+                    .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                    .map_err(err)?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], color));
+            } else {
+                chart
+                    .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                    .map_err(err)?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| Circle::new((x + 5, y), 3, color.filled()));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}

@@ -28,6 +28,13 @@ pub enum HwError {
         field: String,
         msg: String,
     },
+    /// A name that is not one of a fixed set (a part, an ASIC node); `known` lists them.
+    #[error("unknown {what} '{name}' (known: {known})")]
+    Unknown {
+        what: &'static str,
+        name: String,
+        known: String,
+    },
 }
 
 fn file_prefix(path: Option<&Path>) -> String {

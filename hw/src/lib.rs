@@ -3,6 +3,7 @@
 //! Descriptions are RON files (`hw/presets/*.ron`) so a hardware engineer edits them by hand and
 //! the compiler, simulator and sizing sweeps all read one definition. `docs/hardware-model.md`
 //! lists every field, its unit, default and limit.
+pub mod cost;
 pub mod description;
 pub mod error;
 pub mod limits;

@@ -40,6 +40,10 @@ pub enum SimError {
     /// spec, a clock or bit width out of range, time going backwards between layers.
     #[error("VCD: {msg}")]
     Vcd { msg: String },
+    /// A sweep given bad input: an empty or contradictory space, a shard out of range, shards
+    /// of different spaces, results in the output directory without `--resume`.
+    #[error("{msg}")]
+    Sweep { msg: String },
     /// Writing the VCD stream failed (disk full, closed pipe).
     #[error("writing the VCD: {source}")]
     VcdWrite { source: std::io::Error },

@@ -17,6 +17,7 @@ pub mod fast;
 pub mod model;
 pub mod rtl;
 pub mod scalesim;
+pub mod sweep;
 pub mod timeline;
 pub mod vcd;
 pub mod verify;

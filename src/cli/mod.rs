@@ -9,6 +9,7 @@ mod quantize;
 mod run;
 mod scalesim;
 mod simulate;
+mod sweep;
 mod verify;
 
 use clap::{Parser, Subcommand};
@@ -50,6 +51,7 @@ enum Verb {
     Scalesim(scalesim::Args),
     Simulate(Box<simulate::Args>),
     Verify(verify::Args),
+    Sweep(Box<sweep::Args>),
 }
 
 /// A failure and the exit code it maps to.
@@ -122,6 +124,7 @@ pub fn main() -> i32 {
         Verb::Scalesim(a) => scalesim::main(a),
         Verb::Simulate(a) => simulate::main(*a),
         Verb::Verify(a) => verify::main(a),
+        Verb::Sweep(a) => sweep::main(*a),
     };
     match result {
         Ok(code) => code,

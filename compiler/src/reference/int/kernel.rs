@@ -75,7 +75,7 @@ impl ChannelWeights {
             .flat_map(|j| w[j..].iter().step_by(k).take(n).copied())
             .collect();
         let mut pairs = Vec::new();
-        if n % 8 == 0 {
+        if n.is_multiple_of(8) {
             let kp = k.div_ceil(2);
             pairs = vec![0i16; kp * n * 2];
             for p in 0..kp {

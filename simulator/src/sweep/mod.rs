@@ -1,0 +1,277 @@
+//! Design-space sweeps (`systole sweep`): every point of a [`Space`] scheduled and timed on the
+//! fast engine, in parallel with rayon, costed on FPGA parts or an ASIC node
+//! (`systole_hw::cost`), streamed to `points.jsonl` and `points.csv` as points finish, and
+//! summarised as a Pareto front and the best design per target.
+//!
+//! Memory stays flat in the number of points: records are written as they arrive and only the
+//! front, the best design and a bounded sample for the scatter plot are kept. A run can be cut
+//! into shards (`point index % N == i`) and the shards merged into the result a single run
+//! gives ([`merge`]); `--resume` skips points already in `points.jsonl`.
+
+pub mod alloc;
+pub mod eval;
+pub mod pareto;
+pub mod report;
+pub mod space;
+mod store;
+
+pub use eval::{Alloc, Record, TargetCost};
+pub use pareto::{Objective, Tracker};
+pub use report::{BestDesign, Summary};
+pub use space::{Bits, Point, Space};
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use systole_compiler::Tensor;
+use systole_hw::cost::Target;
+
+use crate::error::{Result, SimError};
+use store::{Meta, Sink};
+
+/// Which part of the space a run covers: points with `index % count == index_of_shard`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u64,
+    pub count: u64,
+}
+
+impl Shard {
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    /// `i/N` with `0 <= i < N`.
+    pub fn parse(s: &str) -> Result<Shard> {
+        let bad = |why: &str| SimError::Sweep {
+            msg: format!("--shard {s}: {why}"),
+        };
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| bad("expected i/N, e.g. 0/4 (shards are numbered from 0)"))?;
+        let i: u64 = i
+            .trim()
+            .parse()
+            .map_err(|_| bad("i is not a whole number"))?;
+        let n: u64 = n
+            .trim()
+            .parse()
+            .map_err(|_| bad("N is not a whole number"))?;
+        if n == 0 {
+            return Err(bad("N must be at least 1"));
+        }
+        if i >= n {
+            return Err(bad(&format!(
+                "index {i} is out of range: shards are 0..{} for N = {n}",
+                n - 1
+            )));
+        }
+        Ok(Shard { index: i, count: n })
+    }
+
+    pub fn holds(&self, point: u64) -> bool {
+        point % self.count == self.index
+    }
+
+    /// Points of a space of `n` in this shard.
+    pub fn len(&self, n: u64) -> u64 {
+        n / self.count + u64::from(n % self.count > self.index)
+    }
+
+    pub fn is_empty(&self, n: u64) -> bool {
+        self.len(n) == 0
+    }
+}
+
+/// Everything a run needs.
+pub struct Run<'a> {
+    pub space: &'a Space,
+    /// The space file's text, kept in `sweep.json` so `merge` can rebuild descriptions.
+    pub space_text: &'a str,
+    /// One per [`Space::bits`] entry (or one: the program's own widths).
+    pub allocs: &'a [Alloc],
+    /// The input batch the fast engine runs on.
+    pub x: &'a Tensor,
+    pub targets: &'a [Target],
+    pub objective: Objective,
+    pub shard: Shard,
+    /// Hash of the space, the model and the targets: shards must agree on it to merge.
+    pub hash: u64,
+    pub out: &'a Path,
+    pub resume: bool,
+    /// Write `best.ron` (and `best.sysq`) for the best design on the first target.
+    pub write_best: bool,
+}
+
+/// Runs the sweep; `progress(done, total)` is called after each point (on the calling
+/// thread). Bad input (a different space in `out`, results present without `resume`) is a
+/// [`SimError::Sweep`].
+pub fn run(r: &Run, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
+    let t0 = Instant::now();
+    if r.allocs.is_empty() {
+        return Err(SimError::Sweep {
+            msg: "no program to sweep".into(),
+        });
+    }
+    let n = r.space.len();
+    let meta = Meta {
+        format: store::FORMAT.into(),
+        space: r.space.name.clone(),
+        space_hash: format!("{:016x}", r.hash),
+        space_text: r.space_text.to_string(),
+        points: n,
+        shard_index: r.shard.index,
+        shard_count: r.shard.count,
+        targets: r.targets.iter().map(Target::name).collect(),
+        objective: r.objective.name().into(),
+        with_accuracy: r.allocs.len() > 1,
+        alloc_widths: r.allocs.iter().map(|a| a.acc_bits).collect(),
+    };
+    let mut acc = report::Accumulator::new(r.targets.len(), r.objective, meta.with_accuracy, n);
+    let mut sink = Sink::open(r.out, &meta, r.resume, &mut |rec| acc.add(rec))?;
+    let resumed = acc.seen;
+    let todo = r.shard.len(n) - resumed;
+    let total = r.shard.len(n);
+    let (tx, rx) = mpsc::channel::<Record>();
+    let done = sink.done.clone();
+    let shard = r.shard;
+    let mut write_err: Option<SimError> = None;
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            (0..n)
+                .into_par_iter()
+                .filter(|&i| shard.holds(i) && !done.contains(i))
+                .for_each_with(tx, |tx, i| {
+                    let p = r.space.point(i);
+                    let rec = eval::evaluate(r.space, &p, &r.allocs[p.alloc], r.x, r.targets);
+                    // The receiver only goes away after an error; the rest is then discarded.
+                    let _ = tx.send(rec);
+                });
+        });
+        let mut k = resumed;
+        for rec in rx {
+            if write_err.is_none() {
+                if let Err(e) = sink.write(&rec) {
+                    write_err = Some(e);
+                }
+            }
+            acc.add(&rec);
+            k += 1;
+            progress(k, total);
+        }
+    });
+    if let Some(e) = write_err {
+        return Err(e);
+    }
+    sink.finish()?;
+    let mut files = sink.files();
+    let best_layers = match acc.trackers[0].best() {
+        Some(b) => report::best_layers(r, b)?,
+        None => None,
+    };
+    let mut summary = acc.summary(&meta, r.targets, best_layers, todo, resumed);
+    if r.write_best {
+        files.extend(report::write_best(r.out, &meta, &summary, Some(r.allocs))?);
+    }
+    files.extend(report::write_outputs(r.out, &summary, &acc)?);
+    summary.files = files;
+    summary.seconds = t0.elapsed().as_secs_f64();
+    report::write_summary(r.out, &summary)?;
+    Ok(summary)
+}
+
+/// Combines the shards in `dirs` into `out`: the same `points.jsonl` (sorted by index),
+/// front, best designs and plots a single run gives. Shards of different spaces (their hashes
+/// differ) are refused.
+pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> {
+    let t0 = Instant::now();
+    if dirs.is_empty() {
+        return Err(SimError::Sweep {
+            msg: "merge: name at least one shard directory".into(),
+        });
+    }
+    let metas: Vec<Meta> = dirs.iter().map(|d| Meta::read(d)).collect::<Result<_>>()?;
+    let first = &metas[0];
+    for (d, m) in dirs.iter().zip(&metas).skip(1) {
+        if m.space_hash != first.space_hash {
+            return Err(SimError::Sweep {
+                msg: format!(
+                    "merge: {} is a sweep of a different space or model (hash {}, '{}') than {} (hash {}, '{}')",
+                    d.display(),
+                    m.space_hash,
+                    m.space,
+                    dirs[0].display(),
+                    first.space_hash,
+                    first.space
+                ),
+            });
+        }
+    }
+    let space = Space::from_ron(&first.space_text, "sweep.json space_text")?;
+    let targets: Vec<Target> = first
+        .targets
+        .iter()
+        .map(|t| Target::parse(t).map_err(|e| SimError::Sweep { msg: e.to_string() }))
+        .collect::<Result<_>>()?;
+    let objective = Objective::parse(&first.objective).ok_or_else(|| SimError::Sweep {
+        msg: format!("sweep.json: unknown objective '{}'", first.objective),
+    })?;
+    let mut records = store::read_all(dirs)?;
+    records.sort_by_key(|r| r.index);
+    records.dedup_by_key(|r| r.index);
+    let mut meta = first.clone();
+    meta.shard_index = 0;
+    meta.shard_count = 1;
+    let mut acc =
+        report::Accumulator::new(targets.len(), objective, meta.with_accuracy, space.len());
+    let mut sink = Sink::open(out, &meta, false, &mut |_| {})?;
+    for r in &records {
+        sink.write(r)?;
+        acc.add(r);
+    }
+    sink.finish()?;
+    let mut files = sink.files();
+    // The best design's per-layer figures come from the shard that evaluated it.
+    let best_layers = acc.trackers[0]
+        .best()
+        .and_then(|b| report::shard_best_layers(dirs, b.index));
+    let evaluated = records.len() as u64;
+    let mut summary = acc.summary(&meta, &targets, best_layers, evaluated, 0);
+    summary.missing = space.len() - evaluated;
+    if write_best {
+        files.extend(report::write_best(out, &meta, &summary, None)?);
+    }
+    files.extend(report::write_outputs(out, &summary, &acc)?);
+    summary.files = files;
+    summary.seconds = t0.elapsed().as_secs_f64();
+    report::write_summary(out, &summary)?;
+    Ok(summary)
+}
+
+/// The batch the fast engine runs: the first `batch` samples of `data`, or zeros of the
+/// program's input shape (cycles do not depend on values; the numerics are the reference's).
+pub fn input_batch(
+    p: &systole_compiler::fxir::Program,
+    data: Option<&Tensor>,
+    batch: usize,
+) -> Result<Tensor> {
+    let mut shape = vec![batch];
+    shape.extend(&p.input_shape);
+    let Some(x) = data else {
+        return Ok(Tensor::zeros(systole_compiler::DType::F32, shape));
+    };
+    let have = x.shape.first().copied().unwrap_or(0);
+    if have < batch {
+        return Err(SimError::Sweep {
+            msg: format!("--data has {have} samples, the space's batch is {batch}"),
+        });
+    }
+    let per = x.len() / have.max(1);
+    let idx: Vec<usize> = (0..batch * per).collect();
+    let mut s = x.shape.clone();
+    s[0] = batch;
+    Tensor::new(s, x.data.gather(&idx)).map_err(|msg| SimError::Sweep { msg })
+}
+
+#[cfg(test)]
+mod tests;
