@@ -421,3 +421,53 @@ fn bad_input_exits_2_naming_the_problem() {
     ]);
     assert_usage_error(&o, &["--resume", "hash"]);
 }
+
+#[test]
+fn results_of_another_format_version_are_refused_on_resume_and_merge() {
+    let d = tmpdir("sweep-version");
+    let sysq = quantized(&d);
+    let out = d.join("out");
+    let o = systole(&[
+        "sweep",
+        &sysq,
+        "--space",
+        SMALL,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let meta = out.join("sweep.json");
+    let text = std::fs::read_to_string(&meta).unwrap();
+    assert!(text.contains("\"systole-sweep-1\""), "{text}");
+    std::fs::write(
+        &meta,
+        text.replace("\"systole-sweep-1\"", "\"systole-sweep-99\""),
+    )
+    .unwrap();
+    let o = systole(&[
+        "sweep",
+        &sysq,
+        "--space",
+        SMALL,
+        "--out",
+        out.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("sweep.json") && e.contains("systole-sweep-99") && e.contains("systole-sweep-1"),
+        "{e}"
+    );
+    let merged = d.join("merged");
+    let o = systole(&[
+        "sweep",
+        "merge",
+        out.to_str().unwrap(),
+        "--out",
+        merged.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("systole-sweep-99"), "{}", stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}

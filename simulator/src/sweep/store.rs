@@ -225,6 +225,9 @@ impl Sink {
                 std::fs::rename(&tmp_j, &jsonl_path).map_err(io(&jsonl_path))?;
                 std::fs::rename(&tmp_c, &csv_path).map_err(io(&csv_path))?;
             }
+            // A results directory whose sweep.json cannot be read (another format version,
+            // corrupt) is refused: starting afresh would overwrite the finished points.
+            (Err(e), true) if existing || dir.join("sweep.json").exists() => return Err(e),
             (Ok(_), false) | (Err(_), false) if existing => {
                 return Err(bad(format!(
                     "{} already holds sweep results: pass --resume to continue that run, or choose another --out",
