@@ -215,6 +215,38 @@ fn rows(work: &Path, sysq: &Path) -> Vec<Row> {
             &r("hw/presets/edge-8x8.ron"),
             &[&out_dir],
         ),
+        row(
+            "verify --input",
+            &[
+                "verify",
+                &s(&work.join("build")),
+                "--input",
+                "{}",
+                "--rtl",
+                "none",
+            ],
+            &x,
+            &[],
+        ),
+        row(
+            "sweep",
+            &[
+                "sweep",
+                "{}",
+                "--space",
+                &s(&r("hw/sweeps/digits-cnn-small.ron")),
+                "--out",
+                &s(&out_dir),
+            ],
+            sysq,
+            &[&out_dir],
+        ),
+        row(
+            "sweep --space",
+            &["sweep", &s(sysq), "--space", "{}", "--out", &s(&out_dir)],
+            &r("hw/sweeps/digits-cnn-small.ron"),
+            &[&out_dir],
+        ),
     ]
 }
 
@@ -229,6 +261,16 @@ fn every_verb_refuses_every_bad_file_cleanly() {
         "models/data/digits_calib_x.npy",
         "-o",
         sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    // A build directory for `verify` (its file argument is the input).
+    let o = common::systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        work.join("build").to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
     let root = is_root();
