@@ -1,6 +1,7 @@
 //! Verbs of the `systole` CLI. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage.
 
 mod compile;
+mod embed;
 mod eval;
 mod inspect;
 mod io;
@@ -50,6 +51,7 @@ enum Verb {
     Scalesim(scalesim::Args),
     Simulate(Box<simulate::Args>),
     Verify(verify::Args),
+    Embed(Box<embed::Args>),
 }
 
 /// A failure and the exit code it maps to.
@@ -122,6 +124,7 @@ pub fn main() -> i32 {
         Verb::Scalesim(a) => scalesim::main(a),
         Verb::Simulate(a) => simulate::main(*a),
         Verb::Verify(a) => verify::main(a),
+        Verb::Embed(a) => embed::main(*a),
     };
     match result {
         Ok(code) => code,
