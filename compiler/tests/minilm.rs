@@ -84,7 +84,7 @@ fn binding_folds_the_shape_chains() {
         "{e}"
     );
     let typo: BTreeMap<String, usize> = [("seq_len".to_string(), 16)].into();
-    assert!(bind_dims::bind(&mut g.clone(), &typo)
+    assert!(bind_dims::bind(&mut g0.clone(), &typo)
         .unwrap_err()
         .to_string()
         .contains("sequence_length"));
