@@ -79,12 +79,30 @@ fn embed_and_bind_refuse_bad_input() {
     let dir = tmpdir("embed-bad");
     let bad_tok = dir.join("tokenizer.json");
     std::fs::write(&bad_tok, "{not json").unwrap();
-    let o = systole(&["embed", m, "--tokenizer", bad_tok.to_str().unwrap(), "--text", "hi"]);
+    let o = systole(&[
+        "embed",
+        m,
+        "--tokenizer",
+        bad_tok.to_str().unwrap(),
+        "--text",
+        "hi",
+    ]);
     assert_usage_error(&o, &["tokenizer.json"]);
     let o = systole(&["inspect", m, "--bind", "sequence_length=16"]);
-    assert_usage_error(&o, &["input 'input_ids'", "batch_size", "--bind batch_size=N"]);
+    assert_usage_error(
+        &o,
+        &["input 'input_ids'", "batch_size", "--bind batch_size=N"],
+    );
     let o = systole(&["inspect", m, "--bind", "seq=16"]);
     assert_usage_error(&o, &["seq", "sequence_length"]);
-    let o = systole(&["inspect", m, "--bind", "sequence_length=16", "--bind", "batch_size=2", "--json"]);
+    let o = systole(&[
+        "inspect",
+        m,
+        "--bind",
+        "sequence_length=16",
+        "--bind",
+        "batch_size=2",
+        "--json",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
 }
