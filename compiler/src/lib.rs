@@ -21,6 +21,7 @@ pub mod schedule;
 pub mod stats;
 pub mod sysq;
 pub mod tensor;
+pub mod text;
 
 pub use error::{Error, KernelError, Result};
 pub use tensor::{DType, Data, Tensor};

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use systole_compiler::frontend::load_model;
 use systole_compiler::ir::dump::dump;
-use systole_compiler::passes::{self, PipelineOptions};
+use systole_compiler::passes::{self, bind_dims, PipelineOptions};
 use systole_compiler::stats::model_stats;
 
 use super::io::print_json;
@@ -34,10 +34,20 @@ pub struct Args {
     /// Run the IR verifier after every pass.
     #[arg(long)]
     pub verify: bool,
+    /// Bind a symbolic input dimension, e.g. `--bind sequence_length=128` (repeatable). With any
+    /// --bind, every input dimension must end up bound (the error names the input and dimension)
+    /// and shape chains fold to constants in the pipeline.
+    #[arg(long, value_name = "NAME=N", value_parser = bind_dims::parse_bind)]
+    pub bind: Vec<(String, usize)>,
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let mut g = load_model(&a.model)?;
+    if !a.bind.is_empty() {
+        bind_dims::bind(&mut g, &a.bind.iter().cloned().collect())?;
+        bind_dims::require_static_inputs(&g)?;
+        passes::shape_inference::infer_all(&mut g)?;
+    }
     for d in &a.dump_after {
         if d != "import" {
             passes::check_pass_name(d)?;

@@ -1,6 +1,7 @@
 //! Verbs of the `systole` CLI. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage.
 
 mod compile;
+mod embed;
 mod eval;
 mod inspect;
 mod io;
@@ -52,6 +53,7 @@ enum Verb {
     Simulate(Box<simulate::Args>),
     Verify(verify::Args),
     Sweep(Box<sweep::Args>),
+    Embed(Box<embed::Args>),
 }
 
 /// A failure and the exit code it maps to.
@@ -125,6 +127,7 @@ pub fn main() -> i32 {
         Verb::Simulate(a) => simulate::main(*a),
         Verb::Verify(a) => verify::main(a),
         Verb::Sweep(a) => sweep::main(*a),
+        Verb::Embed(a) => embed::main(*a),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use systole_compiler::frontend::load_model;
 use systole_compiler::npy::{read_npy, write_npy};
-use systole_compiler::passes::{self, PipelineOptions};
+use systole_compiler::passes::{self, bind_dims, PipelineOptions};
 use systole_compiler::reference::interp;
 use systole_compiler::Tensor;
 
@@ -151,9 +151,6 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         return main_sysq(&a);
     }
     let mut g = load_model(&a.model)?;
-    if !a.no_passes {
-        passes::run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
-    }
     let in_names: Vec<String> = g.inputs.iter().map(|&i| g.value(i).name.clone()).collect();
     let out_names: Vec<String> = g.outputs.iter().map(|&o| g.value(o).name.clone()).collect();
     let mut inputs = BTreeMap::new();
@@ -170,6 +167,13 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             })?,
         };
         inputs.insert(name, read_npy(&b.path)?);
+    }
+    if !a.no_passes {
+        // Symbolic dimensions bind from the inputs' shapes before the pipeline, so Shape chains
+        // (transformer masks, position ids) fold to constants.
+        let binds = interp::bind_inputs(&g, &inputs)?;
+        bind_dims::bind(&mut g, &binds)?;
+        passes::run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
     }
     let labels = a.labels.as_ref().map(|p| read_npy(p)).transpose()?;
     let mut times = Vec::with_capacity(a.repeat as usize);

@@ -23,17 +23,22 @@ pub const SUPPORTED: &[&str] = &[
     "DequantizeLinear",
     "Div",
     "Dropout",
+    "Equal",
+    "Erf",
+    "Expand",
     "Flatten",
     "Gather",
     "Gemm",
     "GlobalAveragePool",
     "Identity",
     "LRN",
+    "LayerNormalization",
     "LeakyRelu",
     "MatMul",
     "MaxPool",
     "Mul",
     "QuantizeLinear",
+    "ReduceSum",
     "Relu",
     "Reshape",
     "Shape",
@@ -46,6 +51,7 @@ pub const SUPPORTED: &[&str] = &[
     "Tanh",
     "Transpose",
     "Unsqueeze",
+    "Where",
 ];
 
 fn auto_pad(a: &Attrs) -> Result<AutoPad> {
@@ -127,6 +133,33 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         "Sigmoid" => Op::Unary(UnaryOp::Sigmoid),
         "Tanh" => Op::Unary(UnaryOp::Tanh),
         "Identity" => Op::Unary(UnaryOp::Identity),
+        "Erf" => Op::Unary(UnaryOp::Erf),
+        "Equal" => Op::Equal,
+        "Where" => Op::Where,
+        "Expand" => Op::Expand,
+        "LayerNormalization" => {
+            // stash_type 1 (f32 statistics) is the default; the kernel computes the statistics
+            // in f64, which is at least as precise, so other stash types are refused only
+            // because no exporter writes them.
+            if a.i64("stash_type", 1)? != 1 {
+                return Err(a.err("stash_type", "only 1 (float32 statistics) is supported"));
+            }
+            Op::LayerNormalization {
+                axis: a.i64("axis", -1)?,
+                epsilon: a.f32("epsilon", 1e-5)?,
+            }
+        }
+        "ReduceSum" => {
+            if opset < 13 {
+                if let Some(ax) = a.ints("axes") {
+                    cx.set_const_input(1, i64_tensor(ax));
+                }
+            }
+            Op::ReduceSum {
+                keepdims: a.bool("keepdims", true)?,
+                noop_with_empty_axes: a.bool("noop_with_empty_axes", false)?,
+            }
+        }
         "LeakyRelu" => Op::LeakyRelu {
             alpha: a.f32("alpha", 0.01)?,
         },

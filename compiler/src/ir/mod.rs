@@ -3,6 +3,7 @@ pub mod dump;
 pub mod graph;
 pub mod op;
 pub mod shape;
+mod shape_transformer;
 pub mod types;
 pub mod validate;
 

@@ -109,6 +109,8 @@ pub enum UnaryOp {
     Sigmoid,
     Tanh,
     Identity,
+    /// The Gauss error function: exporters spell exact GELU as `0.5·x·(1 + erf(x/√2))`.
+    Erf,
 }
 
 /// A graph IR operator with its attributes. Inputs are listed per variant in ONNX order;
@@ -196,6 +198,24 @@ pub enum Op {
     ConstantOfShape {
         value: crate::tensor::Tensor,
     },
+    /// Inputs: A, B (broadcast); output bool. Transformers build attention masks with it.
+    Equal,
+    /// Inputs: condition (bool), X, Y (all three broadcast together).
+    Where,
+    /// Inputs: input, shape (i64); the output shape is the two broadcast together.
+    Expand,
+    /// Inputs: X, Scale, optional B. Normalizes over the axes from `axis` to the last; optional
+    /// outputs Mean and InvStdDev (the reduced axes kept as size 1).
+    LayerNormalization {
+        axis: i64,
+        epsilon: f32,
+    },
+    /// Inputs: data, optional axes (i64). No axes reduces all of them unless
+    /// `noop_with_empty_axes`, which makes the op the identity.
+    ReduceSum {
+        keepdims: bool,
+        noop_with_empty_axes: bool,
+    },
 }
 
 impl Op {
@@ -212,6 +232,7 @@ impl Op {
             Op::Unary(UnaryOp::Sigmoid) => "Sigmoid",
             Op::Unary(UnaryOp::Tanh) => "Tanh",
             Op::Unary(UnaryOp::Identity) => "Identity",
+            Op::Unary(UnaryOp::Erf) => "Erf",
             Op::LeakyRelu { .. } => "LeakyRelu",
             Op::Clip => "Clip",
             Op::Conv(_) => "Conv",
@@ -236,6 +257,11 @@ impl Op {
             Op::Slice => "Slice",
             Op::Cast { .. } => "Cast",
             Op::ConstantOfShape { .. } => "ConstantOfShape",
+            Op::Equal => "Equal",
+            Op::Where => "Where",
+            Op::Expand => "Expand",
+            Op::LayerNormalization { .. } => "LayerNormalization",
+            Op::ReduceSum { .. } => "ReduceSum",
         }
     }
 
@@ -348,7 +374,23 @@ impl Op {
             Op::ConstantOfShape { value } => {
                 v.push(format!("value={}:{}", value.dtype(), value.data.get_f64(0)))
             }
+            Op::LayerNormalization { axis, epsilon } => {
+                v.push(format!("axis={axis}"));
+                v.push(format!("epsilon={epsilon:e}"));
+            }
+            Op::ReduceSum {
+                keepdims,
+                noop_with_empty_axes,
+            } => {
+                v.push(format!("keepdims={}", *keepdims as u8));
+                if *noop_with_empty_axes {
+                    v.push("noop_with_empty_axes".into());
+                }
+            }
             Op::Binary(_)
+            | Op::Equal
+            | Op::Where
+            | Op::Expand
             | Op::Unary(_)
             | Op::Clip
             | Op::GlobalAveragePool

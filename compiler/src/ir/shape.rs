@@ -7,6 +7,7 @@
 
 use super::graph::{Graph, OpId};
 use super::op::{AutoPad, ConvAttrs, Op, PoolAttrs};
+use super::shape_transformer as st;
 use super::types::{Dim, TensorType};
 use crate::tensor::{DType, Tensor};
 
@@ -91,7 +92,7 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-fn norm_axis(axis: i64, rank: usize) -> Result<usize, String> {
+pub(crate) fn norm_axis(axis: i64, rank: usize) -> Result<usize, String> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r {
@@ -695,6 +696,22 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             }
         }
         Op::Cast { to } => same(*to, shp(0)?),
+        Op::Equal => st::broadcast_all(DType::Bool, &[shp(0)?, shp(1)?])?,
+        Op::Where => st::broadcast_all(ty(1)?.dtype, &[shp(0)?, shp(1)?, shp(2)?])?,
+        Op::Expand => st::expand(ty(0)?, consts.get(1).copied().flatten(), ty(1)?)?,
+        Op::LayerNormalization { axis, .. } => {
+            return st::layer_norm(ty(0)?, *axis, node.outputs.len())
+        }
+        Op::ReduceSum {
+            keepdims,
+            noop_with_empty_axes,
+        } => {
+            let axes = match node.inputs.get(1).copied().flatten() {
+                None => Some(None),
+                Some(_) => consts.get(1).copied().flatten().map(Some),
+            };
+            st::reduce(ty(0)?, axes, *keepdims, *noop_with_empty_axes)?
+        }
         Op::ConstantOfShape { value } => {
             let shape = match consts.first().copied().flatten() {
                 Some(t) => {

@@ -11,7 +11,10 @@ fn arity(op: &Op) -> (usize, usize) {
     match op {
         Op::Gemm(_) => (2, 3),
         Op::MatMul { .. } | Op::Binary(_) | Op::Reshape { .. } | Op::Gather { .. } => (2, 2),
-        Op::Unsqueeze => (2, 2),
+        Op::Unsqueeze | Op::Equal | Op::Expand => (2, 2),
+        Op::Where => (3, 3),
+        Op::LayerNormalization { .. } => (2, 3),
+        Op::ReduceSum { .. } => (1, 2),
         Op::Conv(_) => (2, 3),
         Op::Clip => (1, 3),
         Op::BatchNormalization { .. } => (5, 5),

@@ -25,7 +25,18 @@ fn shape_const(g: &Graph, id: crate::ir::OpId) -> Option<Tensor> {
     Some(Tensor::i64(vec![v.len()], v))
 }
 
+/// Folds to a fixed point: a folded reshape target makes the reshaped value's shape concrete
+/// only after shapes are re-inferred, and then a `Shape` of it can fold in turn (transformer
+/// attention blocks chain Shape → Gather → Concat → Reshape → Shape several times).
 pub fn run(g: &mut Graph) -> Result<()> {
+    while fold_once(g)? {
+        super::shape_inference::infer_all(g)?;
+    }
+    Ok(())
+}
+
+/// One sweep in topological order; true when anything folded.
+fn fold_once(g: &mut Graph) -> Result<bool> {
     let order = g
         .topo_order()
         .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
@@ -71,5 +82,5 @@ pub fn run(g: &mut Graph) -> Result<()> {
     if changed {
         g.rebuild_edges();
     }
-    Ok(())
+    Ok(changed)
 }

@@ -5,6 +5,7 @@
 //! `--dump-after PASS` can print it.
 
 pub mod absorb_qdq;
+pub mod bind_dims;
 pub mod conv_as_gemm;
 pub mod dce;
 pub mod fold_batchnorm;

@@ -123,6 +123,25 @@ pub fn binary<A: Copy, B: Copy, O>(
     Ok((shape, out))
 }
 
+/// Applies `f` elementwise over three inputs broadcast together (Where); returns (shape, values).
+pub fn ternary<A: Copy, B: Copy, C: Copy, O>(
+    op: &str,
+    (a, a_shape): (&[A], &[usize]),
+    (b, b_shape): (&[B], &[usize]),
+    (c, c_shape): (&[C], &[usize]),
+    f: impl Fn(A, B, C) -> O,
+) -> Result<(Vec<usize>, Vec<O>), KernelError> {
+    let shape = broadcast_shapes(op, &[a_shape, b_shape, c_shape])?;
+    let sa = broadcast_strides(a_shape, &shape);
+    let sb = broadcast_strides(b_shape, &shape);
+    let sc = broadcast_strides(c_shape, &shape);
+    let mut out = Vec::with_capacity(shape.iter().product());
+    for_each_offset(&shape, [&sa, &sb, &sc], |[i, j, k]| {
+        out.push(f(a[i], b[j], c[k]))
+    });
+    Ok((shape, out))
+}
+
 /// Broadcasts `src` (of `src_shape`) to exactly `target` (unidirectional, as Gemm's C).
 pub fn expand<T: Copy>(
     op: &str,
@@ -198,6 +217,28 @@ mod tests {
         let (s, v) = binary("t", &[] as &[i32], &[0, 3], &[1, 2, 3], &[3], |a, b| a + b).unwrap();
         assert_eq!(s, vec![0, 3]);
         assert!(v.is_empty());
+    }
+
+    #[test]
+    fn ternary_broadcasts_three_ways() {
+        let (s, v) = ternary(
+            "t",
+            (&[true, false], &[2, 1]),
+            (&[1, 2, 3], &[3]),
+            (&[0], &[]),
+            |c, x, y| if c { x } else { y },
+        )
+        .unwrap();
+        assert_eq!(s, vec![2, 3]);
+        assert_eq!(v, vec![1, 2, 3, 0, 0, 0]);
+        assert!(ternary(
+            "t",
+            (&[true; 2], &[2]),
+            (&[1; 3], &[3]),
+            (&[0], &[]),
+            |_, x, _| x
+        )
+        .is_err());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Elementwise ops: Add/Sub/Mul/Div, Sum, Relu, LeakyRelu, Sigmoid, Tanh, Identity, Clip.
+//! Elementwise ops: Add/Sub/Mul/Div, Sum, Relu, LeakyRelu, Sigmoid, Tanh, Erf, Identity, Clip.
 
 use super::activation;
 use super::broadcast;
@@ -101,6 +101,7 @@ fn unary_name(op: UnaryOp) -> &'static str {
         UnaryOp::Sigmoid => "Sigmoid",
         UnaryOp::Tanh => "Tanh",
         UnaryOp::Identity => "Identity",
+        UnaryOp::Erf => "Erf",
     }
 }
 
@@ -137,6 +138,9 @@ pub fn unary(op: UnaryOp, inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelEr
         }
         UnaryOp::Tanh => {
             dispatch_real!(dt, T => map::<T>(name, x, Real::tanh), Err(float_only(name, dt)))
+        }
+        UnaryOp::Erf => {
+            dispatch_real!(dt, T => map::<T>(name, x, Real::erf), Err(float_only(name, dt)))
         }
     }
 }
@@ -262,6 +266,9 @@ mod tests {
         assert_eq!(r.as_f32().unwrap(), &[0.0, 0.0, 2.0]);
         let s = unary(UnaryOp::Sigmoid, &[Some(&x)]).unwrap();
         assert!((s.as_f32().unwrap()[0] - 0.268_941_43).abs() < 1e-7);
+        let e = unary(UnaryOp::Erf, &[Some(&x)]).unwrap();
+        assert!((e.as_f32().unwrap()[0] + 0.842_700_8).abs() < 1e-6);
+        assert_eq!(e.as_f32().unwrap()[1], 0.0);
         let th = unary(UnaryOp::Tanh, &[Some(&x)]).unwrap();
         assert!((th.as_f32().unwrap()[2] - 0.964_027_6).abs() < 1e-6);
         let xi = t(&[2], Data::I32(vec![-3, 3]));

@@ -11,12 +11,15 @@ mod cast;
 mod conv;
 mod elementwise;
 mod gemm;
+mod layer_norm;
 mod movement;
 mod norm;
 mod num;
 mod patches;
 mod pool;
 mod qdq;
+mod reduce;
+mod select;
 mod shape_ops;
 mod softmax;
 pub(crate) mod spatial;
@@ -67,6 +70,20 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, KernelEr
         Op::Cast { to } => one(cast::cast(*to, inputs)?),
         Op::QuantizeLinear { axis } => one(qdq::quantize_linear(*axis, inputs)?),
         Op::DequantizeLinear { axis } => one(qdq::dequantize_linear(*axis, inputs)?),
+        Op::Equal => one(select::equal(inputs)?),
+        Op::Where => one(select::where_(inputs)?),
+        Op::Expand => one(select::expand(inputs)?),
+        Op::LayerNormalization { axis, epsilon } => {
+            layer_norm::layer_norm(*axis, *epsilon, inputs)?
+        }
+        Op::ReduceSum {
+            keepdims,
+            noop_with_empty_axes,
+        } => one(reduce::reduce_sum(
+            *keepdims,
+            *noop_with_empty_axes,
+            inputs,
+        )?),
     })
 }
 

@@ -76,6 +76,8 @@ pub trait Real:
     fn to_f64(self) -> f64;
     fn exp(self) -> Self;
     fn tanh(self) -> Self;
+    /// The Gauss error function (musl's, through `libm`: std has no stable `erf`).
+    fn erf(self) -> Self;
 }
 
 macro_rules! impl_real {
@@ -94,6 +96,7 @@ macro_rules! impl_real {
             fn to_f64(self) -> f64 { self as f64 }
             fn exp(self) -> Self { <$t>::exp(self) }
             fn tanh(self) -> Self { <$t>::tanh(self) }
+            fn erf(self) -> Self { libm::Libm::<$t>::erf(self) }
         }
     )*};
 }

@@ -1,0 +1,210 @@
+//! paraphrase-MiniLM-L3-v2 through the float path: import, binding of the symbolic input
+//! dimensions and folding of the shape chains, the float reference against onnxruntime on the
+//! sentence embeddings (max |diff| < 1e-3), and the input checks of the embedder.
+//!
+//! The model and tokenizer come from `scripts/setup-minilm.sh` (`.cache/minilm/`), onnxruntime
+//! from `scripts/setup-oracles.sh` (`.cache/venv`). Without them the tests print why and skip,
+//! unless SYSTOLE_REQUIRE_ORACLES is set (CI), and then they fail.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use systole_compiler::frontend::load_model;
+use systole_compiler::npy::{read_npy, write_npy};
+use systole_compiler::passes::{bind_dims, run_pipeline, PipelineOptions};
+use systole_compiler::text::dataset::SentenceSet;
+use systole_compiler::text::embed::Encoder;
+use systole_compiler::text::tokenize::{pad, Tokenizer};
+use systole_compiler::{Error, Tensor};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn cache() -> PathBuf {
+    std::env::var_os("SYSTOLE_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".cache"))
+}
+
+fn require(what: &str, fix: &str) -> Option<PathBuf> {
+    if std::env::var_os("SYSTOLE_REQUIRE_ORACLES").is_some() {
+        panic!("SYSTOLE_REQUIRE_ORACLES is set but {what} is missing: run {fix}");
+    }
+    eprintln!("SKIPPED: {what} is missing; run {fix}");
+    None
+}
+
+/// `.cache/minilm` with the model and tokenizer, or None (skip).
+fn minilm() -> Option<PathBuf> {
+    let d = cache().join("minilm");
+    if d.join("model.onnx").is_file() && d.join("tokenizer.json").is_file() {
+        Some(d)
+    } else {
+        require(
+            "the MiniLM model (.cache/minilm)",
+            "scripts/setup-minilm.sh",
+        )
+    }
+}
+
+fn python() -> Option<PathBuf> {
+    let p = cache().join("venv/bin/python");
+    if p.exists() {
+        Some(p)
+    } else {
+        require("the oracle venv (.cache/venv)", "scripts/setup-oracles.sh")
+    }
+}
+
+fn eval_sentences(n: usize) -> Vec<String> {
+    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
+    set.split("eval").texts().into_iter().take(n).collect()
+}
+
+#[test]
+fn binding_folds_the_shape_chains() {
+    let Some(dir) = minilm() else { return };
+    let g0 = load_model(&dir.join("model.onnx")).unwrap();
+    assert_eq!(
+        bind_dims::input_symbols(&g0),
+        vec!["batch_size".to_string(), "sequence_length".to_string()]
+    );
+    // Unbound: the error names the input and the dimension to bind.
+    let mut g = g0.clone();
+    let binds: BTreeMap<String, usize> = [("sequence_length".to_string(), 16)].into();
+    bind_dims::bind(&mut g, &binds).unwrap();
+    let e = bind_dims::require_static_inputs(&g).unwrap_err();
+    assert!(
+        matches!(&e, Error::Input { name, msg } if name == "input_ids" && msg.contains("--bind batch_size=N")),
+        "{e}"
+    );
+    let typo: BTreeMap<String, usize> = [("seq_len".to_string(), 16)].into();
+    assert!(bind_dims::bind(&mut g0.clone(), &typo)
+        .unwrap_err()
+        .to_string()
+        .contains("sequence_length"));
+    let binds: BTreeMap<String, usize> = [
+        ("batch_size".to_string(), 2),
+        ("sequence_length".to_string(), 16),
+    ]
+    .into();
+    let mut g = g0.clone();
+    bind_dims::bind(&mut g, &binds).unwrap();
+    run_pipeline(
+        &mut g,
+        &PipelineOptions {
+            verify: true,
+            ..Default::default()
+        },
+        |_, _| {},
+    )
+    .unwrap();
+    let ops: Vec<&str> = g
+        .node_ids()
+        .into_iter()
+        .map(|id| g.node(id).op.name())
+        .collect();
+    for folded in ["Shape", "ConstantOfShape", "Equal", "Where", "Slice"] {
+        assert!(
+            !ops.contains(&folded),
+            "{folded} left after folding: {ops:?}"
+        );
+    }
+    for id in g.node_ids() {
+        for &o in &g.node(id).outputs {
+            let v = g.value(o);
+            assert!(v.ty.concrete().is_some(), "'{}' is {}", v.name, v.ty);
+        }
+    }
+}
+
+#[test]
+fn float_reference_matches_onnxruntime() {
+    let Some(dir) = minilm() else { return };
+    let Some(py) = python() else { return };
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let texts = eval_sentences(24);
+    let batch = tok.encode(&texts, None).unwrap();
+    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
+    assert_eq!((enc.vocab, enc.max_positions), (Some(30522), Some(512)));
+    let ours = enc.run(&batch).unwrap();
+    // Systole's mean pooling equals the pooling exported inside the model.
+    let model_pooled = ours
+        .model_pooled
+        .as_ref()
+        .expect("the model has a pooled output");
+    let pool_diff = max_diff(model_pooled, &ours.vectors);
+    assert!(
+        pool_diff < 1e-5,
+        "mean pooling differs from the model's by {pool_diff}"
+    );
+
+    let tmp = std::env::temp_dir().join(format!("systole-minilm-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let shape = vec![batch.len(), batch.seq];
+    write_npy(
+        &tmp.join("ids.npy"),
+        &Tensor::i64(shape.clone(), batch.ids.clone()),
+    )
+    .unwrap();
+    write_npy(
+        &tmp.join("mask.npy"),
+        &Tensor::i64(shape, batch.mask.clone()),
+    )
+    .unwrap();
+    let out = Command::new(py)
+        .arg(repo().join("scripts/minilm-oracle.py"))
+        .arg(dir.join("model.onnx"))
+        .args([
+            tmp.join("ids.npy"),
+            tmp.join("mask.npy"),
+            tmp.join("ort.npy"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ort = read_npy(&tmp.join("ort.npy")).unwrap();
+    assert_eq!(ort.shape, vec![texts.len(), 384]);
+    let ort: Vec<Vec<f32>> = ort.to_f32_vec().chunks(384).map(<[f32]>::to_vec).collect();
+    let d = max_diff(&ort, &ours.vectors);
+    eprintln!(
+        "minilm: {} sentences, sequence {}: max |float reference − onnxruntime| = {d:.3e}",
+        texts.len(),
+        batch.seq
+    );
+    assert!(d < 1e-3, "float reference differs from onnxruntime by {d}");
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .flatten()
+        .zip(b.iter().flatten())
+        .map(|(x, y)| (x - y).abs() as f64)
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn embedder_refuses_what_the_model_cannot_hold() {
+    let Some(dir) = minilm() else { return };
+    let enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
+    let long = pad(vec![vec![101, 102]], Some(513)).unwrap();
+    let e = enc.check(&long).unwrap_err().to_string();
+    assert!(e.contains("position table (512 positions)"), "{e}");
+    let oov = pad(vec![vec![101, 40_000, 102]], None).unwrap();
+    let e = enc.check(&oov).unwrap_err().to_string();
+    assert!(e.contains("token id 40000") && e.contains("30522"), "{e}");
+    assert!(enc
+        .check(&pad(vec![vec![101, 2023, 102]], None).unwrap())
+        .is_ok());
+}
