@@ -40,6 +40,17 @@ pub enum SimError {
     /// spec, a clock or bit width out of range, time going backwards between layers.
     #[error("VCD: {msg}")]
     Vcd { msg: String },
+    /// A program, schedule or description the whole-program RTL cannot run, naming the layer
+    /// (or `-` for the whole design), the field and what the RTL supports.
+    #[error("RTL: layer '{layer}': {field}: {msg}")]
+    RtlUnsupported {
+        layer: String,
+        field: String,
+        msg: String,
+    },
+    /// Building or running the RTL simulator failed, or its outputs did not parse.
+    #[error("RTL ({tool}): {msg}")]
+    RtlTool { tool: &'static str, msg: String },
     /// Writing the VCD stream failed (disk full, closed pipe).
     #[error("writing the VCD: {source}")]
     VcdWrite { source: std::io::Error },

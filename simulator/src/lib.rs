@@ -5,6 +5,8 @@
 //! * [`scalesim`]: SCALE-Sim's config and topology files in, its report files out;
 //! * [`model`]: a whole quantized program over the scheduler's plan, with [`timeline`]'s memory
 //!   timing, [`energy`]'s per-access table and a check against the integer reference.
+//! * [`rtl`]: builds and runs the whole-program RTL (`hw/rtl/systole_top.v`) on a build
+//!   directory under Icarus Verilog or Verilator and reads back its tensors and cycles.
 //! * [`vcd`]: a streaming VCD (waveform) writer for the exact engine's registers.
 //!
 //! `docs/simulator.md` describes the cycle model and where Systole differs from SCALE-Sim.
@@ -13,6 +15,7 @@ pub mod error;
 pub mod exact;
 pub mod fast;
 pub mod model;
+pub mod rtl;
 pub mod scalesim;
 pub mod timeline;
 pub mod vcd;
