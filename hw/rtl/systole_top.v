@@ -23,7 +23,14 @@ module systole_top (
     clk, rst, start, ready, layers_done, finished, err,
     dr_addr, dr_data, dw_en, dw_addr, dw_data
 );
+    // Lint: the header's parameters serve every module, so most are unused here; clocked loops
+    // use blocking temporaries (index arithmetic) on purpose; address temporaries are 32 bits
+    // wide whatever the memory depth, and instruction words carry other opcodes' fields.
+    /* verilator lint_off UNUSEDPARAM */
 `include "systole_params.vh"
+    /* verilator lint_on UNUSEDPARAM */
+    /* verilator lint_off BLKSEQ */
+    /* verilator lint_off UNUSEDSIGNAL */
     localparam R = ARRAY_ROWS;
     localparam C = ARRAY_COLS;
     localparam BPC = (DRAM_BPC > 0) ? DRAM_BPC : 1;
@@ -59,12 +66,15 @@ module systole_top (
     assign dw_data = vu_busy ? vu_wdata : wa_data;
 
     // ---------------------------------------------------------------- ROMs
+    // (Loaded by $readmemh; without SYSTOLE_INIT nothing drives them.)
+    /* verilator lint_off UNDRIVEN */
     reg [127:0]   irom  [0:INSTR_DEPTH-1];
     reg [W_W-1:0] wbank [0:WROM_BANKS*WROM_DEPTH-1];
     reg [63:0]    p_bias [0:PARAM_DEPTH-1];
     reg [31:0]    p_mult [0:PARAM_DEPTH-1];
     reg [7:0]     p_shift [0:PARAM_DEPTH-1];
     reg [16:0]    p_zero [0:PARAM_DEPTH-1];
+    /* verilator lint_on UNDRIVEN */
 `ifdef SYSTOLE_INIT
     initial begin
 `include "systole_init.vh"
@@ -83,9 +93,7 @@ module systole_top (
     wire [IAW-1:0] ra_r, ra_r2, ra_a, ra_a2, ra_w, ra_w2, ra_v, ra_v2;
     wire r_have, a_have, w_have, v_have;
     wire [127:0] r_word, r_fold, a_word, w_word, v_word;
-    /* verilator lint_off UNUSEDSIGNAL */
     wire [127:0] a_fold_u, w_fold_u, v_fold_u;
-    /* verilator lint_on UNUSEDSIGNAL */
     wire re_go, fold_go, we_go, ve_go;
     systole_scan #(.AW(IAW), .OPS(16'h000c), .WANT_FOLD(1)) s_rd (
         .clk(clk), .rst(rst), .take(re_go), .rom_addr(ra_r), .rom_data(irom[ra_r]),
@@ -563,4 +571,6 @@ module systole_top (
         .busy(vu_busy), .fin(vu_fin), .dr_addr(vu_raddr), .dr_data(dr_data),
         .dw_en(vu_wen), .dw_addr(vu_waddr), .dw_data(vu_wdata), .err(vu_err)
     );
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_on BLKSEQ */
 endmodule

@@ -11,7 +11,14 @@
 module systole_vector (
     clk, rst, go, layer, elements, busy, fin, dr_addr, dr_data, dw_en, dw_addr, dw_data, err
 );
+    // Lint: the header's parameters serve every module, so most are unused here; clocked loops
+    // use blocking temporaries (index arithmetic) on purpose; address temporaries are 32 bits
+    // wide whatever the memory depth, and instruction words carry other opcodes' fields.
+    /* verilator lint_off UNUSEDPARAM */
 `include "systole_params.vh"
+    /* verilator lint_on UNUSEDPARAM */
+    /* verilator lint_off BLKSEQ */
+    /* verilator lint_off UNUSEDSIGNAL */
     localparam BPC = (DRAM_BPC > 0) ? DRAM_BPC : 1;
     localparam L = DRAM_LATENCY;
     localparam LANES = (VEC_LANES > 0) ? VEC_LANES : 1;
@@ -60,7 +67,7 @@ module systole_vector (
     // Compute phase: cycle cc at now = t_in + 1 + cc, lane i makes output cc*LANES + i.
     wire [31:0] cc = now - t_in - 32'd1;
     wire        cbeat = busy && is_pool && now > t_in && cc < t_busy;
-    wire [31:0] C_ = lt(LT_C, lay), H = lt(LT_H, lay), W = lt(LT_W, lay);
+    wire [31:0] H = lt(LT_H, lay), W = lt(LT_W, lay);
     wire [31:0] KH = lt(LT_KH, lay), KW = lt(LT_KW, lay), SH = lt(LT_SH, lay);
     wire [31:0] SW = lt(LT_SW, lay), PH = lt(LT_PH, lay), PW = lt(LT_PW, lay);
     wire [31:0] DH = lt(LT_DH, lay), DW = lt(LT_DW, lay), OH = lt(LT_OH, lay);
@@ -86,7 +93,7 @@ module systole_vector (
                             ix = ox * SW - PW + kx * DW;
                             if (ky < KH && kx < KW && iy >= 0 && iy < H && ix >= 0 && ix < W)
                             begin
-                                xv = vbuf[b * IN_LEN + ch * H * W + iy * W + ix];
+                                xv = {24'd0, vbuf[b * IN_LEN + ch * H * W + iy * W + ix]};
                                 if (sgn) xv = {{24{xv[7]}}, xv[7:0]};
                                 if (sgn ? ($signed(xv) > $signed(m)) : (xv > m)) m = xv;
                             end
@@ -160,4 +167,6 @@ module systole_vector (
             end
         end
     end
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_on BLKSEQ */
 endmodule

@@ -241,3 +241,76 @@ fn rtl_top_equals_reference_and_simulator() {
     eprintln!("rtl_top: {:.1} s", t_all.elapsed().as_secs_f64());
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
+
+/// `verilator --lint-only -Wall` is clean on `systole_top` (with the array core, requantizer,
+/// scanner and vector unit) for the MLP and the CNN on edge-8x8 and edge-16x16, WS and OS, and
+/// Yosys elaborates it (`proc; check -assert`) for the CNN on edge-8x8 WS.
+#[test]
+fn rtl_top_lint_clean() {
+    if !tools_present(&[("verilator", "--version")]) {
+        return;
+    }
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtl_top_lint");
+    let srcs: Vec<PathBuf> = rtl::sources()
+        .into_iter()
+        .filter(|p| !p.ends_with("tb/top_tb.v"))
+        .collect();
+    for (m, hwname, df) in configs() {
+        let (p, _) = model(m);
+        let mut hw = presets::load(hwname).unwrap();
+        hw.dataflow = df;
+        let s = schedule(p, &hw, 1).unwrap();
+        let dir = root.join(format!("{m}-{hwname}-{df:?}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let inputs = Inputs {
+            program_file: "p.sysq".into(),
+            program_sha256: "0".repeat(64),
+            hw_source: hwname.into(),
+            hw_sha256: "0".repeat(64),
+            tool: "systole test".into(),
+            program_bytes: Vec::new(),
+        };
+        write(&dir, &build(p, &s, &hw, &inputs).unwrap(), false).unwrap();
+        let out = Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--unroll-count", "4096"])
+            .args(["--unroll-stmts", "1000000"])
+            .args(["--top-module", "systole_top"])
+            .arg(format!("-I{}", dir.display()))
+            .args(&srcs)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && !text.contains("%Warning") && !text.contains("%Error"),
+            "verilator -Wall {m} {hwname} {df:?}:\n{text}"
+        );
+        if m == "cnn"
+            && hwname == "edge-8x8"
+            && df == Dataflow::WeightStationary
+            && have("yosys", "-V")
+        {
+            let script = format!(
+                "read_verilog -I{} {}; hierarchy -check -top systole_top; proc; check -assert",
+                dir.display(),
+                srcs.iter()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            let y = Command::new("yosys")
+                .args(["-q", "-p", &script])
+                .output()
+                .unwrap();
+            assert!(
+                y.status.success(),
+                "yosys:\n{}{}",
+                String::from_utf8_lossy(&y.stdout),
+                String::from_utf8_lossy(&y.stderr)
+            );
+        }
+    }
+}

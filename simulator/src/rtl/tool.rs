@@ -94,6 +94,11 @@ pub(crate) fn build(tool: RtlTool, build: &Path, work: &Path) -> Result<(Vec<Str
                     .args([
                         "--binary",
                         "-Wno-fatal",
+                        // The OS capture loop runs over R × C PEs (256 on 16×16).
+                        "--unroll-count",
+                        "4096",
+                        "--unroll-stmts",
+                        "1000000",
                         "-CFLAGS",
                         "-O1",
                         "-DSYSTOLE_INIT",
