@@ -38,7 +38,9 @@ module systole_top (
     localparam IAW = INSTR_ADDR_W;
     localparam FD = (DATAFLOW == 0) ? R : MAX_T;  // filter rows per slot
     localparam PSD = ((C * MAX_T) > (R * C)) ? (C * MAX_T) : (R * C);
-    localparam RING_AW = $clog2(4 * MAX_STORE_BYTES + 2 * R * C + 16);
+    // The output queue holds a whole layer's outputs: stores may lag the folds without limit
+    // (the timing model has no back-pressure), so it is sized for the worst case.
+    localparam RING_AW = $clog2(MAX_OUT_ELEMS + 2 * R * C + 16);
     localparam RING = 1 << RING_AW;
     localparam NPUSH = (DATAFLOW == 0) ? C : R * C;
 

@@ -232,9 +232,22 @@ fn rtl_top_equals_reference_and_simulator() {
                         run.run_seconds,
                         exact_s
                     );
-                    errs.extend(check(&cfg, p, &s, &run, &expected, &sim));
+                    let found = check(&cfg, p, &s, &run, &expected, &sim);
+                    eprintln!(
+                        "{cfg} {}: {}",
+                        run.tool.name(),
+                        if found.is_empty() {
+                            "equal".to_string()
+                        } else {
+                            found.join("\n")
+                        }
+                    );
+                    errs.extend(found);
                 }
-                Err(e) => errs.push(e),
+                Err(e) => {
+                    eprintln!("{e}");
+                    errs.push(e)
+                }
             }
         }
     }

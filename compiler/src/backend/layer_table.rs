@@ -126,6 +126,7 @@ pub(super) fn write(
     let mut rows = vec![Row::default(); s.layers.len()];
     let mut pbase = 0i64;
     let (mut max_t, mut max_store, mut vbuf, mut kmax) = (1usize, 1u64, 1u64, 1usize);
+    let mut max_out = 1usize;
     let mut human = String::new();
     for (i, (l, st)) in s.layers.iter().zip(&p.stages).enumerate() {
         let r = &mut rows[i];
@@ -167,6 +168,7 @@ pub(super) fn write(
                     i64::from(bits_for(g.bias.iter().copied()).max(g.acc_bits)),
                 );
                 r.set("PBASE", pbase);
+                max_out = max_out.max(w.m * w.n);
                 let wbase = roms
                     .iter()
                     .find(|x| x.stage == i)
@@ -275,6 +277,11 @@ pub(super) fn write(
         "MAX_STORE_BYTES",
         max_store.to_string(),
         "largest STORE of a fold",
+    );
+    lp(
+        "MAX_OUT_ELEMS",
+        max_out.to_string(),
+        "most outputs of one array layer (the output queue's bound: stores may lag the folds)",
     );
     lp(
         "PARAM_DEPTH",
