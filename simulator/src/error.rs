@@ -44,6 +44,17 @@ pub enum SimError {
     /// of different spaces, results in the output directory without `--resume`.
     #[error("{msg}")]
     Sweep { msg: String },
+    /// A program, schedule or description the whole-program RTL cannot run, naming the layer
+    /// (or `-` for the whole design), the field and what the RTL supports.
+    #[error("RTL: layer '{layer}': {field}: {msg}")]
+    RtlUnsupported {
+        layer: String,
+        field: String,
+        msg: String,
+    },
+    /// Building or running the RTL simulator failed, or its outputs did not parse.
+    #[error("RTL ({tool}): {msg}")]
+    RtlTool { tool: &'static str, msg: String },
     /// Writing the VCD stream failed (disk full, closed pipe).
     #[error("writing the VCD: {source}")]
     VcdWrite { source: std::io::Error },

@@ -12,7 +12,8 @@
 //! * fold `j` starts when fold `j - 1` has ended and both its loads are in; while it waits the
 //!   array is stalled (every register holds, so numerics do not change);
 //! * finished outputs go out on the write channel after their fold; the layer ends when the last
-//!   fold and the last store are done. Layers run one after another.
+//!   fold and the last store are done. Layers run one after another;
+//! * vector and copy stages store and forward: read, compute, write, one after another.
 //!
 //! Not modelled (stated in `docs/simulator.md`): SRAM bank conflicts, back-pressure of a full
 //! ofmap buffer on the array, overlap between layers.
@@ -100,12 +101,17 @@ pub fn array_layer(hw: &Accelerator, steps: &[StepCost]) -> LayerTime {
     }
 }
 
-/// A stage that streams `in_bytes` from DRAM through a unit busy for `compute` cycles and
-/// `out_bytes` back: read, compute and write overlap, the slowest sets the time.
-pub fn streaming(hw: &Accelerator, in_bytes: u64, compute: u64, out_bytes: u64) -> LayerTime {
-    let cycles = compute
-        .max(transfer(hw, in_bytes))
-        .max(transfer(hw, out_bytes));
+/// A vector or copy stage, store and forward: the read channel brings `in_bytes` into the
+/// unit's buffer, the unit is busy for `compute` cycles, then the write channel takes `out_bytes`
+/// back. The phases follow one another because an output may need any input (a pooling window,
+/// a transpose), which is how the RTL's vector unit (`hw/rtl/systole_vector.v`) runs them.
+pub fn store_and_forward(
+    hw: &Accelerator,
+    in_bytes: u64,
+    compute: u64,
+    out_bytes: u64,
+) -> LayerTime {
+    let cycles = transfer(hw, in_bytes) + compute + transfer(hw, out_bytes);
     LayerTime {
         cycles,
         compute,
@@ -179,8 +185,9 @@ mod tests {
     }
 
     #[test]
-    fn streaming_takes_the_slowest_of_read_compute_write() {
-        let t = streaming(&hw(2.0, 3), 100, 20, 10);
-        assert_eq!((t.cycles, t.stall), (53, 33));
+    fn store_and_forward_adds_read_compute_and_write() {
+        // (3 + 50) + 20 + (3 + 5)
+        let t = store_and_forward(&hw(2.0, 3), 100, 20, 10);
+        assert_eq!((t.cycles, t.stall), (81, 61));
     }
 }

@@ -5,6 +5,7 @@
 //! puts it on disk atomically. What each file holds is in `docs/isa.md` and `docs/backend.md`.
 
 pub mod isa;
+mod layer_table;
 mod manifest;
 mod params;
 pub mod read;
@@ -12,6 +13,7 @@ pub mod rom;
 mod write;
 
 pub use manifest::{FileEntry, Manifest, WeightBanks, MANIFEST_FORMAT, MANIFEST_VERSION};
+pub use params::dram_map;
 pub use read::BuildDir;
 pub use write::{write, WriteReport};
 

@@ -58,7 +58,7 @@ pub fn dram_map(p: &Program, batch: usize) -> Vec<DramRegion> {
         .collect()
 }
 
-fn bits_for(values: impl Iterator<Item = i64>) -> u32 {
+pub(super) fn bits_for(values: impl Iterator<Item = i64>) -> u32 {
     let m = values
         .map(|v| if v < 0 { !v } else { v })
         .max()
@@ -259,5 +259,6 @@ pub(super) fn header(
         arrays.to_string(),
         "layers on the array",
     );
+    super::layer_table::write(&mut o, p, s, hw, dram, layers);
     o
 }

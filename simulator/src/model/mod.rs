@@ -13,11 +13,11 @@
 //!
 //! Vector stages run the reference's definition of each op (the vector unit's numerics are
 //! those functions; the RTL is their independent check) and are timed by lanes and cycles per
-//! op against streaming their data from and to DRAM.
+//! op, between reading their input from DRAM and writing their output back (store and forward).
 
-mod array;
+pub(crate) mod array;
 pub mod report;
-mod sram;
+pub(crate) mod sram;
 
 pub use report::{LayerReport, Mismatch, SimReport, Sram, Traffic};
 
@@ -130,7 +130,7 @@ pub fn simulate(
             (Work::View, _) => rep.unit = "view",
             (Work::Copy { bytes }, _) => {
                 rep.unit = "dma";
-                let t = timeline::streaming(hw, *bytes, 0, *bytes);
+                let t = timeline::store_and_forward(hw, *bytes, 0, *bytes);
                 rep.cycles = t.cycles;
                 rep.stall_cycles = t.stall;
                 rep.dram_read_bytes = *bytes;
@@ -139,7 +139,7 @@ pub fn simulate(
             (Work::Vector(v), _) => {
                 rep.unit = "vector";
                 let busy = hw.vector.cycles_for_elements(v.op, v.elements).unwrap_or(0);
-                let t = timeline::streaming(hw, v.in_bytes, busy, v.out_bytes);
+                let t = timeline::store_and_forward(hw, v.in_bytes, busy, v.out_bytes);
                 rep.cycles = t.cycles;
                 rep.compute_cycles = t.compute;
                 rep.stall_cycles = t.stall;
