@@ -5,7 +5,10 @@
 //!
 //! Build directories are made in-process with the compiler's APIs. Each configuration builds
 //! each simulator once. Without the tools the test prints why and passes, unless
-//! `SYSTOLE_REQUIRE_ORACLES=1`. `SYSTOLE_RTL_CONFIGS=mlp-edge-8x8-ws,...` runs a subset.
+//! `SYSTOLE_REQUIRE_ORACLES=1`. By default (and in CI) it runs `mlp-edge-8x8-ws` and
+//! `cnn-edge-8x8-os`, which between them use every RTL module; `SYSTOLE_RTL_CONFIGS=all` runs
+//! the eight, `SYSTOLE_RTL_CONFIGS=mlp-edge-16x16-ws,...` a list (iverilog takes minutes per
+//! CNN configuration).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -141,6 +144,9 @@ fn check(
     errs
 }
 
+/// The configurations the test runs unless `SYSTOLE_RTL_CONFIGS` says otherwise.
+const DEFAULT_CONFIGS: &str = "mlp-edge-8x8-ws,cnn-edge-8x8-os";
+
 fn configs() -> Vec<(&'static str, &'static str, Dataflow)> {
     let mut v = Vec::new();
     for m in ["mlp", "cnn"] {
@@ -162,7 +168,13 @@ fn rtl_top_equals_reference_and_simulator() {
     ]) {
         return;
     }
-    let only = std::env::var("SYSTOLE_RTL_CONFIGS").ok();
+    // CI's default: the MLP on WS and the CNN (im2col, MaxPool, the transpose copy) on OS, both
+    // on 8x8, which cover every RTL module; `all` runs the eight configurations.
+    let only = match std::env::var("SYSTOLE_RTL_CONFIGS") {
+        Ok(v) if v == "all" => None,
+        Ok(v) => Some(v),
+        Err(_) => Some(DEFAULT_CONFIGS.to_string()),
+    };
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtl_top");
     let t_all = Instant::now();
     let mut errs = Vec::new();
