@@ -40,3 +40,14 @@ echo "    checked against the integer reference; then the same on a 16x16 with t
 "$S" simulate "$OUT/digits_cnn_int8.sysq" --hw edge-8x8 --input models/data/digits_test_x_img.npy \
   --csv "$OUT/digits_cnn_edge8.csv" --plot-dir "$OUT/digits_cnn_edge8" --schedule "$OUT/digits_cnn_edge8.schedule"
 "$S" simulate "$OUT/digits_cnn_int8.sysq" --hw edge-16x16 --input models/data/digits_test_x_img.npy --fast
+echo
+echo "==> systole compile: the int8 CNN for edge-8x8 (ROMs, instruction ROM, systole_params.vh, manifest)"
+rm -rf "$OUT/build-cnn-edge8"
+"$S" compile "$OUT/digits_cnn_int8.sysq" --hw edge-8x8 -o "$OUT/build-cnn-edge8"
+if command -v verilator >/dev/null 2>&1; then
+  echo
+  echo "==> systole verify: the build's RTL under Verilator vs the exact simulator vs the integer reference"
+  "$S" verify "$OUT/build-cnn-edge8" --input models/data/digits_test_x_img.npy --rtl verilator
+else
+  echo "(verilator is not installed: skipping systole verify; scripts/test.sh installs it)"
+fi
