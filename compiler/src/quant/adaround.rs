@@ -47,23 +47,7 @@ pub fn adaround_int(
     h: &[f64],
     rows: f64,
 ) -> Weights {
-    let qmax = f64::from((1u32 << (bits - 1)) - 1);
-    let amax = |v: &[f32]| v.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
-    let tensor_max = amax(w);
-    let scales: Vec<f64> = (0..n)
-        .map(|c| {
-            let a = if per_channel {
-                amax(&w[c * k..(c + 1) * k])
-            } else {
-                tensor_max
-            };
-            if a > 0.0 {
-                a / qmax
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let (qmax, scales) = crate::quant::gptq::rtn_steps(w, n, k, bits, per_channel);
     // Per output element: the mean over calibration rows.
     let norm = 1.0 / rows.max(1.0);
     let mut codes = vec![0i32; n * k];

@@ -72,9 +72,16 @@ fn spd_inverse(a: &[f64], k: usize) -> Option<Vec<f64>> {
     Some(inv)
 }
 
-/// Quantizes `w` (`[n][k]`) to symmetric `bits`-bit codes on the per-channel (or per-tensor)
-/// steps round-to-nearest would use, with GPTQ error compensation under Hessian `h` (`XᵀX`).
-pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: &[f64]) -> Weights {
+/// `qmax` of symmetric `bits`-bit codes and the step of each output channel of `w` (`[n][k]`)
+/// as round-to-nearest chooses it (the channel's, or the tensor's, max |w| over `qmax`). GPTQ
+/// and AdaRound keep these steps and change only which code each weight gets.
+pub(crate) fn rtn_steps(
+    w: &[f32],
+    n: usize,
+    k: usize,
+    bits: u32,
+    per_channel: bool,
+) -> (f64, Vec<f64>) {
     let qmax = f64::from((1u32 << (bits - 1)) - 1);
     let amax = |v: &[f32]| v.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
     let tensor_max = amax(w);
@@ -92,6 +99,13 @@ pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: 
             }
         })
         .collect();
+    (qmax, scales)
+}
+
+/// Quantizes `w` (`[n][k]`) to symmetric `bits`-bit codes on the per-channel (or per-tensor)
+/// steps round-to-nearest would use, with GPTQ error compensation under Hessian `h` (`XᵀX`).
+pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: &[f64]) -> Weights {
+    let (qmax, scales) = rtn_steps(w, n, k, bits, per_channel);
     let mut hd = h.to_vec();
     let mean_diag = (0..k).map(|i| hd[i * k + i]).sum::<f64>() / k.max(1) as f64;
     for i in 0..k {
