@@ -15,9 +15,12 @@
 //! tests print why and pass, unless `SYSTOLE_REQUIRE_ORACLES=1`.
 
 use std::fmt::Write as _;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::{have, tools_present};
 use systole_hw::Dataflow;
 use systole_sim::exact::{run_gemm_on, Mismatch};
 use systole_sim::fast::ArrayShape;
@@ -42,34 +45,6 @@ fn rtl_sources() -> Vec<PathBuf> {
         .iter()
         .map(|f| d.join(f))
         .collect()
-}
-
-fn have(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Whether the tools are there; panics when they are missing and oracles are required.
-fn tools_present(tools: &[(&str, &str)]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .filter(|(t, a)| !have(t, a))
-        .map(|(t, _)| *t)
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "{} not found: install them (apt-get install iverilog verilator yosys, or scripts/test.sh)",
-        missing.join(", ")
-    );
-    if std::env::var("SYSTOLE_REQUIRE_ORACLES").is_ok_and(|v| v == "1") {
-        panic!("SYSTOLE_REQUIRE_ORACLES=1 but {msg}");
-    }
-    eprintln!("skipping the RTL test: {msg}");
-    false
 }
 
 fn run(cmd: &mut Command, what: &str) -> String {

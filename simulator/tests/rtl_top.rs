@@ -10,10 +10,14 @@
 //! the eight, `SYSTOLE_RTL_CONFIGS=mlp-edge-16x16-ws,...` a list (iverilog takes minutes per
 //! CNN configuration).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
+
+use common::{have, tools_present};
 
 use systole_compiler::backend::{build, write, Inputs};
 use systole_compiler::flow::{load_optimized, quantize};
@@ -61,33 +65,6 @@ fn model(name: &str) -> &'static (Program, Tensor) {
             .0;
         (p, first(&data(test)))
     })
-}
-
-fn have(tool: &str, arg: &str) -> bool {
-    Command::new(tool)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn tools_present(tools: &[(&str, &str)]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .filter(|(t, a)| !have(t, a))
-        .map(|(t, _)| *t)
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let msg = format!(
-        "{} not found: install them (apt-get install iverilog verilator yosys, or scripts/test.sh)",
-        missing.join(", ")
-    );
-    if std::env::var("SYSTOLE_REQUIRE_ORACLES").is_ok_and(|v| v == "1") {
-        panic!("SYSTOLE_REQUIRE_ORACLES=1 but {msg}");
-    }
-    eprintln!("skipping the RTL test: {msg}");
-    false
 }
 
 /// Compares one RTL run with the reference and the exact simulator; returns the differences.
