@@ -288,15 +288,7 @@ fn rows(work: &Path, sysq: &Path) -> Vec<Row> {
 fn every_verb_refuses_every_bad_file_cleanly() {
     let work = tmpdir("bad-input");
     let sysq = work.join("mlp.sysq");
-    let o = common::systole(&[
-        "quantize",
-        "models/digits_mlp.onnx",
-        "--calib",
-        "models/data/digits_calib_x.npy",
-        "-o",
-        sysq.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    common::quantize_mlp(&sysq);
     // A build directory for `verify` (its file argument is the input).
     let o = common::systole(&[
         "compile",

@@ -144,15 +144,7 @@ fn an_array_of_a_million_by_a_million_is_refused() {
     let ron = d.join("huge.ron");
     std::fs::write(&ron, text).unwrap();
     let sysq = d.join("mlp.sysq");
-    let o = systole(&[
-        "quantize",
-        "models/digits_mlp.onnx",
-        "--calib",
-        "models/data/digits_calib_x.npy",
-        "-o",
-        sysq.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    common::quantize_mlp(&sysq);
     let out = d.join("build");
     let o = systole(&[
         "compile",
@@ -190,15 +182,7 @@ fn a_sweep_of_10_pow_12_points_is_refused_before_enumeration() {
     let path = d.join("huge.ron");
     std::fs::write(&path, space).unwrap();
     let sysq = d.join("mlp.sysq");
-    let o = systole(&[
-        "quantize",
-        "models/digits_mlp.onnx",
-        "--calib",
-        "models/data/digits_calib_x.npy",
-        "-o",
-        sysq.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    common::quantize_mlp(&sysq);
     let out = d.join("out");
     let o = systole(&[
         "sweep",

@@ -13,27 +13,16 @@ use common::{assert_usage_error, systole, tmpdir};
 fn mlp_build(dir: &Path) -> PathBuf {
     let sysq = dir.join("mlp.sysq");
     let build = dir.join("build");
-    for args in [
-        vec![
-            "quantize",
-            "models/digits_mlp.onnx",
-            "--calib",
-            "models/data/digits_calib_x.npy",
-            "-o",
-            sysq.to_str().unwrap(),
-        ],
-        vec![
-            "compile",
-            sysq.to_str().unwrap(),
-            "--hw",
-            "edge-8x8",
-            "-o",
-            build.to_str().unwrap(),
-        ],
-    ] {
-        let o = systole(&args);
-        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
-    }
+    common::quantize_mlp(&sysq);
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        build.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
     build
 }
 

@@ -41,3 +41,16 @@ pub fn assert_usage_error(o: &Output, needles: &[&str]) {
         assert!(e.contains(n), "expected '{n}' in: {e}");
     }
 }
+
+/// Quantizes the bundled digits MLP (int8, its calibration set) into `sysq`; asserts success.
+pub fn quantize_mlp(sysq: &std::path::Path) {
+    let o = systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
