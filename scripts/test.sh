@@ -54,6 +54,8 @@ scripts/setup-minilm.sh >/dev/null
 step "hls4ml oracle venv and its emulation of the digits MLP"
 scripts/setup-hls4ml.sh
 "${SYSTOLE_CACHE:-$REPO/.cache}/venv-hls4ml/bin/python" scripts/hls4ml-oracle.py --variant dict >/dev/null
+step "qonnx converts the QAT CNN again: the committed QONNX model and its oracle must match"
+"${SYSTOLE_CACHE:-$REPO/.cache}/venv-hls4ml/bin/python" models/train/qonnx_export.py --check
 
 step "SCALE-Sim 3.0 on the CI set of topologies"
 scripts/scalesim-compare.sh

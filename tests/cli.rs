@@ -93,6 +93,72 @@ fn one_node_model(dir: &Path, name: &str, op: &str, inputs: &[&str]) -> PathBuf 
     p
 }
 
+/// A one-node QONNX model `y = OP(x, scale, zeropt, bitwidth)` in `domain`.
+fn qonnx_model(dir: &Path, name: &str, op: &str, domain: &str, rounding: &str) -> PathBuf {
+    use systole_compiler::frontend::proto::{attribute_proto, AttributeProto, TensorProto};
+    let scalar = |n: &str, v: f32| TensorProto {
+        name: Some(n.into()),
+        data_type: Some(1),
+        float_data: vec![v],
+        ..Default::default()
+    };
+    let m = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(13),
+        }],
+        graph: Some(GraphProto {
+            name: Some("g".into()),
+            node: vec![NodeProto {
+                name: Some("the_quant".into()),
+                op_type: Some(op.into()),
+                domain: Some(domain.into()),
+                input: ["x", "s", "z", "b"].map(String::from).to_vec(),
+                output: vec!["y".into()],
+                attribute: vec![AttributeProto {
+                    name: Some("rounding_mode".into()),
+                    r#type: Some(attribute_proto::AttributeType::String as i32),
+                    s: Some(rounding.as_bytes().to_vec()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            initializer: vec![scalar("s", 0.5), scalar("z", 0.0), scalar("b", 4.0)],
+            input: vec![vi("x", &[2, 3])],
+            output: vec![vi("y", &[2, 3])],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let p = dir.join(format!("{name}.onnx"));
+    std::fs::write(&p, m.encode_to_vec()).unwrap();
+    p
+}
+
+#[test]
+fn qonnx_quant_imports_and_other_qonnx_ops_are_refused_by_name() {
+    let d = tmpdir("qonnx");
+    let ok = qonnx_model(&d, "ok", "Quant", "qonnx.custom_op.general", "ROUND");
+    let o = systole(&["inspect", ok.to_str().unwrap(), "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["ops"]["Quant"], 1, "{v}");
+    let bipolar = qonnx_model(
+        &d,
+        "bip",
+        "BipolarQuant",
+        "qonnx.custom_op.general",
+        "ROUND",
+    );
+    bad(&["inspect", bipolar.to_str().unwrap()], "BipolarQuant");
+    bad(&["inspect", bipolar.to_str().unwrap()], "IntQuant");
+    let mode = qonnx_model(&d, "mode", "Quant", "finn.custom_op.general", "STOCHASTIC");
+    bad(&["inspect", mode.to_str().unwrap()], "rounding_mode");
+    let elsewhere = qonnx_model(&d, "dom", "Quant", "com.example", "ROUND");
+    bad(&["inspect", elsewhere.to_str().unwrap()], "com.example");
+}
+
 #[test]
 fn inspect_json_has_the_documented_fields() {
     let o = systole(&["inspect", "models/digits_cnn.onnx", "--json"]);

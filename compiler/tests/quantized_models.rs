@@ -228,6 +228,49 @@ fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float()
     assert!(qat >= float - 0.01, "{qat} vs {float}");
 }
 
+/// The same QAT model converted to QONNX `Quant` nodes by qonnx's own converter
+/// (`models/train/qonnx_export.py`): the float reference matches qonnx's executor, and the
+/// imported program is the QDQ model's, stage for stage and tensor for tensor.
+#[test]
+fn qonnx_quant_model_matches_qonnx_and_lowers_like_its_qdq_twin() {
+    use systole_compiler::flow::load_for_quantize;
+    let qonnx = repo().join("models/digits_cnn_qat4_qonnx.onnx");
+    let x = data("digits_test_x_img.npy");
+    let y = run_float(&load_optimized(&qonnx).unwrap(), &x).unwrap();
+    let oracle = data("digits_cnn_qat4_qonnx_test.npy");
+    assert_eq!(y.shape, oracle.shape);
+    let diff = y
+        .to_f32_vec()
+        .iter()
+        .zip(oracle.to_f32_vec())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    eprintln!("float reference vs qonnx execute_onnx: max |diff| {diff:e}");
+    assert!(diff <= 1e-5, "{diff}");
+
+    let program = |path: &Path| {
+        let g = load_for_quantize(path).unwrap();
+        quantize(
+            &g,
+            &data("digits_calib_x_img.npy"),
+            &QuantConfig::default(),
+            &mut |_, _| {},
+        )
+        .unwrap()
+        .0
+    };
+    let from_qonnx = program(&qonnx);
+    let from_qdq = program(&repo().join("models/digits_cnn_qat4.onnx"));
+    assert_eq!(from_qonnx.tensors, from_qdq.tensors);
+    assert_eq!(from_qonnx.stages, from_qdq.stages);
+    for (_, gs) in from_qonnx.gemms() {
+        assert_eq!(gs.weights.coding.label(), "int4");
+    }
+    let top1 = accuracy(&run_quantized(&from_qonnx, &x).unwrap());
+    eprintln!("qonnx qat4 through the integer reference {top1:.4}");
+    assert!(top1 >= accuracy(&oracle) - 0.01, "{top1}");
+}
+
 #[test]
 fn gptq_adaround_and_bias_correction_beat_round_to_nearest() {
     for m in &MODELS {

@@ -69,7 +69,11 @@ impl Cx<'_> {
             op_type: self.node.op_type().to_string(),
             domain: display_domain(self.node.domain()).to_string(),
             opset: self.opset,
-            supported: SUPPORTED.join(", "),
+            supported: if ops::QONNX_DOMAINS.contains(&self.node.domain()) {
+                ops::QONNX_SUPPORTED.join(", ")
+            } else {
+                SUPPORTED.join(", ")
+            },
         }
     }
 }
@@ -220,7 +224,8 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
             inputs: vec![],
             constant: None,
         };
-        if !(domain.is_empty() || domain == "ai.onnx") {
+        let qonnx = ops::QONNX_DOMAINS.contains(&domain);
+        if !(domain.is_empty() || domain == "ai.onnx" || qonnx) {
             return Err(cx.unsupported());
         }
         for i in &n.input {
@@ -238,7 +243,11 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
             cx.inputs.push(Some(v));
         }
         let attrs = Attrs::new(&node_name, n);
-        let op = ops::convert(n.op_type(), &attrs, &mut cx)?;
+        let op = if qonnx {
+            Some(ops::convert_qonnx(n.op_type(), &attrs, &cx)?)
+        } else {
+            ops::convert(n.op_type(), &attrs, &mut cx)?
+        };
         let (inputs, constant) = (cx.inputs, cx.constant);
         let outputs: Vec<&String> = n.output.iter().collect();
         if outputs.is_empty() || outputs[0].is_empty() {

@@ -54,6 +54,36 @@ pub const SUPPORTED: &[&str] = &[
     "Where",
 ];
 
+/// Domains QONNX models put their ops in: qonnx's own, FINN's older name and Brevitas's.
+pub const QONNX_DOMAINS: &[&str] = &[
+    "qonnx.custom_op.general",
+    "finn.custom_op.general",
+    "onnx.brevitas",
+];
+
+/// The QONNX ops accepted (`IntQuant` is newer qonnx's name for `Quant`).
+pub const QONNX_SUPPORTED: &[&str] = &["Quant", "IntQuant"];
+
+/// A node of a QONNX domain. `BipolarQuant`, `Trunc` and `MultiThreshold` have no lowering and
+/// are refused by name, listing what is accepted.
+pub fn convert_qonnx(op_type: &str, a: &Attrs, cx: &Cx) -> Result<Op> {
+    if !QONNX_SUPPORTED.contains(&op_type) {
+        return Err(cx.unsupported());
+    }
+    let mode = a.string("rounding_mode", "ROUND")?;
+    let rounding = QonnxRounding::parse(&mode).ok_or_else(|| {
+        a.err(
+            "rounding_mode",
+            format!("'{mode}' is not one of {}", QonnxRounding::NAMES),
+        )
+    })?;
+    Ok(Op::QonnxQuant {
+        signed: a.bool("signed", true)?,
+        narrow: a.bool("narrow", false)?,
+        rounding,
+    })
+}
+
 fn auto_pad(a: &Attrs) -> Result<AutoPad> {
     Ok(match a.string("auto_pad", "NOTSET")?.as_str() {
         "NOTSET" | "" => AutoPad::NotSet,

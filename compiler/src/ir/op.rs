@@ -216,6 +216,75 @@ pub enum Op {
         keepdims: bool,
         noop_with_empty_axes: bool,
     },
+    /// QONNX `Quant` (domain `qonnx.custom_op.general`, from Brevitas exports or qonnx's
+    /// QCDQ converter). Inputs: x, scale, zero point (both broadcast to x), bit width (a
+    /// scalar). Fake-quantizes x: `(round(clamp(x / scale + zp, min, max)) - zp) · scale`,
+    /// where min and max follow from the width, `signed` and `narrow` (narrow drops the most
+    /// negative code, or the top code when unsigned), all in float32 as qonnx computes it.
+    QonnxQuant {
+        signed: bool,
+        narrow: bool,
+        rounding: QonnxRounding,
+    },
+}
+
+/// The rounding modes of QONNX's `Quant`, by the names QONNX writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QonnxRounding {
+    /// `ROUND` (or `HALF_EVEN`): numpy's `round`, ties to even.
+    HalfEven,
+    Ceil,
+    Floor,
+    /// Away from zero.
+    Up,
+    /// Toward zero.
+    Down,
+    /// Ties away from zero.
+    HalfUp,
+    /// Ties toward zero.
+    HalfDown,
+}
+
+impl QonnxRounding {
+    pub const NAMES: &'static str = "ROUND, HALF_EVEN, CEIL, FLOOR, UP, DOWN, HALF_UP, HALF_DOWN";
+
+    pub fn parse(s: &str) -> Option<QonnxRounding> {
+        Some(match s.to_ascii_uppercase().as_str() {
+            "ROUND" | "HALF_EVEN" => QonnxRounding::HalfEven,
+            "CEIL" => QonnxRounding::Ceil,
+            "FLOOR" => QonnxRounding::Floor,
+            "UP" => QonnxRounding::Up,
+            "DOWN" => QonnxRounding::Down,
+            "HALF_UP" => QonnxRounding::HalfUp,
+            "HALF_DOWN" => QonnxRounding::HalfDown,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            QonnxRounding::HalfEven => "ROUND",
+            QonnxRounding::Ceil => "CEIL",
+            QonnxRounding::Floor => "FLOOR",
+            QonnxRounding::Up => "UP",
+            QonnxRounding::Down => "DOWN",
+            QonnxRounding::HalfUp => "HALF_UP",
+            QonnxRounding::HalfDown => "HALF_DOWN",
+        }
+    }
+
+    /// Rounds `v` to an integer-valued float, as qonnx's numpy functions do.
+    pub fn apply(self, v: f32) -> f32 {
+        match self {
+            QonnxRounding::HalfEven => v.round_ties_even(),
+            QonnxRounding::Ceil => v.ceil(),
+            QonnxRounding::Floor => v.floor(),
+            QonnxRounding::Up => v.signum() * v.abs().ceil(),
+            QonnxRounding::Down => v.trunc(),
+            QonnxRounding::HalfUp => v.signum() * (v.abs() + 0.5).floor(),
+            QonnxRounding::HalfDown => v.signum() * (v.abs() - 0.5).ceil(),
+        }
+    }
 }
 
 impl Op {
@@ -258,6 +327,7 @@ impl Op {
             Op::Cast { .. } => "Cast",
             Op::ConstantOfShape { .. } => "ConstantOfShape",
             Op::Equal => "Equal",
+            Op::QonnxQuant { .. } => "Quant",
             Op::Where => "Where",
             Op::Expand => "Expand",
             Op::LayerNormalization { .. } => "LayerNormalization",
@@ -377,6 +447,15 @@ impl Op {
             Op::LayerNormalization { axis, epsilon } => {
                 v.push(format!("axis={axis}"));
                 v.push(format!("epsilon={epsilon:e}"));
+            }
+            Op::QonnxQuant {
+                signed,
+                narrow,
+                rounding,
+            } => {
+                v.push(format!("signed={}", *signed as u8));
+                v.push(format!("narrow={}", *narrow as u8));
+                v.push(format!("rounding_mode={}", rounding.name()));
             }
             Op::ReduceSum {
                 keepdims,

@@ -412,6 +412,7 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             same(dt, shp(0)?)
         }
         Op::DequantizeLinear { .. } => same(DType::F32, shp(0)?),
+        Op::QonnxQuant { .. } => same(DType::F32, shp(0)?),
         Op::Binary(_) | Op::Sum => {
             let dtype = ty(0)?.dtype;
             let mut acc: Option<Vec<Dim>> = shp(0)?.cloned();

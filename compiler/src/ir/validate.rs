@@ -13,6 +13,7 @@ fn arity(op: &Op) -> (usize, usize) {
         Op::MatMul { .. } | Op::Binary(_) | Op::Reshape { .. } | Op::Gather { .. } => (2, 2),
         Op::Unsqueeze | Op::Equal | Op::Expand => (2, 2),
         Op::Where => (3, 3),
+        Op::QonnxQuant { .. } => (4, 4),
         Op::LayerNormalization { .. } => (2, 3),
         Op::ReduceSum { .. } => (1, 2),
         Op::Conv(_) => (2, 3),

@@ -34,12 +34,123 @@ fn storage(dt: DType) -> Option<(u32, bool)> {
     })
 }
 
+/// The one axis of `x` along which a broadcast parameter of `shape` varies (`Some(0)` with one
+/// value when it does not vary), or `None` when it varies along several.
+fn param_axis(shape: &[usize], rank: usize) -> Option<usize> {
+    let off = rank.checked_sub(shape.len())?;
+    let varying: Vec<usize> = (0..shape.len())
+        .filter(|&i| shape[i] != 1)
+        .map(|i| i + off)
+        .collect();
+    match varying[..] {
+        [] => Some(0),
+        [a] => Some(a),
+        _ => None,
+    }
+}
+
+/// A QONNX `Quant`: of a constant, it becomes weights (codes with the zero point removed, the
+/// scales along their axis, the declared width); of an activation with one scale and zero
+/// point, it becomes that activation's format, as a QuantizeLinear/DequantizeLinear pair does.
+/// A narrow-range activation is left alone (the integer formats cannot drop the end code) and
+/// lowering then names it.
+fn absorb_quant(
+    g: &mut Graph,
+    id: crate::ir::OpId,
+    n: &crate::ir::Node,
+    signed: bool,
+    narrow: bool,
+    rounding: crate::ir::op::QonnxRounding,
+) {
+    let [Some(x), Some(s), Some(z), Some(b)] = n.inputs[..] else {
+        return;
+    };
+    let (Some(st), Some(zt), Some(bt)) = (
+        g.const_of(s).cloned(),
+        g.const_of(z).cloned(),
+        g.const_of(b).cloned(),
+    ) else {
+        return;
+    };
+    let Ok(bits) = float::qdq::qonnx_bits(&bt) else {
+        return;
+    };
+    let (Some(sv), Some(zv)) = (st.as_f32(), zt.as_f32()) else {
+        return;
+    };
+    if zv.iter().any(|z| z.fract() != 0.0) {
+        return;
+    }
+    let out = n.outputs[0];
+    if let Some(xt) = g.const_of(x).cloned() {
+        if bits == 32 && !signed {
+            return; // codes would not fit i32
+        }
+        let Some(xv) = xt.as_f32() else { return };
+        let Some(ax) = param_axis(&st.shape, xt.rank()) else {
+            return;
+        };
+        if param_axis(&zt.shape, xt.rank()).is_none_or(|za| zt.len() > 1 && za != ax) {
+            return;
+        }
+        let (lo, hi) = float::qdq::qonnx_range(signed, narrow, bits);
+        let (lo, hi) = (lo as f32, hi as f32);
+        let Ok((shape, codes)) = crate::reference::float::broadcast_ternary(
+            "Quant",
+            (xv, &xt.shape),
+            (sv, &st.shape),
+            (zv, &zt.shape),
+            |v, s, z| (rounding.apply((v / s + z).clamp(lo, hi)) - z) as i64,
+        ) else {
+            return;
+        };
+        if shape != xt.shape {
+            return;
+        }
+        let refs = [Some(&xt), Some(&st), Some(&zt), Some(&bt)];
+        let Some(real) = float::eval(&n.op, &refs).ok().and_then(|mut v| v.pop()) else {
+            return;
+        };
+        let name = g.value(out).name.clone();
+        let c = g.add_const(name, real);
+        g.value_mut(c).quant = Some(QuantAnnot::Weight {
+            bits,
+            codes: codes.iter().map(|&q| q as i32).collect(),
+            scales: sv.to_vec(),
+            axis: ax,
+        });
+        g.replace_all_uses(out, c);
+        g.remove_node(id);
+        return;
+    }
+    if sv.len() != 1 || zv.len() != 1 || bits > 16 || narrow {
+        return;
+    }
+    g.value_mut(x).quant = Some(QuantAnnot::Act {
+        scale: sv[0],
+        zero_point: zv[0] as i32,
+        bits,
+        signed,
+    });
+    g.replace_all_uses(out, x);
+    g.remove_node(id);
+}
+
 pub fn run(g: &mut Graph) -> Result<()> {
     let order = g.topo_order().unwrap_or_else(|_| g.node_ids());
     for id in order {
         let Some(n) = g.try_node(id).cloned() else {
             continue;
         };
+        if let Op::QonnxQuant {
+            signed,
+            narrow,
+            rounding,
+        } = n.op
+        {
+            absorb_quant(g, id, &n, signed, narrow, rounding);
+            continue;
+        }
         let Op::DequantizeLinear { axis } = n.op else {
             continue;
         };

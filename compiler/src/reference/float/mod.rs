@@ -7,6 +7,8 @@
 
 mod activation;
 mod broadcast;
+
+pub use broadcast::ternary as broadcast_ternary;
 mod cast;
 mod conv;
 mod elementwise;
@@ -17,7 +19,7 @@ mod norm;
 mod num;
 mod patches;
 mod pool;
-mod qdq;
+pub mod qdq;
 mod reduce;
 mod select;
 mod shape_ops;
@@ -70,6 +72,11 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, KernelEr
         Op::Cast { to } => one(cast::cast(*to, inputs)?),
         Op::QuantizeLinear { axis } => one(qdq::quantize_linear(*axis, inputs)?),
         Op::DequantizeLinear { axis } => one(qdq::dequantize_linear(*axis, inputs)?),
+        Op::QonnxQuant {
+            signed,
+            narrow,
+            rounding,
+        } => one(qdq::qonnx_quant(*signed, *narrow, *rounding, inputs)?),
         Op::Equal => one(select::equal(inputs)?),
         Op::Where => one(select::where_(inputs)?),
         Op::Expand => one(select::expand(inputs)?),
