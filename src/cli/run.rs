@@ -8,7 +8,7 @@ use serde::Serialize;
 use systole_compiler::frontend::load_model;
 use systole_compiler::npy::{read_npy, write_npy};
 use systole_compiler::passes::{self, bind_dims, PipelineOptions};
-use systole_compiler::reference::interp;
+use systole_compiler::reference::{int, interp};
 use systole_compiler::Tensor;
 
 use clap::builder::TypedValueParser;
@@ -37,7 +37,8 @@ pub struct Args {
     /// Run the graph as imported, without the pass pipeline.
     #[arg(long)]
     pub no_passes: bool,
-    /// Print the time of every op (summed over --repeat runs) to stderr.
+    /// Print the time of every op (or of every stage of a .sysq program), averaged over the
+    /// --repeat runs, to stderr.
     #[arg(long)]
     pub profile: bool,
     /// Run the model this many times and report the median and minimum time (benchmarking).
@@ -91,6 +92,25 @@ fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
     Ok((correct, l.len()))
 }
 
+fn stage_kind(k: &systole_compiler::fxir::StageKind) -> String {
+    use systole_compiler::fxir::StageKind;
+    match k {
+        StageKind::Quantize { .. } => "quantize".into(),
+        StageKind::Gemm(g) if g.conv.is_some() => "conv".into(),
+        StageKind::Gemm(_) => "gemm".into(),
+        StageKind::Vector(v) => format!("vector {v:?}")
+            .split([' ', '{', '('])
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+        StageKind::Layout(l) => format!("layout {l:?}")
+            .split([' ', '{', '('])
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 /// A `.sysq` on the integer reference: one input, one output.
 fn main_sysq(a: &Args) -> Result<i32, Failure> {
     let f = systole_compiler::sysq::SysqFile::read(&a.model)?;
@@ -100,12 +120,35 @@ fn main_sysq(a: &Args) -> Result<i32, Failure> {
     let x = read_npy(&b.path)?;
     let mut times = Vec::new();
     let mut out = None;
+    let p = &f.program;
+    // Per stage: the time between one stage's output and the next (the reference runs the
+    // stages in order, each over the whole batch).
+    let mut per_stage = vec![0f64; p.stages.len()];
     for _ in 0..a.repeat {
         let t0 = Instant::now();
-        out = Some(systole_compiler::flow::run_quantized(&f.program, &x)?);
+        let mut last = t0;
+        let codes = int::run_observed(p, &x, &mut |i, _| {
+            if a.profile {
+                let now = Instant::now();
+                per_stage[i] += (now - last).as_secs_f64();
+                last = now;
+            }
+        })?;
+        out = Some(int::output_tensor(p, &codes));
         times.push(t0.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
+    if a.profile {
+        eprintln!("per-stage time (mean over {} runs):", a.repeat);
+        for (st, s) in p.stages.iter().zip(&per_stage) {
+            eprintln!(
+                "  {:>10.3} ms  {} ({})",
+                s * 1e3 / f64::from(a.repeat),
+                st.name,
+                stage_kind(&st.kind)
+            );
+        }
+    }
     let out = out.expect("repeat >= 1");
     let name = f.program.output_name.clone();
     let file = a.output.first().map(|o| o.path.clone());

@@ -209,31 +209,62 @@ impl Format {
     /// rounding. Non-finite inputs (which calibration rejects earlier): NaN gives the zero point,
     /// ±∞ the saturated extremes whatever the mode; a zero step (`M0 = 0`) gives the zero point.
     pub fn quantize_f64(&self, x: f64, rounding: Rounding, overflow: Overflow) -> i64 {
-        let z = self.zero_point();
-        if x.is_nan() {
-            return z;
-        }
-        if x.is_infinite() {
-            return if x > 0.0 {
-                self.max_int()
-            } else {
-                self.min_int()
-            };
-        }
-        let v = match self.scale {
-            Scale::BinaryPoint { frac_bits } => x * pow2(frac_bits),
-            Scale::Affine { multiplier: 0, .. } => return z,
-            Scale::Affine {
-                multiplier, shift, ..
-            } => x * pow2(31 + shift) / f64::from(multiplier),
-        };
-        let q = round_f64(v, rounding) + i128::from(z);
-        saturate_i128(q, self.bits, self.signed, overflow) as i64
+        self.quantizer(rounding, overflow).apply(x)
     }
 
     /// The real number a code stands for: `(q - z) · step`.
     pub fn dequantize(&self, q: i64) -> f64 {
         (q - self.zero_point()) as f64 * self.step()
+    }
+
+    /// [`Format::quantize_f64`] with its per-format constants computed once, for whole tensors.
+    pub fn quantizer(&self, rounding: Rounding, overflow: Overflow) -> Quantizer {
+        let (mul, div) = match self.scale {
+            Scale::BinaryPoint { frac_bits } => (pow2(frac_bits), None),
+            Scale::Affine { multiplier: 0, .. } => (0.0, Some(0.0)),
+            Scale::Affine {
+                multiplier, shift, ..
+            } => (pow2(31 + shift), Some(f64::from(multiplier))),
+        };
+        Quantizer {
+            f: *self,
+            mul,
+            div,
+            rounding,
+            overflow,
+        }
+    }
+}
+
+/// A format's quantizer with its constants precomputed (see [`Format::quantize_f64`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Quantizer {
+    f: Format,
+    mul: f64,
+    /// `None` for binary point; `Some(0.0)` for a zero step (every input gives the zero point).
+    div: Option<f64>,
+    rounding: Rounding,
+    overflow: Overflow,
+}
+
+impl Quantizer {
+    #[inline]
+    pub fn apply(&self, x: f64) -> i64 {
+        let f = &self.f;
+        let z = f.zero_point();
+        if x.is_nan() {
+            return z;
+        }
+        if x.is_infinite() {
+            return if x > 0.0 { f.max_int() } else { f.min_int() };
+        }
+        let v = match self.div {
+            None => x * self.mul,
+            Some(0.0) => return z,
+            Some(d) => x * self.mul / d,
+        };
+        let q = round_f64(v, self.rounding) + i128::from(z);
+        saturate_i128(q, f.bits, f.signed, self.overflow) as i64
     }
 }
 

@@ -33,6 +33,6 @@ pub mod threshold;
 pub mod weights;
 
 pub use error::QuantError;
-pub use format::{quantize_multiplier, Format, Granularity, Scale, TensorFormat};
+pub use format::{quantize_multiplier, Format, Granularity, Quantizer, Scale, TensorFormat};
 pub use requant::{acc_bits, requantize, requantize_fast, Requant};
 pub use rounding::{saturate, saturate_i128, shift_round, shift_round_i128, Overflow, Rounding};

@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use crate::fxir::GemmStage;
 use crate::quant::{requantize_fast, saturate, Format, Overflow, Rounding};
 
-use super::kernel::{dot16, ChannelWeights, CHANNEL_BLOCK_MIN};
+use super::kernel::{dot16, ChannelWeights, RequantLanes, CHANNEL_BLOCK_MIN};
 
 pub(crate) fn gemm_batch(
     g: &GemmStage,
@@ -39,31 +39,33 @@ pub(crate) fn gemm_batch(
             // the digits CNN has K = 9).
             let (k, n) = (g.k, g.n);
             let wt = ChannelWeights::new(&w, k, n);
+            let lanes = simple.as_ref().map(|r| SimpleRequant::lanes(r));
             y.par_chunks_mut(out_len.max(1))
                 .zip(x.par_chunks(in_len.max(1)))
                 .for_each_init(
-                    || (Vec::new(), Vec::new()),
-                    |(cols, acc), (ys, xs)| {
-                        gather.fill(xs, zx as i16, cols);
+                    || (Vec::new(), Vec::new(), Vec::new(), Vec::new()),
+                    |(buf, cols, acc, rows), (ys, xs)| {
+                        gather.fill(xs, zx as i16, buf, cols);
                         acc.clear();
                         acc.resize(p_count * n, 0i32);
                         wt.accumulate(cols, acc);
+                        if let Some(l) = &lanes {
+                            // Requantize pixel by pixel across the channels (vectors), then
+                            // store channel-major.
+                            rows.resize(p_count * n, 0i32);
+                            l.apply(acc, rows);
+                            for (c, out) in ys.chunks_exact_mut(p_count).enumerate().take(n) {
+                                for (y, &v) in out.iter_mut().zip(rows[c..].iter().step_by(n)) {
+                                    *y = v;
+                                }
+                            }
+                            return;
+                        }
                         // Channel by channel: one channel's constants in registers, the
                         // outputs written contiguously (the layout is channel-major).
                         for (c, out) in ys.chunks_exact_mut(p_count).enumerate().take(n) {
-                            let column = acc[c..].iter().step_by(n);
-                            match &simple {
-                                Some(r) => {
-                                    let r = r[c];
-                                    for (y, &v) in out.iter_mut().zip(column) {
-                                        *y = r.apply(v);
-                                    }
-                                }
-                                None => {
-                                    for (y, &v) in out.iter_mut().zip(column) {
-                                        *y = finish(g, c, i64::from(v));
-                                    }
-                                }
+                            for (y, &v) in out.iter_mut().zip(acc[c..].iter().step_by(n)) {
+                                *y = finish(g, c, i64::from(v));
                             }
                         }
                     },
@@ -73,18 +75,21 @@ pub(crate) fn gemm_batch(
         let w16: Vec<i16> = w.iter().map(|&v| v as i16).collect();
         y.par_chunks_mut(out_len.max(1))
             .zip(x.par_chunks(in_len.max(1)))
-            .for_each_init(Vec::new, |cols, (ys, xs)| {
-                gather.fill(xs, zx as i16, cols);
-                for (p, col) in cols.chunks_exact(g.k).enumerate() {
-                    for c in 0..g.n {
-                        let acc = dot16(&w16[c * g.k..(c + 1) * g.k], col);
-                        ys[c * p_count + p] = match &simple {
-                            Some(r) => r[c].apply(acc),
-                            None => finish(g, c, i64::from(acc)),
-                        };
+            .for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(buf, cols), (ys, xs)| {
+                    gather.fill(xs, zx as i16, buf, cols);
+                    for (p, col) in cols.chunks_exact(g.k).enumerate() {
+                        for c in 0..g.n {
+                            let acc = dot16(&w16[c * g.k..(c + 1) * g.k], col);
+                            ys[c * p_count + p] = match &simple {
+                                Some(r) => r[c].apply(acc),
+                                None => finish(g, c, i64::from(acc)),
+                            };
+                        }
                     }
-                }
-            });
+                },
+            );
         return y;
     }
     y.par_chunks_mut(out_len.max(1))
@@ -140,6 +145,19 @@ impl SimpleRequant {
             .collect()
     }
 
+    /// The same constants as arrays, for [`RequantLanes`].
+    fn lanes(r: &[SimpleRequant]) -> RequantLanes {
+        RequantLanes {
+            bias: r.iter().map(|x| x.bias).collect(),
+            m0: r.iter().map(|x| x.m0).collect(),
+            half: r.iter().map(|x| x.half).collect(),
+            shift: r.iter().map(|x| u64::from(x.shift)).collect(),
+            z: r.iter().map(|x| x.z).collect(),
+            lo: r.iter().map(|x| x.lo).collect(),
+            hi: r.iter().map(|x| x.hi).collect(),
+        }
+    }
+
     #[inline(always)]
     fn apply(&self, acc: i32) -> i32 {
         let prod = (i64::from(acc) + self.bias) * self.m0;
@@ -149,11 +167,12 @@ impl SimpleRequant {
     }
 }
 
-/// The im2col view as a table of source offsets (`None` = padding), built once per stage, so
-/// the per-sample gather is one indexed copy into `i16` rows of `K`.
+/// The im2col view as a table of source offsets, built once per stage, so the per-sample
+/// gather is one indexed copy into `i16` rows of `K`. Padding taps point one past the input,
+/// where [`Gather::fill`] puts the zero point: a branch-free gather.
 struct Gather {
     rows: usize,
-    src: Vec<Option<u32>>,
+    src: Vec<u32>,
 }
 
 impl Gather {
@@ -161,7 +180,7 @@ impl Gather {
         match &g.conv {
             None => Gather {
                 rows: 1,
-                src: (0..in_len as u32).map(Some).collect(),
+                src: (0..in_len as u32).collect(),
             },
             Some(win) => {
                 let (ih, iw) = (win.input[0] as i64, win.input[1] as i64);
@@ -174,9 +193,11 @@ impl Gather {
                                 for kx in 0..win.kernel[1] {
                                     let ix = win.tap(1, ox, kx);
                                     let inside = iy >= 0 && iy < ih && ix >= 0 && ix < iw;
-                                    src.push(
-                                        inside.then(|| (ch as i64 * ih * iw + iy * iw + ix) as u32),
-                                    );
+                                    src.push(if inside {
+                                        (ch as i64 * ih * iw + iy * iw + ix) as u32
+                                    } else {
+                                        in_len as u32
+                                    });
                                 }
                             }
                         }
@@ -190,12 +211,13 @@ impl Gather {
         }
     }
 
-    fn fill(&self, xs: &[i32], pad: i16, cols: &mut Vec<i16>) {
+    /// `buf` is scratch: the sample as `i16` with the zero point appended.
+    fn fill(&self, xs: &[i32], pad: i16, buf: &mut Vec<i16>, cols: &mut Vec<i16>) {
+        buf.clear();
+        buf.extend(xs.iter().map(|&v| v as i16));
+        buf.push(pad);
         cols.clear();
-        cols.extend(self.src.iter().map(|s| match s {
-            Some(i) => xs[*i as usize] as i16,
-            None => pad,
-        }));
+        cols.extend(self.src.iter().map(|&i| buf[i as usize]));
     }
 }
 

@@ -141,3 +141,92 @@ impl ChannelWeights {
         }
     }
 }
+
+/// Per-channel requantization constants (RND, SAT, bias, zero point and ReLU folded; see
+/// `gemm::SimpleRequant`) laid out as arrays, so one pixel's `n` channels requantize as vectors:
+/// `y = clamp(((acc + b) · M0 + half) >> shift + z, lo, hi)`.
+pub(crate) struct RequantLanes {
+    pub(crate) bias: Vec<i64>,
+    pub(crate) m0: Vec<i64>,
+    pub(crate) half: Vec<i64>,
+    pub(crate) shift: Vec<u64>,
+    pub(crate) z: Vec<i64>,
+    pub(crate) lo: Vec<i64>,
+    pub(crate) hi: Vec<i64>,
+}
+
+impl RequantLanes {
+    /// `y[p][c]` for every pixel row of `acc` (`[rows][n]`).
+    pub(crate) fn apply(&self, acc: &[i32], y: &mut [i32]) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above).
+                unsafe { self.apply_avx2(acc, y) };
+                return;
+            }
+        }
+        self.apply_scalar(acc, y, 0)
+    }
+
+    #[inline(always)]
+    fn one(&self, c: usize, a: i32) -> i32 {
+        let prod = (i64::from(a) + self.bias[c]) * self.m0[c];
+        (((prod + self.half[c]) >> self.shift[c]) + self.z[c])
+            .max(self.lo[c])
+            .min(self.hi[c]) as i32
+    }
+
+    /// Channels `from..n` of every row, one at a time.
+    fn apply_scalar(&self, acc: &[i32], y: &mut [i32], from: usize) {
+        let n = self.m0.len();
+        for (a, o) in acc.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
+            for c in from..n {
+                o[c] = self.one(c, a[c]);
+            }
+        }
+    }
+
+    /// Four channels per step in 64-bit lanes. AVX2 has no 64-bit arithmetic right shift, so
+    /// `v >> s` is computed as `((v + 2^63) >>> s) - 2^(63-s)`: the same floor, since `2^63` is
+    /// a multiple of `2^s`. `acc + b` fits 32 bits (the stage's proven width), which is what
+    /// `vpmuldq` multiplies.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn apply_avx2(&self, acc: &[i32], y: &mut [i32]) {
+        use std::arch::x86_64::*;
+        let n = self.m0.len();
+        let quads = n / 4;
+        let load = |v: &[i64], c: usize| {
+            // SAFETY: `c + 4 <= n` = the length of every constant array; unaligned load.
+            unsafe { _mm256_loadu_si256(v.as_ptr().add(c).cast()) }
+        };
+        let sign = _mm256_set1_epi64x(i64::MIN);
+        let pick = _mm256_setr_epi32(0, 2, 4, 6, 0, 0, 0, 0);
+        for (a, o) in acc.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
+            for q in 0..quads {
+                let c = q * 4;
+                // SAFETY: `c + 4 <= n = a.len()`; unaligned 128-bit load.
+                let x = _mm256_cvtepi32_epi64(unsafe { _mm_loadu_si128(a.as_ptr().add(c).cast()) });
+                let s = _mm256_add_epi64(x, load(&self.bias, c));
+                let prod = _mm256_mul_epi32(s, load(&self.m0, c));
+                let t = _mm256_xor_si256(_mm256_add_epi64(prod, load(&self.half, c)), sign);
+                // SAFETY: as `load`; the shifts are u64 of the same length.
+                let sh = unsafe { _mm256_loadu_si256(self.shift.as_ptr().add(c).cast()) };
+                let shifted = _mm256_srlv_epi64(t, sh);
+                let off = _mm256_srlv_epi64(sign, sh);
+                let mut r = _mm256_add_epi64(_mm256_sub_epi64(shifted, off), load(&self.z, c));
+                let hi = load(&self.hi, c);
+                r = _mm256_blendv_epi8(r, hi, _mm256_cmpgt_epi64(r, hi));
+                let lo = load(&self.lo, c);
+                r = _mm256_blendv_epi8(r, lo, _mm256_cmpgt_epi64(lo, r));
+                let packed = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(r, pick));
+                // SAFETY: `c + 4 <= n = o.len()`; unaligned 128-bit store.
+                unsafe { _mm_storeu_si128(o.as_mut_ptr().add(c).cast(), packed) };
+            }
+        }
+        if quads * 4 < n {
+            self.apply_scalar(acc, y, quads * 4);
+        }
+    }
+}

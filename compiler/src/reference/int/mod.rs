@@ -79,17 +79,20 @@ pub fn exec_stage<'a>(
     let out_len = out_info.len();
     match &st.kind {
         StageKind::Quantize { rounding, overflow } => {
-            let f = out_info.format;
+            let f = out_info.format.quantizer(*rounding, *overflow);
             match &x.data {
+                // Chunks of 4096: one element is too little work for a rayon task.
                 crate::tensor::Data::F64(xs) => xs
                     .par_iter()
-                    .map(|&v| f.quantize_f64(v, *rounding, *overflow) as i32)
+                    .with_min_len(4096)
+                    .map(|&v| f.apply(v) as i32)
                     .collect(),
                 _ => x
                     .as_f32()
                     .unwrap_or(&[])
                     .par_iter()
-                    .map(|&v| f.quantize_f64(f64::from(v), *rounding, *overflow) as i32)
+                    .with_min_len(4096)
+                    .map(|&v| f.apply(f64::from(v)) as i32)
                     .collect(),
             }
         }

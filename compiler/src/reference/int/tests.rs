@@ -69,7 +69,7 @@ prop_compose! {
         let codes: Vec<i32> = (0..n * k).map(|_| (next(2 * lim + 1) - lim) as i32).collect();
         let x: Vec<i32> = (0..ch * h * w).map(|_| next(256) as i32).collect();
         let zx = next(256) as i32;
-        let requant = (0..n).map(|_| Requant { m0: (1 << 30) + next(1 << 30) as i32, shift: next(12) as i32, zero_point: next(20) as i32 - 10, bits: 8, signed: true, rounding: Rounding::RndConv, overflow: Overflow::Sat }).collect();
+        let requant = (0..n).map(|_| Requant { m0: (1 << 30) + next(1 << 30) as i32, shift: next(32) as i32 - 20, zero_point: next(20) as i32 - 10, bits: 8, signed: true, rounding: Rounding::RndConv, overflow: Overflow::Sat }).collect();
         let g = GemmStage {
             n, k, conv: Some(win),
             weights: Weights { n, k, coding: Coding::Int { bits }, codes, scales: vec![1.0; n] },
@@ -139,5 +139,53 @@ proptest! {
             }
             prop_assert_eq!(got, want);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The no-padding fast path of max pooling equals the per-tap definition.
+    #[test]
+    fn maxpool_fast_path_equals_the_definition(
+        channels in 1usize..5,
+        ih in 1usize..10,
+        iw in 1usize..10,
+        kh in 1usize..4,
+        kw in 1usize..4,
+        sy in 1usize..4,
+        sx in 1usize..4,
+        dy in 1usize..3,
+        dx in 1usize..3,
+        batch in 1usize..4,
+        seed in any::<u64>(),
+    ) {
+        let span = |k: usize, d: usize| (k - 1) * d + 1;
+        prop_assume!(span(kh, dy) <= ih && span(kw, dx) <= iw);
+        let out = |i: usize, k: usize, d: usize, s: usize| (i - span(k, d)) / s + 1;
+        let win = Window {
+            channels,
+            input: [ih, iw],
+            kernel: [kh, kw],
+            strides: [sy, sx],
+            dilations: [dy, dx],
+            pad_begin: [0, 0],
+            output: [out(ih, kh, dy, sy), out(iw, kw, dx, sx)],
+        };
+        let in_len = channels * ih * iw;
+        let out_len = channels * win.output_area();
+        let mut r = seed | 1;
+        let x: Vec<i32> = (0..batch * in_len)
+            .map(|_| {
+                r ^= r << 13;
+                r ^= r >> 7;
+                r ^= r << 17;
+                (r % 255) as i32 - 128
+            })
+            .collect();
+        let f = crate::quant::Format::affine(true, 8, 1 << 30, 0, 0);
+        let fast = super::vector::maxpool(&win, &x, in_len, out_len, &f);
+        let slow = super::vector::maxpool_general(&win, &x, in_len, out_len, &f);
+        prop_assert_eq!(fast, slow);
     }
 }
