@@ -159,6 +159,29 @@ fn qonnx_quant_imports_and_other_qonnx_ops_are_refused_by_name() {
     bad(&["inspect", elsewhere.to_str().unwrap()], "com.example");
 }
 
+/// Every verb listed by `systole --help` has its own help with an example and a `--json` flag.
+#[test]
+fn every_verb_has_help_with_an_example_and_json() {
+    let o = systole(&["--help"]);
+    let (out, _) = text(&o);
+    let verbs: Vec<String> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .filter(|v| v != "help")
+        .collect();
+    assert!(verbs.len() >= 10, "{verbs:?}");
+    for v in &verbs {
+        let o = systole(&[v, "--help"]);
+        let (h, err) = text(&o);
+        assert_eq!(o.status.code(), Some(0), "{v}: {err}");
+        assert!(h.contains("Example"), "{v} --help has no example");
+        assert!(h.contains("--json"), "{v} --help has no --json");
+    }
+}
+
 #[test]
 fn inspect_json_has_the_documented_fields() {
     let o = systole(&["inspect", "models/digits_cnn.onnx", "--json"]);

@@ -28,16 +28,36 @@ struct Cli {
     verb: Verb,
     /// Refuse ONNX graphs with more nodes than N (default 200000): a corrupt file must not
     /// exhaust memory. Limits are checked before anything large is allocated.
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Limits (every verb)"
+    )]
     max_nodes: Option<u64>,
     /// Refuse tensors (initializers, inferred activations) of more than N elements (default 2^32).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Limits (every verb)"
+    )]
     max_tensor_elements: Option<u64>,
     /// Refuse array descriptions with more than N rows or columns (default 4096).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Limits (every verb)"
+    )]
     max_array_side: Option<u64>,
     /// Refuse sweeps of more than N design points (default 100000000).
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Limits (every verb)"
+    )]
     max_sweep_points: Option<u64>,
 }
 
