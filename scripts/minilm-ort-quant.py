@@ -139,30 +139,23 @@ def main():
     variants["dynamic-w8"] = path("dynamic-w8")
     quantize_dynamic(a.model, path("dynamic-w8c"), weight_type=QuantType.QInt8, per_channel=True)
     variants["dynamic-w8c"] = path("dynamic-w8c")
-    quantize_static(
-        a.model,
-        path("static-w8a8"),
-        Reader(session(a.model), cids, cmask),
-        quant_format=QuantFormat.QDQ,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        calibrate_method=CalibrationMethod.MinMax,
-    )
-    variants["static-w8a8"] = path("static-w8a8")
+    def static(name, **kw):
+        quantize_static(
+            a.model,
+            path(name),
+            Reader(session(a.model), cids, cmask),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            calibrate_method=CalibrationMethod.MinMax,
+            **kw,
+        )
+        variants[name] = path(name)
+
+    static("static-w8a8")
     # The LLM-style W8A8: only the linear layers (MatMul) quantized, nonlinear ops in float.
-    quantize_static(
-        a.model,
-        path("static-w8a8-matmul"),
-        Reader(session(a.model), cids, cmask),
-        quant_format=QuantFormat.QDQ,
-        activation_type=QuantType.QUInt8,
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-        calibrate_method=CalibrationMethod.MinMax,
-    )
-    variants["static-w8a8-matmul"] = path("static-w8a8-matmul")
+    static("static-w8a8-matmul", op_types_to_quantize=["MatMul"])
     try:
         import onnx
         from onnxruntime.quantization.matmul_nbits_quantizer import (

@@ -65,8 +65,14 @@ fn vi(name: &str, dims: &[i64]) -> ValueInfoProto {
     }
 }
 
-/// A one-node model `y = OP(x, extra...)`, written to `dir/name.onnx`.
-fn one_node_model(dir: &Path, name: &str, op: &str, inputs: &[&str]) -> PathBuf {
+/// A model of one node reading `x` [2, 3] (and `initializers`) and writing `y` [2, 3], written
+/// to `dir/name.onnx`.
+fn model_of(
+    dir: &Path,
+    name: &str,
+    node: NodeProto,
+    initializers: Vec<proto::TensorProto>,
+) -> PathBuf {
     let m = ModelProto {
         ir_version: Some(8),
         opset_import: vec![OperatorSetIdProto {
@@ -75,13 +81,8 @@ fn one_node_model(dir: &Path, name: &str, op: &str, inputs: &[&str]) -> PathBuf 
         }],
         graph: Some(GraphProto {
             name: Some("g".into()),
-            node: vec![NodeProto {
-                name: Some("the_node".into()),
-                op_type: Some(op.into()),
-                input: inputs.iter().map(|s| s.to_string()).collect(),
-                output: vec!["y".into()],
-                ..Default::default()
-            }],
+            node: vec![node],
+            initializer: initializers,
             input: vec![vi("x", &[2, 3])],
             output: vec![vi("y", &[2, 3])],
             ..Default::default()
@@ -93,6 +94,18 @@ fn one_node_model(dir: &Path, name: &str, op: &str, inputs: &[&str]) -> PathBuf 
     p
 }
 
+/// A one-node model `y = OP(x, extra...)`, written to `dir/name.onnx`.
+fn one_node_model(dir: &Path, name: &str, op: &str, inputs: &[&str]) -> PathBuf {
+    let node = NodeProto {
+        name: Some("the_node".into()),
+        op_type: Some(op.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec!["y".into()],
+        ..Default::default()
+    };
+    model_of(dir, name, node, vec![])
+}
+
 /// A one-node QONNX model `y = OP(x, scale, zeropt, bitwidth)` in `domain`.
 fn qonnx_model(dir: &Path, name: &str, op: &str, domain: &str, rounding: &str) -> PathBuf {
     use systole_compiler::frontend::proto::{attribute_proto, AttributeProto, TensorProto};
@@ -102,38 +115,22 @@ fn qonnx_model(dir: &Path, name: &str, op: &str, domain: &str, rounding: &str) -
         float_data: vec![v],
         ..Default::default()
     };
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(13),
-        }],
-        graph: Some(GraphProto {
-            name: Some("g".into()),
-            node: vec![NodeProto {
-                name: Some("the_quant".into()),
-                op_type: Some(op.into()),
-                domain: Some(domain.into()),
-                input: ["x", "s", "z", "b"].map(String::from).to_vec(),
-                output: vec!["y".into()],
-                attribute: vec![AttributeProto {
-                    name: Some("rounding_mode".into()),
-                    r#type: Some(attribute_proto::AttributeType::String as i32),
-                    s: Some(rounding.as_bytes().to_vec()),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            initializer: vec![scalar("s", 0.5), scalar("z", 0.0), scalar("b", 4.0)],
-            input: vec![vi("x", &[2, 3])],
-            output: vec![vi("y", &[2, 3])],
+    let node = NodeProto {
+        name: Some("the_quant".into()),
+        op_type: Some(op.into()),
+        domain: Some(domain.into()),
+        input: ["x", "s", "z", "b"].map(String::from).to_vec(),
+        output: vec!["y".into()],
+        attribute: vec![AttributeProto {
+            name: Some("rounding_mode".into()),
+            r#type: Some(attribute_proto::AttributeType::String as i32),
+            s: Some(rounding.as_bytes().to_vec()),
             ..Default::default()
-        }),
+        }],
         ..Default::default()
     };
-    let p = dir.join(format!("{name}.onnx"));
-    std::fs::write(&p, m.encode_to_vec()).unwrap();
-    p
+    let inits = vec![scalar("s", 0.5), scalar("z", 0.0), scalar("b", 4.0)];
+    model_of(dir, name, node, inits)
 }
 
 #[test]
