@@ -122,7 +122,7 @@ pub fn verify(
 
     progress("exact simulator");
     let t1 = Instant::now();
-    let sim = model::simulate(p, s, hw, x, Engine::Exact, None)?.report;
+    let sim = model::simulate_against(p, s, hw, x, Engine::Exact, None, &expected)?.report;
     let sim_seconds = t1.elapsed().as_secs_f64();
 
     // The codes the host hands the accelerator: the input quantizer's output.

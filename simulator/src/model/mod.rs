@@ -72,8 +72,18 @@ pub fn simulate(
     hw: &Accelerator,
     x: &Tensor,
     engine: Engine,
-    mut probe: Option<&mut dyn Probe>,
+    probe: Option<&mut dyn Probe>,
 ) -> Result<Simulation> {
+    check(p, s, hw, x)?;
+    // The reference's every tensor, to compare with (and to feed the fast engine).
+    let mut expected: Vec<Codes> = vec![Vec::new(); p.stages.len()];
+    reference::run_observed(p, x, &mut |i, y| expected[i] = y.to_vec())?;
+    simulate_against(p, s, hw, x, engine, probe, &expected)
+}
+
+/// The schedule against the program and the description, and the batch against the schedule;
+/// returns the batch size.
+fn check(p: &Program, s: &Schedule, hw: &Accelerator, x: &Tensor) -> Result<usize> {
     s.validate(p)?;
     if !array::same_array(s, hw) {
         return Err(SimError::Shape {
@@ -93,10 +103,31 @@ pub fn simulate(
             ),
         }));
     }
-    // The reference's every tensor, to compare with (and to feed the fast engine).
-    let mut expected: Vec<Codes> = vec![Vec::new(); p.stages.len()];
-    reference::run_observed(p, x, &mut |i, y| expected[i] = y.to_vec())?;
+    Ok(batch)
+}
 
+/// [`simulate`] against reference tensors the caller already has (`expected[i]`: stage `i`'s
+/// output codes for the batch `x`, from `reference::run_observed`), so a caller that needs them
+/// too (`verify`) runs the reference once.
+pub fn simulate_against(
+    p: &Program,
+    s: &Schedule,
+    hw: &Accelerator,
+    x: &Tensor,
+    engine: Engine,
+    mut probe: Option<&mut dyn Probe>,
+    expected: &[Codes],
+) -> Result<Simulation> {
+    let batch = check(p, s, hw, x)?;
+    if expected.len() != p.stages.len() {
+        return Err(SimError::Shape {
+            what: format!(
+                "{} reference tensors for {} stages",
+                expected.len(),
+                p.stages.len()
+            ),
+        });
+    }
     let et = EnergyTable::HOROWITZ_45NM;
     let pes = (hw.rows * hw.cols) as f64;
     let mut env: Vec<Option<Codes>> = vec![None; p.tensors.len()];
@@ -150,7 +181,7 @@ pub fn simulate(
             }
             (Work::Array(w), StageKind::Gemm(g)) => {
                 rep.unit = "array";
-                let xin = env_or(&env, &expected, p, st.inputs[0]);
+                let xin = env_or(&env, expected, p, st.inputs[0]);
                 let zx = p.tensor(st.inputs[0]).format.zero_point() as i32;
                 let (compute, codes) = match engine {
                     Engine::Fast => (
@@ -241,7 +272,7 @@ pub fn simulate(
             None => match engine {
                 Engine::Fast => expected[li].clone(),
                 Engine::Exact => {
-                    reference::exec_stage(p, li, x, batch, &|t| env_or(&env, &expected, p, t))
+                    reference::exec_stage(p, li, x, batch, &|t| env_or(&env, expected, p, t))
                 }
             },
         };
