@@ -145,3 +145,40 @@ fn not_a_build_directory() {
     assert_usage_error(&o, &[]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A format the RTL does not support is refused before any tool starts (so this runs without
+/// iverilog or Verilator): exit 2, naming the layer, the field and the format.
+#[test]
+fn a_format_the_rtl_does_not_support_is_refused_naming_it() {
+    let d = tmpdir("verify-rtl-format");
+    let sysq = d.join("trn.sysq");
+    let o = systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "--rounding",
+        "TRN",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let build = d.join("build");
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        build.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert_usage_error(
+        &verify(&build, &["--rtl", "iverilog"]),
+        &["requant rounding/overflow", "Trn", "RND and SAT"],
+    );
+    // The reference and the simulator alone still run it.
+    let o = verify(&build, &["--rtl", "none"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
