@@ -378,3 +378,43 @@ fn every_verb_refuses_every_bad_file_cleanly() {
     );
     eprintln!("{checked} bad-input cases: exit 2, file named, no panic, nothing written");
 }
+
+/// A ROM deeper than the target's ROM address width allows: `compile --rom-addr-bits` refuses it
+/// (exit 2) naming the ROM, its depth and what the address reaches, and writes nothing; the same
+/// build at a width that reaches every ROM is written.
+#[test]
+fn compile_refuses_a_rom_deeper_than_the_address_width() {
+    let work = tmpdir("bad-input-rom-depth");
+    let sysq = work.join("mlp.sysq");
+    common::quantize_mlp(&sysq);
+    let out = work.join("build");
+    let compile = |bits: &str| {
+        common::systole(&[
+            "compile",
+            sysq.to_str().unwrap(),
+            "--hw",
+            "edge-8x8",
+            "--rom-addr-bits",
+            bits,
+            "-o",
+            out.to_str().unwrap(),
+        ])
+    };
+    // The MLP's first layer stores 64 × 64 codes, one per word: 4096 words; 8 bits reach 256.
+    let o = compile("8");
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("ROM rom/L1_codes.mem is 4096 words deep")
+            && err.contains("8 address bits reach 256 words"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(!out.exists(), "{} was written", out.display());
+    // 13 bits reach 8192 words: every ROM fits (the deepest is systole_top's weight ROM, 8
+    // banks × 832 words).
+    let o = compile("13");
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert!(out.join("manifest.json").is_file());
+    let _ = std::fs::remove_dir_all(&work);
+}

@@ -145,3 +145,79 @@ fn not_a_build_directory() {
     assert_usage_error(&o, &[]);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A format the RTL does not support is refused before any tool starts (so this runs without
+/// iverilog or Verilator): exit 2, naming the layer, the field and the format.
+#[test]
+fn a_format_the_rtl_does_not_support_is_refused_naming_it() {
+    let d = tmpdir("verify-rtl-format");
+    let sysq = d.join("trn.sysq");
+    let o = systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "--rounding",
+        "TRN",
+        "-o",
+        sysq.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let build = d.join("build");
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        build.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert_usage_error(
+        &verify(&build, &["--rtl", "iverilog"]),
+        &["requant rounding/overflow", "Trn", "RND and SAT"],
+    );
+    // The reference and the simulator alone still run it.
+    let o = verify(&build, &["--rtl", "none"]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// `verify --rtl iverilog` end to end through the CLI, run from the build's parent with relative
+/// BUILD_DIR and `--work` paths (the testbench runs in the work directory and must still find
+/// the ROMs): every layer equal, exit 0, and the work directory kept.
+#[test]
+fn verify_rtl_iverilog_with_relative_paths() {
+    let have = |t: &str| {
+        std::process::Command::new(t)
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(have("iverilog") && have("vvp")) {
+        assert!(
+            std::env::var("SYSTOLE_REQUIRE_ORACLES").as_deref() != Ok("1"),
+            "SYSTOLE_REQUIRE_ORACLES=1 but iverilog/vvp are missing: run scripts/test.sh"
+        );
+        eprintln!("skipping: iverilog/vvp not installed (scripts/test.sh installs them)");
+        return;
+    }
+    let d = tmpdir("verify-rtl-relative");
+    mlp_build(&d);
+    let x = common::repo().join("models/data/digits_test_x.npy");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_systole"))
+        .args(["verify", "build", "--input"])
+        .arg(&x)
+        .args(["--rtl", "iverilog", "--work", "rtl-work", "--json"])
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["equal"], true, "{v}");
+    assert_eq!(v["rtl"][0]["tool"], "iverilog", "{v}");
+    assert_eq!(v["rtl"][0]["cycles_equal"], true, "{v}");
+    assert_eq!(v["rtl"][0]["total_cycles"], v["sim_total_cycles"], "{v}");
+    assert!(d.join("rtl-work/iverilog/report.txt").is_file());
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -50,6 +50,14 @@ pub enum Error {
     Quant(#[from] crate::quant::QuantError),
     #[error("IR invalid: {0}")]
     Invalid(String),
+    /// A ROM of the build is deeper than the ROMs' address width reaches.
+    #[error("ROM {rom} is {words} words deep; {addr_bits} address bits reach {reach} words")]
+    RomTooDeep {
+        rom: String,
+        words: u64,
+        addr_bits: u32,
+        reach: u128,
+    },
     /// The program does not fit the accelerator (widths, buffers, vector ops).
     #[error("layer '{layer}' on '{hw}': {msg}")]
     Schedule {

@@ -42,18 +42,15 @@ module systole_array #(
     // Nets between PEs: h[r][c] enters PE (r, c) from the left (c = COLS leaves the array),
     // v[r][c] enters PE (r, c) from above (r = ROWS leaves), p likewise.
     // (The right column of h and the bottom row of v leave the array unused.)
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [ROWS*(COLS+1)*IN_W-1:0]  h;
-    wire [(ROWS+1)*COLS*W_W-1:0]   v;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [(ROWS+1)*COLS*ACC_W-1:0] p;
-
+    // Every PE's outputs are wires of their own (g_row[r].g_col[c].{ho, vo, po}) rather than
+    // slices of one grid-wide vector: a simulator that treats a vector as one value (Icarus)
+    // would otherwise re-evaluate every PE's inputs whenever any PE's output changes.
     genvar r, c;
     generate
-        // Left edge: row r delayed by r cycles.
         for (r = 0; r < ROWS; r = r + 1) begin : g_left
+            wire [IN_W-1:0] hl;  // what enters row r at the left edge
             if (r == 0) begin : g_direct
-                assign h[0 +: IN_W] = h_vec[0 +: IN_W];
+                assign hl = h_vec[0 +: IN_W];
             end else begin : g_delay
                 reg  [r*IN_W-1:0]     d;  // newest in the low bits
                 /* verilator lint_off UNUSEDSIGNAL */
@@ -63,13 +60,13 @@ module systole_array #(
                     if (rst) d <= {(r*IN_W){1'b0}};
                     else if (en) d <= d_nx[r*IN_W-1:0];
                 end
-                assign h[(r*(COLS+1))*IN_W +: IN_W] = d[(r-1)*IN_W +: IN_W];
+                assign hl = d[(r-1)*IN_W +: IN_W];
             end
         end
-        // Top edge: WS enters as is (the stationary chain), OS column c delayed by c cycles.
         for (c = 0; c < COLS; c = c + 1) begin : g_top
+            wire [W_W-1:0] vt;  // what enters column c at the top edge
             if (DATAFLOW == 0 || c == 0) begin : g_direct
-                assign v[c*W_W +: W_W] = v_vec[c*W_W +: W_W];
+                assign vt = v_vec[c*W_W +: W_W];
             end else begin : g_delay
                 reg  [c*W_W-1:0]     d;
                 /* verilator lint_off UNUSEDSIGNAL */
@@ -79,34 +76,43 @@ module systole_array #(
                     if (rst) d <= {(c*W_W){1'b0}};
                     else if (en) d <= d_nx[c*W_W-1:0];
                 end
-                assign v[c*W_W +: W_W] = d[(c-1)*W_W +: W_W];
+                assign vt = d[(c-1)*W_W +: W_W];
             end
         end
-        // The grid.
         for (r = 0; r < ROWS; r = r + 1) begin : g_row
             for (c = 0; c < COLS; c = c + 1) begin : g_col
-                if (r == 0) begin : g_ptop
-                    assign p[c*ACC_W +: ACC_W] = {ACC_W{1'b0}};
+                wire [IN_W-1:0]  hi, ho;
+                wire [W_W-1:0]   vi, vo;
+                wire [ACC_W-1:0] pi, po;
+                if (c == 0) begin : g_hl
+                    assign hi = g_left[r].hl;
+                end else begin : g_hn
+                    assign hi = g_row[r].g_col[c-1].ho;
                 end
+                if (r == 0) begin : g_vt
+                    assign vi = g_top[c].vt;
+                    assign pi = {ACC_W{1'b0}};
+                end else begin : g_vn
+                    assign vi = g_row[r-1].g_col[c].vo;
+                    assign pi = g_row[r-1].g_col[c].po;
+                end
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire unused_edge = &{1'b0, ho, vo};  // right column's h, bottom row's v
+                /* verilator lint_on UNUSEDSIGNAL */
                 systole_pe #(
                     .DATAFLOW(DATAFLOW), .IN_W(IN_W), .W_W(W_W), .ACC_W(ACC_W)
                 ) pe (
                     .clk(clk), .rst(rst), .en(en), .a_signed(a_signed), .load(load), .clr(clr),
-                    .h_in (h[(r*(COLS+1)+c)*IN_W +: IN_W]),
-                    .h_out(h[(r*(COLS+1)+c+1)*IN_W +: IN_W]),
-                    .v_in (v[(r*COLS+c)*W_W +: W_W]),
-                    .v_out(v[((r+1)*COLS+c)*W_W +: W_W]),
-                    .p_in (p[(r*COLS+c)*ACC_W +: ACC_W]),
-                    .p_out(p[((r+1)*COLS+c)*ACC_W +: ACC_W])
+                    .h_in(hi), .h_out(ho), .v_in(vi), .v_out(vo), .p_in(pi), .p_out(po)
                 );
+                assign p_all[(r*COLS+c)*ACC_W +: ACC_W] = po;
             end
         end
-        assign p_all = p[COLS*ACC_W +: ROWS*COLS*ACC_W];
-        assign y = p[ROWS*COLS*ACC_W +: COLS*ACC_W];
+        for (c = 0; c < COLS; c = c + 1) begin : g_y
+            assign y[c*ACC_W +: ACC_W] = g_row[ROWS-1].g_col[c].po;
+        end
     endgenerate
 
-    // Tags of the bottom row, as the exact engine keeps them: `vld` and `last` delayed like row
-    // ROWS-1's operands, then moving right with them.
     wire vld_d, last_d;
     generate
         if (ROWS == 1) begin : g_tag_direct

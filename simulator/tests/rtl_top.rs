@@ -5,10 +5,8 @@
 //!
 //! Build directories are made in-process with the compiler's APIs. Each configuration builds
 //! each simulator once. Without the tools the test prints why and passes, unless
-//! `SYSTOLE_REQUIRE_ORACLES=1`. By default (and in CI) it runs `mlp-edge-8x8-ws` and
-//! `cnn-edge-8x8-os`, which between them use every RTL module; `SYSTOLE_RTL_CONFIGS=all` runs
-//! the eight, `SYSTOLE_RTL_CONFIGS=mlp-edge-16x16-ws,...` a list (iverilog takes minutes per
-//! CNN configuration).
+//! `SYSTOLE_REQUIRE_ORACLES=1`. By default (and in CI) it runs all eight configurations;
+//! `SYSTOLE_RTL_CONFIGS=mlp-edge-16x16-ws,...` runs a list.
 
 mod common;
 
@@ -121,9 +119,6 @@ fn check(
     errs
 }
 
-/// The configurations the test runs unless `SYSTOLE_RTL_CONFIGS` says otherwise.
-const DEFAULT_CONFIGS: &str = "mlp-edge-8x8-ws,cnn-edge-8x8-os";
-
 fn configs() -> Vec<(&'static str, &'static str, Dataflow)> {
     let mut v = Vec::new();
     for m in ["mlp", "cnn"] {
@@ -145,16 +140,15 @@ fn rtl_top_equals_reference_and_simulator() {
     ]) {
         return;
     }
-    // CI's default: the MLP on WS and the CNN (im2col, MaxPool, the transpose copy) on OS, both
-    // on 8x8, which cover every RTL module; `all` runs the eight configurations.
+    // All eight by default (`all` says the same); a comma-separated list runs those.
     let only = match std::env::var("SYSTOLE_RTL_CONFIGS") {
-        Ok(v) if v == "all" => None,
-        Ok(v) => Some(v),
-        Err(_) => Some(DEFAULT_CONFIGS.to_string()),
+        Ok(v) if v != "all" => Some(v),
+        _ => None,
     };
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtl_top");
     let t_all = Instant::now();
     let mut errs = Vec::new();
+    let mut ran = 0;
     for (m, hwname, df) in configs() {
         let tag = if df == Dataflow::WeightStationary {
             "ws"
@@ -168,6 +162,7 @@ fn rtl_top_equals_reference_and_simulator() {
         {
             continue;
         }
+        ran += 1;
         let (p, x) = model(m);
         let mut hw = presets::load(hwname).unwrap();
         hw.dataflow = df;
@@ -240,7 +235,15 @@ fn rtl_top_equals_reference_and_simulator() {
             }
         }
     }
-    eprintln!("rtl_top: {:.1} s", t_all.elapsed().as_secs_f64());
+    eprintln!(
+        "rtl_top: {ran} configurations, {:.1} s",
+        t_all.elapsed().as_secs_f64()
+    );
+    assert!(
+        ran > 0,
+        "SYSTOLE_RTL_CONFIGS={:?} names none of the configurations",
+        only
+    );
     assert!(errs.is_empty(), "{}", errs.join("\n"));
 }
 

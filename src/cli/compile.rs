@@ -33,6 +33,10 @@ pub struct Args {
     /// Build into a directory that holds files Systole did not write (they are kept).
     #[arg(long)]
     pub force: bool,
+    /// Address bits of the target's ROMs: a ROM deeper than 2^N words is refused, naming it
+    /// (hw/rtl's own ROMs take 32).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=32))]
+    pub rom_addr_bits: u32,
     /// Print JSON: out, program, hw, batch, files (count), bytes, written[], removed[], kept[],
     /// weight_banks {prefix, count, depth, width}, instructions, layers[] (stage, name,
     /// weights_first_word, weights_words, files, n, k, coding, relu), seconds.
@@ -96,6 +100,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         program_bytes: bytes.clone(),
     };
     let build = backend::build(&prog, &sched, &hw, &inputs)?;
+    build.check_rom_depths(a.rom_addr_bits)?;
     let report = backend::write(&a.out, &build, a.force)?;
     let m = &build.manifest;
     let total: u64 = build.files.values().map(|b| b.len() as u64).sum();

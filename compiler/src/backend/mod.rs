@@ -47,6 +47,68 @@ pub struct Inputs {
 pub struct Build {
     pub files: BTreeMap<String, Vec<u8>>,
     pub manifest: Manifest,
+    /// Every ROM and its depth in words: each `rom/*.mem` file, and the two memories
+    /// `hw/rtl/systole_top.v` makes of them (all weight banks in one, all layers' parameters in
+    /// one).
+    pub roms: Vec<RomDepth>,
+}
+
+/// One ROM's name and depth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RomDepth {
+    pub name: String,
+    pub words: u64,
+}
+
+/// Address bits of the ROMs in `hw/rtl/systole_top.v`: its layer table's ROM bases and its ROM
+/// indices are 32 bits wide, so no build may hold a deeper ROM.
+pub const RTL_ROM_ADDR_BITS: u32 = 32;
+
+/// Refuses, naming the ROM and both numbers, a ROM deeper than `addr_bits` address bits reach.
+pub fn check_rom_depths(roms: &[RomDepth], addr_bits: u32) -> Result<()> {
+    let reach = 1u128 << addr_bits.min(64);
+    match roms.iter().find(|r| u128::from(r.words) > reach) {
+        Some(r) => Err(Error::RomTooDeep {
+            rom: r.name.clone(),
+            words: r.words,
+            addr_bits,
+            reach,
+        }),
+        None => Ok(()),
+    }
+}
+
+impl Build {
+    /// [`check_rom_depths`] over this build's ROMs.
+    pub fn check_rom_depths(&self, addr_bits: u32) -> Result<()> {
+        check_rom_depths(&self.roms, addr_bits)
+    }
+}
+
+/// Every `rom/*.mem` file of the tree with its depth, then the RTL's combined memories.
+fn rom_depths(
+    files: &BTreeMap<String, Vec<u8>>,
+    banks: usize,
+    wrom_depth: usize,
+    param_words: usize,
+) -> Vec<RomDepth> {
+    let mut v: Vec<RomDepth> = files
+        .iter()
+        .filter(|(n, _)| n.starts_with("rom/") && n.ends_with(".mem"))
+        .map(|(n, b)| RomDepth {
+            name: n.clone(),
+            words: b.split(|&c| c == b'\n').filter(|l| !l.is_empty()).count() as u64,
+        })
+        .collect();
+    v.push(RomDepth {
+        name: "wbank (systole_top's weight ROM: every bank)".into(),
+        words: (banks * wrom_depth) as u64,
+    });
+    v.push(RomDepth {
+        name: "p_bias/p_mult/p_shift/p_zero (systole_top's parameter ROMs: every layer)".into(),
+        words: param_words as u64,
+    });
+    v
 }
 
 /// The hex sha256 of `bytes`.
@@ -173,5 +235,46 @@ pub fn build(p: &Program, s: &Schedule, hw: &Accelerator, inputs: &Inputs) -> Re
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::Invalid(format!("manifest.json: {e}")))?;
     files.insert("manifest.json".into(), (text + "\n").into_bytes());
-    Ok(Build { files, manifest })
+    let param_words = layer_roms.iter().map(|l| l.n).sum();
+    let roms = rom_depths(&files, banks, wrom_depth, param_words);
+    check_rom_depths(&roms, RTL_ROM_ADDR_BITS)?;
+    Ok(Build {
+        files,
+        manifest,
+        roms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_rom_depths, RomDepth};
+
+    #[test]
+    fn a_rom_deeper_than_its_address_reaches_is_refused_with_both_numbers() {
+        let roms = [
+            RomDepth {
+                name: "rom/instructions.mem".into(),
+                words: 256,
+            },
+            RomDepth {
+                name: "rom/weights_col3.mem".into(),
+                words: 257,
+            },
+        ];
+        assert!(check_rom_depths(&roms, 9).is_ok());
+        let e = check_rom_depths(&roms, 8).unwrap_err().to_string();
+        assert!(
+            e.contains("rom/weights_col3.mem") && e.contains("257") && e.contains("256"),
+            "{e}"
+        );
+        assert!(!e.contains("instructions"), "{e}");
+        // Deeper than 32 bits reach (the RTL's own width), without overflow.
+        let big = [RomDepth {
+            name: "wbank".into(),
+            words: (1u64 << 32) + 1,
+        }];
+        let e = check_rom_depths(&big, 32).unwrap_err().to_string();
+        assert!(e.contains("4294967297") && e.contains("4294967296"), "{e}");
+        assert!(check_rom_depths(&big, 33).is_ok());
+    }
 }

@@ -82,6 +82,10 @@ pub fn run(
 ) -> Result<RtlRun> {
     supported(p, s, hw)?;
     std::fs::create_dir_all(work).map_err(|e| io(work, e))?;
+    // The testbench runs in `work` and reads the ROMs by the paths written into
+    // systole_init.vh, so both directories must be absolute (`verify --work rel/`).
+    let work = &work.canonicalize().map_err(|e| io(work, e))?;
+    let build_dir = &build_dir.canonicalize().map_err(|e| io(build_dir, e))?;
     let vh_path = build_dir.join("systole_params.vh");
     let vh = std::fs::read_to_string(&vh_path).map_err(|e| io(&vh_path, e))?;
     let bytes = image::param(&vh, "DRAM_BYTES").ok_or_else(|| SimError::RtlTool {
