@@ -227,7 +227,11 @@ fn w8a8_integer_path_tracks_float() {
         .encode(&[calib.clone(), eval.clone()].concat(), None)
         .unwrap()
         .seq;
-    let cfg = QuantConfig::default();
+    // MSE thresholds for the 8-bit operands (the vector-only 16-bit tensors take min-max).
+    let cfg = QuantConfig {
+        method: systole_compiler::quant::threshold::Method::Mse,
+        ..QuantConfig::default()
+    };
     let (p, _) = quantize_encoder(&mut enc, &tok, &calib, seq, &cfg, &mut |_, _| {}).unwrap();
     assert_eq!(
         p.int_inputs
@@ -237,6 +241,11 @@ fn w8a8_integer_path_tracks_float() {
         ["input_ids", "attention_mask"]
     );
     let b = tok.encode(&eval, Some(seq)).unwrap();
+    if std::env::var_os("SYSTOLE_STAGE_ERRORS").is_some() {
+        for e in systole_compiler::text::quantize::stage_errors(&p, &mut enc, &b).unwrap() {
+            eprintln!("{:>9.5} {:>9.4}  {}", e.rel_rms, e.max_abs, e.stage);
+        }
+    }
     let float = enc.run(&b).unwrap().vectors;
     let int = run_encoder_program(&p, &b).unwrap();
     let cos: Vec<f64> = float.iter().zip(&int).map(|(f, q)| cosine(f, q)).collect();

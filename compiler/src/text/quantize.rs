@@ -147,3 +147,63 @@ pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
     }
     mean_pool(&Tensor::f32(shape, vals), &b.mask)
 }
+
+/// One stage's output against the float reference's tensor of the same name.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageError {
+    pub stage: String,
+    pub tensor: String,
+    /// `rms(int − float) / rms(float)` over the batch.
+    pub rel_rms: f64,
+    pub max_abs: f64,
+}
+
+/// Runs batch `b` through the float reference and the integer program and compares every stage
+/// output that has a float counterpart (the error each stage has accumulated so far).
+pub fn stage_errors(p: &Program, enc: &mut Encoder, b: &Batch) -> Result<Vec<StageError>> {
+    let inputs = enc.inputs(b);
+    let g = enc.graph_for(b)?;
+    let mut float: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+    interp::run_observed(g, &inputs, &mut |node, outs, _| {
+        for (o, t) in node.outputs.iter().zip(outs) {
+            if let Some(v) = t.as_f32() {
+                float.insert(g.value(*o).name.clone(), v.to_vec());
+            }
+        }
+    })?;
+    let ints: Vec<Vec<i32>> = p
+        .int_inputs
+        .iter()
+        .map(|i| match i.name.as_str() {
+            "attention_mask" => b.mask.iter().map(|&v| v as i32).collect(),
+            "token_type_ids" => vec![0; b.ids.len()],
+            _ => b.ids.iter().map(|&v| v as i32).collect(),
+        })
+        .collect();
+    let mut out = Vec::new();
+    int::run_int(p, &ints, b.len(), &mut |i, codes| {
+        let st = &p.stages[i];
+        let t = p.tensor(st.output);
+        let Some(f) = float.get(&t.name) else {
+            return;
+        };
+        if f.len() != codes.len() {
+            return;
+        }
+        let q = int::dequantize(&t.format, codes);
+        let (mut d2, mut f2, mut mx) = (0f64, 0f64, 0f64);
+        for (&a, &b) in q.iter().zip(f) {
+            let d = f64::from(a) - f64::from(b);
+            d2 += d * d;
+            f2 += f64::from(b) * f64::from(b);
+            mx = mx.max(d.abs());
+        }
+        out.push(StageError {
+            stage: st.name.clone(),
+            tensor: t.name.clone(),
+            rel_rms: (d2 / f2.max(1e-30)).sqrt(),
+            max_abs: mx,
+        });
+    })?;
+    Ok(out)
+}

@@ -7,8 +7,9 @@
 use rayon::prelude::*;
 
 use crate::fxir::{EmbedStage, MatMulStage};
-use crate::quant::{requantize, saturate_i128, Format, Overflow, Requant};
+use crate::quant::{requantize, requantize_fast, saturate_i128, Format, Overflow, Requant};
 
+use super::kernel::dot16;
 use super::vector::i_exp;
 
 /// `floor(n / d + 1/2)` for `d > 0` (RND: half toward +inf).
@@ -50,7 +51,27 @@ pub(super) fn matmul(
     let (a_len, y_len) = (g * m * k, g * m * n);
     let mut y = vec![0i32; batch * y_len];
     let za = af.zero_point();
+    let fits16 = |lo: i64, hi: i64| lo >= i64::from(i16::MIN) && hi <= i64::from(i16::MAX);
     match (&st.weights, b) {
+        (Some(w), _)
+            if st.acc_bits <= 32
+                && w.max_abs() <= i16::MAX as u64
+                && fits16(af.min_int(), af.max_int()) =>
+        {
+            // Exact in i32: the proven accumulator width is at most 32 bits (kernel::dot16).
+            let w16: Vec<i16> = w.decode().iter().map(|&v| v as i16).collect();
+            y.par_chunks_mut(n.max(1))
+                .zip(a.par_chunks(k.max(1)))
+                .take(batch * g * m)
+                .for_each_init(Vec::new, |row16: &mut Vec<i16>, (ys, row)| {
+                    row16.clear();
+                    row16.extend(row.iter().map(|&v| v as i16));
+                    for (j, yv) in ys.iter_mut().enumerate() {
+                        let acc = dot16(row16, &w16[j * k..(j + 1) * k]);
+                        *yv = requantize_fast(i64::from(acc), st.bias[j], &st.requant[j]) as i32;
+                    }
+                });
+        }
         (Some(w), _) => {
             // Linear layer: raw codes of A (z_a folded into the bias), decoded weights [n][k].
             let dec = w.decode();
@@ -65,6 +86,45 @@ pub(super) fn matmul(
                             .map(|(&x, &wv)| i64::from(x) * i64::from(wv))
                             .sum();
                         *yv = requantize(acc, st.bias[j], &st.requant[j]) as i32;
+                    }
+                });
+        }
+        (None, Some((bv, bf)))
+            if st.acc_bits <= 32
+                && fits16(af.min_int() - za, af.max_int() - za)
+                && fits16(
+                    bf.min_int() - bf.zero_point(),
+                    bf.max_int() - bf.zero_point(),
+                ) =>
+        {
+            // Zero points subtracted, B transposed to [n][k] per group, i32 dot products
+            // (exact: the proven accumulator width is at most 32 bits).
+            let zb = bf.zero_point();
+            let b_len = g * k * n;
+            let r = st.requant[0];
+            y.par_chunks_mut(y_len.max(1))
+                .zip(a.par_chunks(a_len.max(1)))
+                .zip(bv.par_chunks(b_len.max(1)))
+                .for_each(|((ys, xa), xb)| {
+                    let a16: Vec<i16> = xa.iter().map(|&v| (i64::from(v) - za) as i16).collect();
+                    let mut bt = vec![0i16; b_len];
+                    for gi in 0..g {
+                        for t in 0..k {
+                            for j in 0..n {
+                                bt[(gi * n + j) * k + t] =
+                                    (i64::from(xb[(gi * k + t) * n + j]) - zb) as i16;
+                            }
+                        }
+                    }
+                    for gi in 0..g {
+                        for i in 0..m {
+                            let ar = &a16[(gi * m + i) * k..(gi * m + i + 1) * k];
+                            for j in 0..n {
+                                let acc = dot16(ar, &bt[(gi * n + j) * k..(gi * n + j + 1) * k]);
+                                ys[(gi * m + i) * n + j] =
+                                    requantize_fast(i64::from(acc), 0, &r) as i32;
+                            }
+                        }
                     }
                 });
         }
