@@ -12,6 +12,8 @@ mod kernel;
 mod vector;
 
 #[cfg(test)]
+mod encoder_tests;
+#[cfg(test)]
 mod tests;
 
 use rayon::prelude::*;
