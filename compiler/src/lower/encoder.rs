@@ -15,7 +15,7 @@ use crate::fxir::{EmbedStage, MatMulStage, StageKind, TensorId, VectorOp, Weight
 use crate::ir::op::{BinaryOp, UnaryOp};
 use crate::ir::{Node, Op, OpId, ValueId};
 use crate::quant::adaround::adaround_int;
-use crate::quant::gptq::gptq_int;
+use crate::quant::gptq::{gptq_group, gptq_int};
 use crate::quant::spec::{ActSpec, WeightSpec};
 use crate::quant::weights::quantize_weights;
 use crate::quant::{quantize_multiplier, Format, Overflow, Requant, Rounding};
@@ -481,6 +481,11 @@ impl Lowering<'_> {
         let weights = match (spec, self.cal.hessians.get(&n.name)) {
             (WeightSpec::Int { bits }, Some(h)) if self.cfg.gptq && h.xtx.len() == k * k => {
                 gptq_int(&w_real, nn, k, bits, self.cfg.per_channel, &h.xtx)
+            }
+            (WeightSpec::Group { bits, group }, Some(h))
+                if self.cfg.gptq && h.xtx.len() == k * k =>
+            {
+                gptq_group(&w_real, nn, k, bits, group, &h.xtx)
             }
             (WeightSpec::Int { bits }, Some(h)) if self.cfg.adaround && h.xtx.len() == k * k => {
                 adaround_int(
