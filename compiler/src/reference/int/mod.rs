@@ -274,6 +274,17 @@ pub fn exec_stage<'a>(
 
 /// Checks that `x` is float32 `[N, input_shape...]` and returns `N`.
 pub fn check_input(p: &Program, x: &Tensor) -> Result<usize> {
+    if !p.int_inputs.is_empty() {
+        return Err(Error::Input {
+            name: p
+                .int_inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            msg: "this program takes integer inputs (token ids, a mask), not a real-valued tensor; run it with systole embed --sysq".into(),
+        });
+    }
     let bad = |msg: String| Error::Input {
         name: p.input_name.clone(),
         msg,
