@@ -245,5 +245,17 @@ mod tests {
             err(&g),
             err(&rtn)
         );
+        // Per group of 4 at 3 bits: the same steps as round-to-nearest, better codes.
+        let spec = crate::quant::spec::WeightSpec::Group { bits: 3, group: 4 };
+        let gg = gptq_group(&w, n, k, 3, 4, &h);
+        let rg = crate::quant::weights::quantize_weights(&w, n, k, spec, true).unwrap();
+        assert_eq!(gg.coding, rg.coding, "group steps are round-to-nearest's");
+        assert_eq!(gg.scales, rg.scales);
+        assert!(
+            err(&gg) < 0.8 * err(&rg),
+            "gptq {} rtn {}",
+            err(&gg),
+            err(&rg)
+        );
     }
 }
