@@ -106,3 +106,96 @@ fn embed_and_bind_refuse_bad_input() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
 }
+
+/// The integer path through the CLI: quantize with sentences (a few, sequence 16), embed with
+/// `--sysq` (documented `quantized` fields, cosine to float), and clear exit-2 refusals: a
+/// sentence longer than the program's sequence, a `--seq` that differs from it, compile of the
+/// encoder stages, eval of an integer-input program with a real tensor.
+#[test]
+fn quantize_and_embed_sysq() {
+    let Some(d) = minilm() else { return };
+    let (model, tok) = (d.join("model.onnx"), d.join("tokenizer.json"));
+    let (m, t) = (model.to_str().unwrap(), tok.to_str().unwrap());
+    let dir = tmpdir("embed-sysq");
+    let sysq = dir.join("w8a8.sysq");
+    let s = sysq.to_str().unwrap();
+    let sentences = common::repo().join("models/text/sentences.tsv");
+    let o = systole(&[
+        "quantize",
+        m,
+        "--calib-sentences",
+        sentences.to_str().unwrap(),
+        "--tokenizer",
+        t,
+        "--calib-limit",
+        "16",
+        "--seq",
+        "16",
+        "-o",
+        s,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["layers"].as_array().unwrap().len(), 18, "{j}");
+    let texts = [
+        "A man is playing a guitar.",
+        "Someone plays the guitar.",
+        "The stock market fell.",
+    ];
+    let mut args = vec!["embed", m, "--tokenizer", t, "--sysq", s, "--json"];
+    for x in &texts {
+        args.extend(["--text", x]);
+    }
+    let o = systole(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let q = &j["quantized"];
+    for f in [
+        "sysq",
+        "mean_cosine",
+        "min_cosine",
+        "retrieval",
+        "seconds",
+        "seconds_per_sentence",
+    ] {
+        assert!(q.get(f).is_some(), "missing quantized.{f}: {j}");
+    }
+    assert_eq!(j["seq"], 16);
+    assert!(q["min_cosine"].as_f64().unwrap() > 0.97, "{j}");
+    // Too long for the program.
+    let long = "word ".repeat(40);
+    let o = systole(&["embed", m, "--tokenizer", t, "--sysq", s, "--text", &long]);
+    assert_usage_error(&o, &["16"]);
+    let o = systole(&[
+        "embed",
+        m,
+        "--tokenizer",
+        t,
+        "--sysq",
+        s,
+        "--text",
+        "hi",
+        "--seq",
+        "20",
+    ]);
+    assert_usage_error(&o, &["--seq 20", "16"]);
+    let o = systole(&[
+        "compile",
+        s,
+        "--hw",
+        "hw/presets/edge-16x16.ron",
+        "-o",
+        dir.join("b").to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["compile", "embedding lookup"]);
+    let o = systole(&[
+        "eval",
+        s,
+        "--data",
+        "models/data/digits_test_x.npy",
+        "--labels",
+        "models/data/digits_test_y.npy",
+    ]);
+    assert_usage_error(&o, &["input_ids", "integer inputs"]);
+}

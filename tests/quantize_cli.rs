@@ -229,9 +229,21 @@ fn bad_quantize_inputs_exit_2_and_write_nothing() {
     ]);
     assert!(out.exists());
     // A .sysq from a newer version.
-    let text = std::fs::read_to_string(&out)
-        .unwrap()
-        .replacen("\"version\":1", "\"version\":7", 1);
+    let current = std::fs::read_to_string(&out).unwrap();
+    assert!(current.contains("\"version\":2"), "written as version 2");
+    // A version-1 file (before integer inputs) is still read.
+    let v1 = d.join("v1.sysq");
+    std::fs::write(&v1, current.replacen("\"version\":2", "\"version\":1", 1)).unwrap();
+    json(&[
+        "eval",
+        &v1.display().to_string(),
+        "--data",
+        TEST_X,
+        "--labels",
+        TEST_Y,
+        "--json",
+    ]);
+    let text = current.replacen("\"version\":2", "\"version\":7", 1);
     let newer = d.join("newer.sysq");
     std::fs::write(&newer, text).unwrap();
     bad(

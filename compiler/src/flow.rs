@@ -96,3 +96,42 @@ pub fn quantize(
     let p = lower(g, &cal, cfg)?;
     Ok((p, cal))
 }
+
+/// Refuses programs the backend, the simulator and the RTL do not take yet: integer program
+/// inputs (token ids) and the encoder stages (row-major `MatMul`, `Embed`, vector `Add`,
+/// `LayerNorm`, `Gelu`, `MaskedSoftmax`). The error names the first such stage; `what` is the
+/// verb ("compile", "simulate").
+pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
+    use crate::fxir::{StageKind, VectorOp};
+    let unsupported = p.stages.iter().find(|st| {
+        matches!(
+            st.kind,
+            StageKind::MatMul(_)
+                | StageKind::Embed(_)
+                | StageKind::Vector(
+                    VectorOp::Add { .. }
+                        | VectorOp::LayerNorm { .. }
+                        | VectorOp::Gelu { .. }
+                        | VectorOp::MaskedSoftmax { .. }
+                )
+        )
+    });
+    match unsupported {
+        Some(st) => Err(Error::Model {
+            msg: format!(
+                "{what} does not take the transformer encoder stages yet: stage '{}' is {}; run it on the integer reference (systole embed --sysq)",
+                st.name,
+                match &st.kind {
+                    crate::fxir::StageKind::MatMul(m) if m.weights.is_some() => "a row-major linear layer",
+                    crate::fxir::StageKind::MatMul(_) => "an activation x activation matmul",
+                    crate::fxir::StageKind::Embed(_) => "an embedding lookup",
+                    _ => "an encoder vector op (add, layernorm, gelu, masked softmax)",
+                }
+            ),
+        }),
+        None if !p.int_inputs.is_empty() => Err(Error::Model {
+            msg: format!("{what} does not take programs with integer inputs yet"),
+        }),
+        None => Ok(()),
+    }
+}

@@ -13,7 +13,12 @@ use crate::{Error, Result};
 
 pub const FORMAT: &str = "systole-sysq";
 /// Bumped whenever a field changes meaning or a reader of the previous version would misread.
-pub const VERSION: u32 = 1;
+/// Version 2 added integer program inputs (`program.int_inputs`) and the encoder stages
+/// (`MatMul`, `Embed`, vector `Add`, `LayerNorm`, `Gelu`, `MaskedSoftmax`); a version-1 file is
+/// a version-2 file without them and is read as such.
+pub const VERSION: u32 = 2;
+/// The oldest version this Systole reads.
+pub const MIN_VERSION: u32 = 1;
 
 /// How the program was made: enough to reproduce it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -89,7 +94,7 @@ impl SysqFile {
             )));
         }
         match h.version {
-            Some(VERSION) => {}
+            Some(v) if (MIN_VERSION..=VERSION).contains(&v) => {}
             Some(v) if v > VERSION => {
                 return Err(bad(format!(
                 "written by a newer Systole (.sysq version {v}); this one reads version {VERSION}"
@@ -97,7 +102,7 @@ impl SysqFile {
             }
             v => {
                 return Err(bad(format!(
-                    ".sysq version {v:?} is not supported; this Systole reads version {VERSION}"
+                    ".sysq version {v:?} is not supported; this Systole reads versions {MIN_VERSION} to {VERSION}"
                 )))
             }
         }

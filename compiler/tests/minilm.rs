@@ -273,3 +273,52 @@ fn embedder_refuses_what_the_model_cannot_hold() {
         .check(&pad(vec![vec![101, 2023, 102]], None).unwrap())
         .is_ok());
 }
+
+/// W8A8 on the integer reference: calibrated on the calib split, the mean-pooled embeddings of
+/// eval sentences stay within cosine 0.99 of the float reference's, and the program reads ids
+/// and a mask as integer inputs.
+#[test]
+fn w8a8_integer_path_tracks_float() {
+    use systole_compiler::lower::QuantConfig;
+    use systole_compiler::text::pool::cosine;
+    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
+    let Some(dir) = minilm() else { return };
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
+    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
+    let calib: Vec<String> = set.split("calib").texts().into_iter().take(64).collect();
+    let eval = eval_sentences(12);
+    let seq = tok
+        .encode(&[calib.clone(), eval.clone()].concat(), None)
+        .unwrap()
+        .seq;
+    // MSE thresholds for the 8-bit operands (the vector-only 16-bit tensors take min-max).
+    let cfg = QuantConfig {
+        method: systole_compiler::quant::threshold::Method::Mse,
+        ..QuantConfig::default()
+    };
+    let (p, _) = quantize_encoder(&mut enc, &tok, &calib, seq, &cfg, &mut |_, _| {}).unwrap();
+    assert_eq!(
+        p.int_inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>(),
+        ["input_ids", "attention_mask"]
+    );
+    let b = tok.encode(&eval, Some(seq)).unwrap();
+    if std::env::var_os("SYSTOLE_STAGE_ERRORS").is_some() {
+        for e in systole_compiler::text::quantize::stage_errors(&p, &mut enc, &b).unwrap() {
+            eprintln!("{:>9.5} {:>9.4}  {}", e.rel_rms, e.max_abs, e.stage);
+        }
+    }
+    let float = enc.run(&b).unwrap().vectors;
+    let int = run_encoder_program(&p, &b).unwrap();
+    let cos: Vec<f64> = float.iter().zip(&int).map(|(f, q)| cosine(f, q)).collect();
+    let mean = cos.iter().sum::<f64>() / cos.len() as f64;
+    let min = cos.iter().copied().fold(1.0, f64::min);
+    eprintln!(
+        "W8A8 cosine to float over {} sentences (seq {seq}): mean {mean:.5}, min {min:.5}",
+        cos.len()
+    );
+    assert!(mean >= 0.99, "mean cosine {mean}");
+}

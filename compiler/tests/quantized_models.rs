@@ -130,10 +130,13 @@ fn sysq_round_trips_and_refuses_other_versions() {
     let bytes = f.to_bytes();
     let back = SysqFile::from_bytes(Path::new("x.sysq"), &bytes).unwrap();
     assert!(back == f, "the .sysq did not round-trip");
-    let newer =
-        String::from_utf8(bytes.clone())
-            .unwrap()
-            .replacen("\"version\":1", "\"version\":99", 1);
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    assert!(text.contains("\"version\":2"), "written as version 2");
+    // Version 1 (before integer inputs) reads as the same program.
+    let v1 = text.replacen("\"version\":2", "\"version\":1", 1);
+    let old = SysqFile::from_bytes(Path::new("v1.sysq"), v1.as_bytes()).unwrap();
+    assert!(old.program == f.program);
+    let newer = text.replacen("\"version\":2", "\"version\":99", 1);
     let e = SysqFile::from_bytes(Path::new("x.sysq"), newer.as_bytes())
         .unwrap_err()
         .to_string();

@@ -7,8 +7,11 @@ use std::time::Instant;
 use serde::Serialize;
 use systole_compiler::frontend::load_model;
 use systole_compiler::npy::write_npy;
+use systole_compiler::sysq::SysqFile;
 use systole_compiler::text::dataset::SentenceSet;
 use systole_compiler::text::embed::Encoder;
+use systole_compiler::text::pool::cosine;
+use systole_compiler::text::quantize::{program_seq, run_encoder_program};
 use systole_compiler::text::retrieval::{retrieval, Retrieval};
 use systole_compiler::text::tokenize::Tokenizer;
 use systole_compiler::Tensor;
@@ -50,10 +53,27 @@ pub struct Args {
     /// (int64 [sentences, seq]): what an oracle such as onnxruntime needs to run the same input.
     #[arg(long, value_name = "PREFIX")]
     pub tokens_out: Option<PathBuf>,
+    /// Also run this quantized encoder (`systole quantize --calib-sentences`) on the integer
+    /// reference and compare its embeddings with the float ones (cosine per sentence; retrieval
+    /// on both). Sentences are padded to the program's sequence length.
+    #[arg(long, value_name = "FILE.sysq")]
+    pub sysq: Option<PathBuf>,
     /// Print JSON: sentences, hidden, seq, tokens, vocab, max_positions, pooling,
-    /// pooling_max_abs_diff, seconds, seconds_per_sentence, output, retrieval (or null).
+    /// pooling_max_abs_diff, seconds, seconds_per_sentence, output, retrieval (or null),
+    /// quantized (or null: sysq, mean_cosine, min_cosine, retrieval, seconds,
+    /// seconds_per_sentence).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Serialize)]
+struct QuantReport {
+    sysq: String,
+    mean_cosine: f64,
+    min_cosine: f64,
+    retrieval: Option<Retrieval>,
+    seconds: f64,
+    seconds_per_sentence: f64,
 }
 
 #[derive(Serialize)]
@@ -71,6 +91,7 @@ struct Report {
     total_seconds: f64,
     output: Option<String>,
     retrieval: Option<Retrieval>,
+    quantized: Option<QuantReport>,
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {
@@ -94,8 +115,28 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let tok = Tokenizer::from_file(&a.tokenizer)?;
     let mut enc = Encoder::new(load_model(&a.model)?)?;
+    let program = match &a.sysq {
+        Some(path) => {
+            let f = SysqFile::read(path)?;
+            let seq = program_seq(&f.program)
+                .map_err(|e| Failure::usage(format!("--sysq {}: {e}", path.display())))?;
+            if a.seq.is_some_and(|s| s as usize != seq) {
+                return Err(Failure::usage(format!(
+                    "--seq {} differs from the sequence length {seq} that --sysq {} was built for",
+                    a.seq.unwrap_or(0),
+                    path.display()
+                )));
+            }
+            Some((path.clone(), f.program, seq))
+        }
+        None => None,
+    };
+    let want_seq = a
+        .seq
+        .map(|s| s as usize)
+        .or(program.as_ref().map(|(_, _, s)| *s));
     // One padded length for all batches, so every batch runs the same bound graph.
-    let all = tok.encode(&texts, a.seq.map(|s| s as usize))?;
+    let all = tok.encode(&texts, want_seq)?;
     enc.check(&all)?;
     if let Some(prefix) = &a.tokens_out {
         let shape = vec![all.len(), all.seq];
@@ -112,10 +153,17 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let seq = all.seq;
     let mut vectors = Vec::with_capacity(texts.len());
+    let mut qvectors = Vec::new();
+    let mut qseconds = 0.0;
     let mut pool_diff: Option<f64> = None;
     let mut seconds = 0.0;
     for chunk in texts.chunks(a.batch as usize) {
         let b = tok.encode(chunk, Some(seq))?;
+        if let Some((_, p, _)) = &program {
+            let t = Instant::now();
+            qvectors.extend(run_encoder_program(p, &b)?);
+            qseconds += t.elapsed().as_secs_f64();
+        }
         let r = enc.run(&b)?;
         seconds += r.seconds;
         if let Some(mp) = &r.model_pooled {
@@ -148,6 +196,21 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         total_seconds: t_all.elapsed().as_secs_f64(),
         output: a.output.as_ref().map(|p| p.display().to_string()),
         retrieval: (!pairs.is_empty()).then(|| retrieval(&vectors, &pairs)),
+        quantized: program.as_ref().map(|(path, _, _)| {
+            let cos: Vec<f64> = vectors
+                .iter()
+                .zip(&qvectors)
+                .map(|(f, q)| cosine(f, q))
+                .collect();
+            QuantReport {
+                sysq: path.display().to_string(),
+                mean_cosine: cos.iter().sum::<f64>() / cos.len().max(1) as f64,
+                min_cosine: cos.iter().copied().fold(1.0, f64::min),
+                retrieval: (!pairs.is_empty()).then(|| retrieval(&qvectors, &pairs)),
+                seconds: qseconds,
+                seconds_per_sentence: qseconds / qvectors.len().max(1) as f64,
+            }
+        }),
     };
     if a.json {
         print_json(&report)?;
@@ -174,6 +237,21 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             r.recall_at_1,
             r.mrr
         );
+    }
+    if let Some(q) = &report.quantized {
+        println!(
+            "integer reference ({}): cosine to float mean {:.5}, min {:.5}; {:.2} ms per sentence",
+            q.sysq,
+            q.mean_cosine,
+            q.min_cosine,
+            q.seconds_per_sentence * 1e3
+        );
+        if let Some(r) = &q.retrieval {
+            println!(
+                "integer retrieval: recall@1 {:.3}, MRR {:.3}",
+                r.recall_at_1, r.mrr
+            );
+        }
     }
     println!(
         "float reference: {:.2} ms per sentence ({:.3} s in the model, {:.3} s in all)",

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use systole_compiler::flow::{load_for_quantize, load_optimized, run_float};
-use systole_compiler::fxir::{dump, Program};
+use systole_compiler::fxir::{dump, Program, StageKind};
 use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
 use systole_compiler::npy::{read_npy, write_atomic};
@@ -29,9 +29,27 @@ use super::Failure;
 pub struct Args {
     /// ONNX model.
     pub model: PathBuf,
-    /// Calibration inputs (.npy, float32, batch first). Required unless --hls4ml-config.
-    #[arg(long)]
+    /// Calibration inputs (.npy, float32, batch first). Required unless --hls4ml-config or
+    /// --calib-sentences.
+    #[arg(long, conflicts_with = "calib_sentences")]
     pub calib: Option<PathBuf>,
+    /// A sentence encoder (MiniLM): calibrate on these sentences (a TSV set, docs/transformers.md,
+    /// or one per line); the program takes token ids and the attention mask as integer inputs.
+    #[arg(long, requires = "tokenizer", value_name = "FILE")]
+    pub calib_sentences: Option<PathBuf>,
+    /// With --calib-sentences: the split of a TSV set to calibrate on (calib, eval or all).
+    #[arg(long, default_value = "calib", value_parser = ["calib", "eval", "all"])]
+    pub calib_split: String,
+    /// With --calib-sentences: the Hugging Face tokenizer.json matching the model.
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+    /// With --calib-sentences: the sequence length the program is built for (sentences are
+    /// padded to it; a longer one is an error).
+    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub seq: u32,
+    /// With --calib-sentences: use at most N sentences of the split (in file order).
+    #[arg(long, value_name = "N")]
+    pub calib_limit: Option<usize>,
     /// hls4ml-compatible mode: per-layer ap_fixed types from a precision JSON
     /// (`{"input": "ap_fixed<10,2,AP_RND,AP_SAT>", "layers": [{"op": "dense", "weight": …,
     /// "bias": …, "accum": …, "result": …, "relu_result": …}]}`, as scripts/hls4ml-oracle.py
@@ -41,9 +59,10 @@ pub struct Args {
     /// Output .sysq file.
     #[arg(short = 'o', long = "output")]
     pub output: PathBuf,
-    /// Threshold method: minmax, percentile:P, mse, kl.
-    #[arg(long, default_value = "minmax")]
-    pub method: String,
+    /// Threshold method: minmax, percentile:P, mse, kl (default minmax; mse with
+    /// --calib-sentences, for the encoder's 8-bit operands).
+    #[arg(long)]
+    pub method: Option<String>,
     /// Default weight format (see the list in docs/quantization.md).
     #[arg(long, default_value = "int8")]
     pub weights: String,
@@ -167,7 +186,16 @@ fn apply_alloc(
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
-    let method: Method = a.method.parse().map_err(usage("--method"))?;
+    let method: Method = a
+        .method
+        .as_deref()
+        .unwrap_or(if a.calib_sentences.is_some() {
+            "mse"
+        } else {
+            "minmax"
+        })
+        .parse()
+        .map_err(usage("--method"))?;
     let weights: WeightSpec = a.weights.parse().map_err(usage("--weights"))?;
     let acts: ActSpec = a.acts.parse().map_err(usage("--acts"))?;
     let rounding: Rounding = a.rounding.parse().map_err(usage("--rounding"))?;
@@ -191,6 +219,9 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     };
     if let Some(path) = &a.hls4ml_config {
         return hls4ml_main(&a, path, t0);
+    }
+    if let Some(path) = &a.calib_sentences {
+        return encoder_main(&a, path, &cfg, t0);
     }
     let calib_path = a
         .calib
@@ -381,16 +412,131 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
 }
 
 fn layer_reports(p: &Program) -> Vec<LayerReport> {
-    p.gemms()
-        .map(|(s, gs)| LayerReport {
+    p.stages
+        .iter()
+        .filter_map(|s| match &s.kind {
+            StageKind::Gemm(gs) => Some((s, &gs.weights, gs.acc_bits)),
+            StageKind::MatMul(m) => m.weights.as_ref().map(|w| (s, w, m.acc_bits)),
+            _ => None,
+        })
+        .map(|(s, w, acc_bits)| LayerReport {
             name: s.name.clone(),
-            format: gs.weights.coding.label(),
-            operand_bits: gs.weights.operand_bits(),
-            acc_bits: gs.acc_bits,
-            rom_bits: gs.weights.storage_bits(),
-            zeros: gs.weights.zeros(),
+            format: w.coding.label(),
+            operand_bits: w.operand_bits(),
+            acc_bits,
+            rom_bits: w.storage_bits(),
+            zeros: w.zeros(),
         })
         .collect()
+}
+
+/// `--calib-sentences`: calibrate a sentence encoder on tokenized sentences and lower it with
+/// integer id and mask inputs.
+fn encoder_main(
+    a: &Args,
+    path: &std::path::Path,
+    cfg: &QuantConfig,
+    t0: Instant,
+) -> Result<i32, Failure> {
+    use systole_compiler::frontend::load_model;
+    use systole_compiler::text::dataset::SentenceSet;
+    use systole_compiler::text::embed::Encoder;
+    use systole_compiler::text::quantize::quantize_encoder;
+    use systole_compiler::text::tokenize::Tokenizer;
+    if a.budget.is_some() || a.alloc.is_some() || a.write_alloc.is_some() || a.max_drop.is_some() {
+        return Err(Failure::usage(
+            "--budget, --alloc, --write-alloc and --max-drop are not available with --calib-sentences yet",
+        ));
+    }
+    let tok_path = a
+        .tokenizer
+        .as_ref()
+        .ok_or_else(|| Failure::usage("--calib-sentences needs --tokenizer FILE"))?;
+    let set = SentenceSet::read(path)?.split(&a.calib_split);
+    let mut texts = set.texts();
+    if let Some(n) = a.calib_limit {
+        texts.truncate(n);
+    }
+    if texts.is_empty() {
+        return Err(Failure::usage(format!(
+            "--calib-sentences {}: no sentences in split '{}'",
+            path.display(),
+            a.calib_split
+        )));
+    }
+    let tok = Tokenizer::from_file(tok_path)?;
+    let mut enc = Encoder::new(load_model(&a.model)?)?;
+    let seq = a.seq as usize;
+    let (p, cal) = quantize_encoder(
+        &mut enc,
+        &tok,
+        &texts,
+        seq,
+        cfg,
+        &mut progress("calibrating"),
+    )
+    .map_err(|e| match e {
+        systole_compiler::Error::Input { name, msg } => Failure::usage(format!(
+            "--calib-sentences {}: {name}: {msg}",
+            path.display()
+        )),
+        e => e.into(),
+    })?;
+    let prov = Provenance {
+        tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
+        model: a.model.display().to_string(),
+        calibration: format!(
+            "{} (split {}, sequence {seq})",
+            path.display(),
+            a.calib_split
+        ),
+        calibration_samples: cal.samples,
+        method: cfg.method.to_string(),
+        acts: cfg.acts.to_string(),
+        weights: cfg.weights.to_string(),
+        per_channel: cfg.per_channel,
+        layers: layer_reports(&p)
+            .into_iter()
+            .map(|l| (l.name, l.format))
+            .collect(),
+    };
+    SysqFile::new(prov, p.clone()).write(&a.output)?;
+    let wc = p.weight_count();
+    let report = Report {
+        output: a.output.display().to_string(),
+        weights: wc,
+        weight_bits: p.weight_bits(),
+        avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
+        float_bytes: wc * 4,
+        quantized_bytes: p.weight_bits().div_ceil(8),
+        calibration_agreement: f64::NAN,
+        layers: layer_reports(&p),
+        pareto: Vec::new(),
+        seconds: t0.elapsed().as_secs_f64(),
+    };
+    if a.json {
+        print_json(&report)?;
+    } else {
+        if a.dump {
+            print!("{}", dump(&p));
+        }
+        for l in &report.layers {
+            println!(
+                "  {:<40} {:<12} operand i{:<2} acc i{:<2} rom {:>7} bits",
+                l.name, l.format, l.operand_bits, l.acc_bits, l.rom_bits
+            );
+        }
+        println!(
+            "{}: encoder for sequence {seq}, {} stages, {} linear weights in {:.3} bits/weight; calibrated on {} sentences in {:.1} s",
+            report.output,
+            p.stages.len(),
+            wc,
+            report.avg_bits,
+            cal.samples,
+            report.seconds
+        );
+    }
+    Ok(0)
 }
 
 fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {

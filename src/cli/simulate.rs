@@ -89,6 +89,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             return Err(Failure::usage("--hw is required with a .sysq program"));
         };
         let prog = SysqFile::read(&a.program)?.program;
+        systole_compiler::flow::check_array_program(&prog, "simulate")?;
         let hw = systole_hw::presets::load(hw_arg)?;
         let x = read_npy(&a.input)?;
         (prog, hw, x, None)

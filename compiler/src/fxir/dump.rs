@@ -155,6 +155,13 @@ pub fn dump(p: &Program) -> String {
             format_text(&t.format)
         );
     }
+    for inp in &p.int_inputs {
+        let _ = writeln!(
+            s,
+            "  input %{} = t{} (integer codes)",
+            inp.name, inp.tensor.0
+        );
+    }
     for (i, st) in p.stages.iter().enumerate() {
         let mut ins: Vec<String> = st.inputs.iter().map(|t| format!("t{}", t.0)).collect();
         let (what, detail) = match &st.kind {
@@ -177,6 +184,92 @@ pub fn dump(p: &Program) -> String {
             }) => (
                 "softmax",
                 format!("row={row} q_ln2={q_ln2} q_b={q_b} q_c={q_c}"),
+            ),
+            StageKind::Vector(VectorOp::MaskedSoftmax {
+                q_ln2,
+                q_b,
+                q_c,
+                row,
+            }) => (
+                "masked-softmax",
+                format!("row={row} q_ln2={q_ln2} q_b={q_b} q_c={q_c}"),
+            ),
+            StageKind::Vector(VectorOp::Add {
+                ma,
+                mb,
+                shift,
+                constant,
+            }) => (
+                "add",
+                format!(
+                    "ma={ma} mb={mb} shift={shift}{}",
+                    if constant.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" constant#{:016x}", fingerprint(constant))
+                    }
+                ),
+            ),
+            StageKind::Vector(VectorOp::LayerNorm {
+                row,
+                gamma,
+                beta,
+                frac,
+                eps,
+            }) => (
+                "layernorm",
+                format!(
+                    "row={row} frac={frac} eps={eps} gamma#{:016x} beta#{:016x}",
+                    fingerprint(gamma),
+                    fingerprint(beta)
+                ),
+            ),
+            StageKind::Vector(VectorOp::Gelu {
+                q_r,
+                q_one,
+                requant,
+            }) => (
+                "gelu",
+                format!("q_r={q_r} q_one={q_one} {}", requant_text(requant)),
+            ),
+            StageKind::MatMul(m) => (
+                if m.weights.is_some() {
+                    "linear"
+                } else {
+                    "matmul"
+                },
+                format!(
+                    "groups={} m={} k={} n={} acc={}{}",
+                    m.groups,
+                    m.m,
+                    m.k,
+                    m.n,
+                    m.acc_bits,
+                    match &m.weights {
+                        Some(w) => format!(
+                            " {} codes#{:016x} bias#{:016x} requant#{:016x}",
+                            w.coding.label(),
+                            fingerprint(&w.codes),
+                            fingerprint(&m.bias),
+                            fingerprint(
+                                &m.requant
+                                    .iter()
+                                    .flat_map(|r| [r.m0, r.shift])
+                                    .collect::<Vec<i32>>()
+                            )
+                        ),
+                        None => format!(" {}", requant_text(&m.requant[0])),
+                    }
+                ),
+            ),
+            StageKind::Embed(e) => (
+                "embed",
+                format!(
+                    "rows={} dim={} table#{:016x}",
+                    e.rows,
+                    e.dim,
+                    fingerprint(&e.table)
+                ),
             ),
             StageKind::Layout(LayoutOp::Transpose { perm }) => ("transpose", format!("{perm:?}")),
             StageKind::Layout(LayoutOp::Reshape) => ("reshape", String::new()),

@@ -124,6 +124,81 @@ pub enum VectorOp {
         /// Softmax rows are the last axis of this length.
         row: usize,
     },
+    /// [`VectorOp::Softmax`] with an attention mask: input 1 is a `[row]` per-sample tensor of
+    /// 0/1 codes; positions whose mask is 0 are left out of the row maximum and the sum, and
+    /// their output is 0. A row with every position masked is all zeros.
+    MaskedSoftmax {
+        q_ln2: i64,
+        q_b: i64,
+        q_c: i64,
+        row: usize,
+    },
+    /// Elementwise sum of two activations of one shape (inputs 0 and 1), or of one activation and
+    /// a constant (`constant` non-empty, one sample's worth, already in output units·2^shift):
+    /// `y = sat(rnd((a − z_a)·ma + (b − z_b)·mb + c, shift) + z_y)`, with
+    /// `ma = round(S_a/S_y·2^shift)`, `mb = round(S_b/S_y·2^shift)`, RND (half up) and SAT.
+    Add {
+        ma: i64,
+        mb: i64,
+        shift: u32,
+        constant: Vec<i64>,
+    },
+    /// Integer LayerNorm over the last axis (`row` elements, I-BERT): with `d_i = row·(x_i − z)
+    /// − Σ(x − z)` (exact), `σ = isqrt(Σd²/row + eps)` by Newton's iteration, and per channel
+    /// `y_i = sat(rnd((d_i·gamma_c + beta_c·σ) / (σ·2^frac)) + z_y)` where
+    /// `gamma_c = round(γ_c/S_y·2^frac)`, `beta_c = round(β_c/S_y·2^frac)`,
+    /// `eps = round(row²·ε/S_x²)`.
+    LayerNorm {
+        row: usize,
+        gamma: Vec<i64>,
+        beta: Vec<i64>,
+        frac: u32,
+        eps: i64,
+    },
+    /// Integer GELU (I-BERT's i-GELU): `erf(x/√2)` by the clipped second-order polynomial
+    /// `sgn(x)·(1 − 0.2888·(min(|x|/√2, 1.769) − 1.769)²)` in integer codes, then
+    /// `y = requant(q·(q_one + erf_q))` where `q_r = floor(1.769/S')`, `q_one = floor(1/(0.2888·S'²))`,
+    /// `S' = S_x/√2`, `erf_q = sgn(q)·(q_one − (min(|q|, q_r) − q_r)²)`, and `requant` rescales
+    /// `S_x·0.2888·S'²/2` to the output step.
+    Gelu {
+        q_r: i64,
+        q_one: i64,
+        requant: Requant,
+    },
+}
+
+/// A matrix product per group on activations laid out row-major (the transformer's linear layers
+/// and attention): input 0 is `A` `[groups, m, k]` per sample; `B` is either constant weights
+/// (`weights`, `[n][k]`, shared by every group: a linear layer over `m` tokens) or the stage's
+/// second input, an activation `[groups, k, n]` (`Q·Kᵀ`, `P·V`). Output `[groups, m, n]`:
+/// `y[g][i][j] = requant_j(Σ_t (a[g][i][t] − z_a)·(b[g][t][j] − z_b) + bias[j])`. With constant
+/// weights `z_b = 0` (symmetric) and `z_a` is folded into `bias` as in [`GemmStage`]; with an
+/// activation `B` both zero points are subtracted from the operands (the same sum).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatMulStage {
+    pub groups: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    /// `Some`: `B` is these constant weights `[n][k]`; `None`: `B` is `inputs[1]`.
+    pub weights: Option<Weights>,
+    /// Per output column (`n` entries) in accumulator units, `z_a` folded; empty for an
+    /// activation `B`.
+    pub bias: Vec<i64>,
+    /// Worst-case accumulator width, sign included (validate proves it).
+    pub acc_bits: u32,
+    /// One per output column (constant weights) or one for the whole stage (activation `B`).
+    pub requant: Vec<Requant>,
+}
+
+/// An embedding lookup from a ROM: input 0 holds token ids (integer codes of an
+/// [`Program::int_inputs`] tensor, `[s]` per sample); `y[i][h] = table[ids[i]][h]`. The table
+/// is stored in the output's format (quantized at lowering time), `rows × dim` row-major.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbedStage {
+    pub rows: usize,
+    pub dim: usize,
+    pub table: Vec<i32>,
 }
 
 /// Stages that only move data; the format passes through unchanged.
@@ -143,6 +218,10 @@ pub enum StageKind {
         overflow: Overflow,
     },
     Gemm(GemmStage),
+    /// A row-major matrix product (linear layer over tokens, or activation × activation).
+    MatMul(MatMulStage),
+    /// An embedding lookup of integer ids.
+    Embed(EmbedStage),
     Vector(VectorOp),
     Layout(LayoutOp),
 }
@@ -169,6 +248,20 @@ pub struct Program {
     pub output: TensorId,
     /// Name of the graph output the program computes.
     pub output_name: String,
+    /// Inputs that arrive as integer codes rather than reals (token ids, an attention mask):
+    /// each names a tensor no stage produces, filled by the caller. Empty for the CNN/MLP
+    /// programs, which read one real-valued input through their `Quantize` stage (and then the
+    /// field is not written, so those `.sysq` bodies are unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub int_inputs: Vec<IntInput>,
+}
+
+/// A program input given as integer codes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IntInput {
+    /// The graph input's name (`input_ids`, `attention_mask`).
+    pub name: String,
+    pub tensor: TensorId,
 }
 
 impl Program {
@@ -186,12 +279,30 @@ impl Program {
 
     /// Total weight storage in bits (codes plus any side tables), for budgets and reports.
     pub fn weight_bits(&self) -> u64 {
-        self.gemms().map(|(_, g)| g.weights.storage_bits()).sum()
+        self.gemms()
+            .map(|(_, g)| g.weights.storage_bits())
+            .sum::<u64>()
+            + self
+                .matmul_weights()
+                .map(Weights::storage_bits)
+                .sum::<u64>()
     }
 
     /// Number of weights.
     pub fn weight_count(&self) -> u64 {
-        self.gemms().map(|(_, g)| (g.n * g.k) as u64).sum()
+        self.gemms().map(|(_, g)| (g.n * g.k) as u64).sum::<u64>()
+            + self
+                .matmul_weights()
+                .map(|w| (w.n * w.k) as u64)
+                .sum::<u64>()
+    }
+
+    /// The constant weights of the row-major matmul stages, in order.
+    pub fn matmul_weights(&self) -> impl Iterator<Item = &Weights> {
+        self.stages.iter().filter_map(|s| match &s.kind {
+            StageKind::MatMul(m) => m.weights.as_ref(),
+            _ => None,
+        })
     }
 
     pub fn validate(&self) -> crate::Result<()> {

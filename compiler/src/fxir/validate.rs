@@ -24,6 +24,15 @@ pub fn validate(p: &Program) -> Result<()> {
             .map_err(|e| Error::Invalid(format!("tensor t{i} '{}': {e}", t.name)))?;
     }
     let mut produced = vec![false; nt];
+    for inp in &p.int_inputs {
+        if inp.tensor.0 >= nt {
+            return Err(Error::Invalid(format!(
+                "fixed-point program: integer input '{}' names tensor t{}, which does not exist",
+                inp.name, inp.tensor.0
+            )));
+        }
+        produced[inp.tensor.0] = true;
+    }
     let check_id = |st: &str, id: TensorId| -> Result<()> {
         if id.0 >= nt {
             return Err(bad(st, format!("tensor t{} does not exist", id.0)));
@@ -44,8 +53,11 @@ pub fn validate(p: &Program) -> Result<()> {
         }
         produced[st.output.0] = true;
         let out = p.tensor(st.output);
-        let arity = match st.kind {
+        let arity = match &st.kind {
             StageKind::Quantize { .. } => 0,
+            StageKind::MatMul(m) if m.weights.is_none() => 2,
+            StageKind::Vector(VectorOp::MaskedSoftmax { .. }) => 2,
+            StageKind::Vector(VectorOp::Add { constant, .. }) if constant.is_empty() => 2,
             _ => 1,
         };
         if st.inputs.len() != arity {
@@ -98,9 +110,107 @@ pub fn validate(p: &Program) -> Result<()> {
                     }
                 }
             }
+            StageKind::MatMul(m) => {
+                let x = p.tensor(st.inputs[0]);
+                let b = st.inputs.get(1).map(|&t| p.tensor(t));
+                matmul(name, m, x, b, out)?;
+            }
+            StageKind::Embed(e) => {
+                let x = p.tensor(st.inputs[0]);
+                if e.table.len() != e.rows * e.dim
+                    || out.shape != [x.len(), e.dim]
+                    || x.format.zero_point() != 0
+                {
+                    return Err(bad(
+                        name,
+                        format!(
+                            "embedding of {} rows × {} from ids {:?} to {:?}",
+                            e.rows, e.dim, x.shape, out.shape
+                        ),
+                    ));
+                }
+                let (lo, hi) = (out.format.min_int(), out.format.max_int());
+                if e.table
+                    .iter()
+                    .any(|&v| i64::from(v) < lo || i64::from(v) > hi)
+                {
+                    return Err(bad(name, "an embedding code is outside the output format"));
+                }
+            }
             StageKind::Vector(v) => {
                 let x = p.tensor(st.inputs[0]);
                 match v {
+                    VectorOp::MaskedSoftmax { q_ln2, row, .. } => {
+                        let m = p.tensor(st.inputs[1]);
+                        if *q_ln2 < 1
+                            || out.format.signed
+                            || x.shape != out.shape
+                            || x.shape.last() != Some(row)
+                            || m.len() != *row
+                        {
+                            return Err(bad(name, "masked softmax: unsigned output of the input's shape, rows on the last axis, a mask of one row"));
+                        }
+                    }
+                    VectorOp::Add {
+                        ma,
+                        mb,
+                        shift,
+                        constant,
+                    } => {
+                        let same = st
+                            .inputs
+                            .get(1)
+                            .is_none_or(|&b| p.tensor(b).shape == x.shape);
+                        if x.shape != out.shape
+                            || !same
+                            || (!constant.is_empty() && constant.len() != x.len())
+                            || *shift > 40
+                            || ma.unsigned_abs() >= 1 << 40
+                            || mb.unsigned_abs() >= 1 << 40
+                        {
+                            return Err(bad(
+                                name,
+                                "add: shapes, constant length or multipliers out of range",
+                            ));
+                        }
+                    }
+                    VectorOp::LayerNorm {
+                        row,
+                        gamma,
+                        beta,
+                        frac,
+                        eps,
+                    } => {
+                        if x.shape != out.shape
+                            || x.shape.last() != Some(row)
+                            || gamma.len() != *row
+                            || beta.len() != *row
+                            || *frac > 30
+                            || *eps < 0
+                            || gamma
+                                .iter()
+                                .chain(beta)
+                                .any(|v| v.unsigned_abs() >= 1 << 40)
+                        {
+                            return Err(bad(name, "layernorm: shapes, γ/β lengths or ranges"));
+                        }
+                    }
+                    VectorOp::Gelu {
+                        q_r,
+                        q_one,
+                        requant,
+                    } => {
+                        requant.validate().map_err(|e| bad(name, e))?;
+                        if x.shape != out.shape
+                            || *q_r < 1
+                            || *q_one < 1
+                            || *q_one >= 1 << 40
+                            || requant.bits != out.format.bits
+                            || requant.signed != out.format.signed
+                        {
+                            return Err(bad(name, "gelu: shapes or constants out of range"));
+                        }
+                    }
                     VectorOp::MaxPool { window } => {
                         if x.format != out.format {
                             return Err(bad(name, "maxpool changes the format"));
@@ -169,6 +279,91 @@ pub fn validate(p: &Program) -> Result<()> {
             "fixed-point program: output t{} is never produced",
             p.output.0
         )));
+    }
+    Ok(())
+}
+
+fn matmul(
+    name: &str,
+    m: &super::MatMulStage,
+    a: &super::TensorInfo,
+    b: Option<&super::TensorInfo>,
+    y: &super::TensorInfo,
+) -> Result<()> {
+    let (g, mm, k, n) = (m.groups, m.m, m.k, m.n);
+    if a.len() != g * mm * k || y.len() != g * mm * n {
+        return Err(bad(
+            name,
+            format!(
+                "matmul [{g}, {mm}, {k}]x[{k}, {n}] disagrees with {:?} -> {:?}",
+                a.shape, y.shape
+            ),
+        ));
+    }
+    let bmax: u64 = match (&m.weights, b) {
+        (Some(w), None) => {
+            if w.n != n || w.k != k || w.codes.len() != n * k || w.scales.len() != n {
+                return Err(bad(name, "weight table sizes disagree with n and k"));
+            }
+            if m.bias.len() != n || m.requant.len() != n {
+                return Err(bad(name, "bias or requant count differs from n"));
+            }
+            if w.operand_bits() > MAX_OPERAND_BITS {
+                return Err(bad(name, "decoded weights too wide"));
+            }
+            w.max_abs()
+        }
+        (None, Some(b)) => {
+            if b.len() != g * k * n || !m.bias.is_empty() || m.requant.len() != 1 {
+                return Err(bad(
+                    name,
+                    format!("activation B {:?} is not [{g}, {k}, {n}], or bias/requant counts are wrong", b.shape),
+                ));
+            }
+            let zb = b.format.zero_point();
+            (b.format.max_int() - zb)
+                .unsigned_abs()
+                .max((b.format.min_int() - zb).unsigned_abs())
+        }
+        _ => {
+            return Err(bad(
+                name,
+                "matmul needs exactly one of weights and a second input",
+            ))
+        }
+    };
+    for (c, r) in m.requant.iter().enumerate() {
+        r.validate()
+            .map_err(|e| bad(name, format!("column {c}: {e}")))?;
+        if r.bits != y.format.bits
+            || r.signed != y.format.signed
+            || i64::from(r.zero_point) != y.format.zero_point()
+        {
+            return Err(bad(
+                name,
+                format!("column {c}: requant output type differs from the output tensor's format"),
+            ));
+        }
+    }
+    let za = a.format.zero_point();
+    let amax = if m.weights.is_some() {
+        max_code(&a.format)
+    } else {
+        (a.format.max_int() - za)
+            .unsigned_abs()
+            .max((a.format.min_int() - za).unsigned_abs())
+    };
+    let bias = m.bias.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    let bound = u128::from(amax) * u128::from(bmax) * k as u128 + u128::from(bias);
+    let needed = 129 - bound.leading_zeros();
+    if !(needed..=64).contains(&m.acc_bits) {
+        return Err(bad(
+            name,
+            format!(
+                "accumulator of {} bits; the worst case needs {needed} (at most 64)",
+                m.acc_bits
+            ),
+        ));
     }
     Ok(())
 }

@@ -224,6 +224,7 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
         tensors,
         stages,
         output: cur,
+        int_inputs: Vec::new(),
     };
     p.validate()?;
     Ok(p)

@@ -7,6 +7,7 @@
 //! Each array stage's output gets the activation format its calibration statistics call for.
 
 mod config;
+pub mod encoder;
 mod gemm;
 pub mod hls4ml;
 
@@ -35,6 +36,14 @@ struct Lowering<'a> {
     tensors: Vec<TensorInfo>,
     stages: Vec<Stage>,
     map: BTreeMap<ValueId, TensorId>,
+    /// Encoder mode: the graph takes integer inputs (token ids, a mask), batch bound to 1.
+    encoder: bool,
+    /// Nodes a fused pattern already lowered.
+    skip: std::collections::BTreeSet<crate::ir::OpId>,
+    /// Values computed from the attention mask alone, with the mask's input tensor.
+    masks: BTreeMap<ValueId, TensorId>,
+    /// Scores with the mask bias added: the mask tensor the softmax applies.
+    masked: BTreeMap<ValueId, TensorId>,
 }
 
 fn node_err(node: &str, op: &str, msg: impl Into<String>) -> Error {
@@ -185,6 +194,9 @@ impl Lowering<'_> {
         let n = self.g.node(id).clone();
         let op = n.op.name();
         let out = n.outputs[0];
+        if self.encoder && self.lower_encoder_node(id, &n)? {
+            return Ok(());
+        }
         match &n.op {
             Op::Conv(_) | Op::Gemm(_) | Op::MatMul { .. } => gemm::lower(self, &n),
             Op::MaxPool(a) => {
@@ -245,7 +257,7 @@ impl Lowering<'_> {
             }
             Op::Reshape { .. } | Op::Flatten { .. } | Op::Squeeze | Op::Unsqueeze => {
                 let x = self.input_of(&n.name, op, n.inputs[0])?;
-                let batch_kept = matches!(&self.g.value(out).ty.shape, Some(d) if !d.is_empty() && !matches!(d[0], Dim::Known(_)));
+                let batch_kept = matches!(&self.g.value(out).ty.shape, Some(d) if !d.is_empty() && (!matches!(d[0], Dim::Known(_)) || (self.encoder && d[0] == Dim::Known(1))));
                 if !batch_kept {
                     return Err(node_err(
                         &n.name,
@@ -307,6 +319,9 @@ pub(crate) fn to_window(channels: usize, geo: &spatial::Geometry) -> Window {
 
 /// Lowers `g` (after the pass pipeline) with calibration statistics `cal`.
 pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program> {
+    if !g.inputs.is_empty() && g.inputs.iter().all(|&i| !g.value(i).ty.dtype.is_float()) {
+        return lower_encoder(g, cal, cfg);
+    }
     let [input] = g.inputs.as_slice() else {
         return Err(Error::Model {
             msg: format!("{} inputs; the quantizer takes one", g.inputs.len()),
@@ -324,6 +339,10 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
         tensors: Vec::new(),
         stages: Vec::new(),
         map: BTreeMap::new(),
+        encoder: false,
+        skip: Default::default(),
+        masks: BTreeMap::new(),
+        masked: BTreeMap::new(),
     };
     let in_name = g.value(*input).name.clone();
     let in_shape = sample_shape(g, *input)?;
@@ -359,6 +378,89 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
         stages: l.stages,
         output: out,
         output_name: g.value(*output).name.clone(),
+        int_inputs: Vec::new(),
+    };
+    p.validate()?;
+    Ok(p)
+}
+
+/// Lowers an encoder whose inputs are integer (token ids, attention mask, token types), bound to
+/// batch 1 and a fixed sequence: every input becomes an integer program input; the output is
+/// the graph's one float output of rank 3 (token embeddings), others are ignored (pooling is
+/// the host's, on the dequantized token embeddings).
+fn lower_encoder(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program> {
+    let mut g = g.clone();
+    let out = g
+        .outputs
+        .iter()
+        .copied()
+        .find(|&o| {
+            let t = &g.value(o).ty;
+            t.dtype.is_float() && t.rank() == Some(3)
+        })
+        .ok_or_else(|| Error::Model {
+            msg: "an encoder with integer inputs needs a float [batch, sequence, hidden] output (token embeddings)".into(),
+        })?;
+    g.outputs = vec![out];
+    crate::passes::dce::run(&mut g)?;
+    let g = &g;
+    let mut l = Lowering {
+        g,
+        cal,
+        cfg,
+        tensors: Vec::new(),
+        stages: Vec::new(),
+        map: BTreeMap::new(),
+        encoder: true,
+        skip: Default::default(),
+        masks: BTreeMap::new(),
+        masked: BTreeMap::new(),
+    };
+    let mut int_inputs = Vec::new();
+    for &i in &g.inputs {
+        let v = g.value(i);
+        let shape = sample_shape(g, i)?;
+        // Ids feed a Gather; anything else (the attention mask) is 0/1.
+        let gathers = g
+            .consumers(i)
+            .iter()
+            .any(|(id, _)| matches!(g.node(*id).op, Op::Gather { .. }));
+        let f = if gathers {
+            Format::binary_point(true, 16, 0)
+        } else {
+            Format::binary_point(false, 2, 0)
+        };
+        let t = l.add_tensor(&v.name, shape, f);
+        l.map.insert(i, t);
+        if !gathers {
+            l.masks.insert(i, t);
+        }
+        int_inputs.push(crate::fxir::IntInput {
+            name: v.name.clone(),
+            tensor: t,
+        });
+    }
+    let order = g
+        .topo_order()
+        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    for id in order {
+        l.lower_node(id)?;
+    }
+    let o = *l.map.get(&out).ok_or_else(|| Error::Model {
+        msg: format!(
+            "output '{}' is not computed by a lowered stage",
+            g.value(out).name
+        ),
+    })?;
+    let p = Program {
+        name: g.name.clone(),
+        input_name: String::new(),
+        input_shape: Vec::new(),
+        tensors: l.tensors,
+        stages: l.stages,
+        output: o,
+        output_name: g.value(out).name.clone(),
+        int_inputs,
     };
     p.validate()?;
     Ok(p)

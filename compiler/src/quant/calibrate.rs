@@ -27,7 +27,7 @@ pub struct TensorStats {
 }
 
 impl TensorStats {
-    fn new() -> TensorStats {
+    pub(crate) fn new() -> TensorStats {
         TensorStats {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
@@ -45,7 +45,7 @@ impl TensorStats {
         self.absmax() / BINS as f64
     }
 
-    fn observe_range(&mut self, v: &[f32]) {
+    pub(crate) fn observe_range(&mut self, v: &[f32]) {
         for &x in v {
             let x = f64::from(x);
             self.min = self.min.min(x);
@@ -54,7 +54,7 @@ impl TensorStats {
         self.count += v.len() as u64;
     }
 
-    fn observe_hist(&mut self, v: &[f32]) {
+    pub(crate) fn observe_hist(&mut self, v: &[f32]) {
         let w = self.bin_width();
         if w <= 0.0 {
             self.hist[0] += v.len() as u64;
@@ -152,15 +152,12 @@ fn layer_rows(op: &Op, x: &Tensor, k: usize) -> Option<Vec<f32>> {
     }
 }
 
-/// `XᵀX` over the calibration set for every Conv/Gemm/MatMul whose weight is a constant.
-pub fn collect_hessians(
-    g: &Graph,
-    data: &Tensor,
-    batch: usize,
-) -> Result<BTreeMap<String, LayerInputs>> {
-    check_data(g, data, "calibration data")?;
-    // Array layers by the value they read: (node name, op, K).
-    let mut readers: BTreeMap<ValueId, Vec<(String, Op, usize)>> = BTreeMap::new();
+/// The array layers of `g` by the value they read: (node name, op, K).
+pub type Readers = BTreeMap<ValueId, Vec<(String, Op, usize)>>;
+
+/// Every Conv/Gemm/MatMul whose weight is a constant, by its input value.
+pub fn hessian_readers(g: &Graph) -> Readers {
+    let mut readers: Readers = BTreeMap::new();
     for id in g.node_ids() {
         let n = g.node(id);
         let Some(w) = n
@@ -191,34 +188,52 @@ pub fn collect_hessians(
                 .push((n.name.clone(), n.op.clone(), k));
         }
     }
-    let mut hs: BTreeMap<String, LayerInputs> = BTreeMap::new();
-    let feed = |v: ValueId, t: &Tensor, hs: &mut BTreeMap<String, LayerInputs>| {
-        for (name, op, k) in readers.get(&v).into_iter().flatten() {
-            if let Some(rows) = layer_rows(op, t, *k) {
-                let h = hs.entry(name.clone()).or_insert_with(|| LayerInputs {
-                    xtx: vec![0.0; k * k],
-                    sum: vec![0.0; *k],
-                    rows: 0,
-                });
-                crate::quant::gptq::hessian_add(&mut h.xtx, *k, &rows);
-                for row in rows.chunks(*k) {
-                    for (s, &x) in h.sum.iter_mut().zip(row) {
-                        *s += f64::from(x);
-                    }
-                    h.rows += 1;
+    readers
+}
+
+/// Adds the rows of value `v` (float tensor `t`) to the `XᵀX` of every layer reading it.
+pub fn feed_hessians(
+    readers: &Readers,
+    v: ValueId,
+    t: &Tensor,
+    hs: &mut BTreeMap<String, LayerInputs>,
+) {
+    for (name, op, k) in readers.get(&v).into_iter().flatten() {
+        if let Some(rows) = layer_rows(op, t, *k) {
+            let h = hs.entry(name.clone()).or_insert_with(|| LayerInputs {
+                xtx: vec![0.0; k * k],
+                sum: vec![0.0; *k],
+                rows: 0,
+            });
+            crate::quant::gptq::hessian_add(&mut h.xtx, *k, &rows);
+            for row in rows.chunks(*k) {
+                for (s, &x) in h.sum.iter_mut().zip(row) {
+                    *s += f64::from(x);
                 }
+                h.rows += 1;
             }
         }
-    };
+    }
+}
+
+/// `XᵀX` over the calibration set for every Conv/Gemm/MatMul whose weight is a constant.
+pub fn collect_hessians(
+    g: &Graph,
+    data: &Tensor,
+    batch: usize,
+) -> Result<BTreeMap<String, LayerInputs>> {
+    check_data(g, data, "calibration data")?;
+    let readers = hessian_readers(g);
+    let mut hs: BTreeMap<String, LayerInputs> = BTreeMap::new();
     let input = g.inputs[0];
     let n = data.shape[0];
     for start in (0..n).step_by(batch.max(1)) {
         let x = batch_slice(data, start, (start + batch).min(n));
-        feed(input, &x, &mut hs);
+        feed_hessians(&readers, input, &x, &mut hs);
         let inputs = BTreeMap::from([(g.value(input).name.clone(), x)]);
         interp::run_observed(g, &inputs, &mut |node, outs, _| {
             for (o, t) in node.outputs.iter().zip(outs) {
-                feed(*o, t, &mut hs);
+                feed_hessians(&readers, *o, t, &mut hs);
             }
         })?;
     }

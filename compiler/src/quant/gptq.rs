@@ -106,6 +106,47 @@ pub(crate) fn rtn_steps(
 /// steps round-to-nearest would use, with GPTQ error compensation under Hessian `h` (`XᵀX`).
 pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: &[f64]) -> Weights {
     let (qmax, scales) = rtn_steps(w, n, k, bits, per_channel);
+    let codes = gptq_codes(w, n, k, qmax, &|c, _| scales[c], h);
+    Weights {
+        n,
+        k,
+        coding: Coding::Int { bits },
+        codes,
+        scales,
+    }
+}
+
+/// GPTQ for the per-group format (`intB:gG`): the steps of each group (channel scale × group
+/// multiplier) are the ones round-to-nearest chooses from the unquantized weights ("static
+/// groups"), fixed before the sweep; GPTQ changes only the codes.
+pub fn gptq_group(w: &[f32], n: usize, k: usize, bits: u32, group: usize, h: &[f64]) -> Weights {
+    let base = crate::quant::weights::quantize_weights(
+        w,
+        n,
+        k,
+        crate::quant::spec::WeightSpec::Group { bits, group },
+        true,
+    )
+    .expect("a per-group format of 2..=8 bits always quantizes");
+    let Coding::Group { mults, .. } = &base.coding else {
+        return base;
+    };
+    let gpr = k.div_ceil(group.max(1));
+    let qmax = f64::from((1u32 << (bits - 1)) - 1);
+    let step = |c: usize, j: usize| base.scales[c] * f64::from(mults[c * gpr + j / group]);
+    let codes = gptq_codes(w, n, k, qmax, &step, h);
+    Weights { codes, ..base }
+}
+
+/// The GPTQ sweep: codes of `w` (`[n][k]`) in `[-qmax, qmax]` on steps `step(channel, column)`.
+fn gptq_codes(
+    w: &[f32],
+    n: usize,
+    k: usize,
+    qmax: f64,
+    step: &dyn Fn(usize, usize) -> f64,
+    h: &[f64],
+) -> Vec<i32> {
     let mut hd = h.to_vec();
     let mean_diag = (0..k).map(|i| hd[i * k + i]).sum::<f64>() / k.max(1) as f64;
     for i in 0..k {
@@ -129,9 +170,9 @@ pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: 
     let mut codes = vec![0i32; n * k];
     let mut rows: Vec<f64> = w.iter().map(|&x| f64::from(x)).collect();
     for c in 0..n {
-        let s = scales[c];
         let row = &mut rows[c * k..(c + 1) * k];
         for j in 0..k {
+            let s = step(c, j);
             let q = (row[j] / s).round_ties_even().clamp(-qmax, qmax);
             codes[c * k + j] = q as i32;
             if let Some(u) = &u {
@@ -142,13 +183,7 @@ pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: 
             }
         }
     }
-    Weights {
-        n,
-        k,
-        coding: Coding::Int { bits },
-        codes,
-        scales,
-    }
+    codes
 }
 
 #[cfg(test)]
@@ -209,6 +244,18 @@ mod tests {
             "gptq {} rtn {}",
             err(&g),
             err(&rtn)
+        );
+        // Per group of 4 at 3 bits: the same steps as round-to-nearest, better codes.
+        let spec = crate::quant::spec::WeightSpec::Group { bits: 3, group: 4 };
+        let gg = gptq_group(&w, n, k, 3, 4, &h);
+        let rg = crate::quant::weights::quantize_weights(&w, n, k, spec, true).unwrap();
+        assert_eq!(gg.coding, rg.coding, "group steps are round-to-nearest's");
+        assert_eq!(gg.scales, rg.scales);
+        assert!(
+            err(&gg) < 0.8 * err(&rg),
+            "gptq {} rtn {}",
+            err(&gg),
+            err(&rg)
         );
     }
 }

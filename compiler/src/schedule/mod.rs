@@ -292,7 +292,12 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
                     VectorOp::Relu | VectorOp::ReluCast { .. } => {
                         (HwOp::Relu, b * out.len() as u64)
                     }
-                    VectorOp::Softmax { .. } => (HwOp::Softmax, b * out.len() as u64),
+                    VectorOp::Softmax { .. } | VectorOp::MaskedSoftmax { .. } => {
+                        (HwOp::Softmax, b * out.len() as u64)
+                    }
+                    VectorOp::Add { .. } => (HwOp::Add, b * out.len() as u64),
+                    VectorOp::LayerNorm { .. } => (HwOp::LayerNorm, b * out.len() as u64),
+                    VectorOp::Gelu { .. } => (HwOp::Gelu, b * out.len() as u64),
                 };
                 if hw.vector.supports(op) {
                     Work::Vector(VectorWork {
@@ -312,6 +317,20 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
                 let input = p.tensor(st.inputs[0]);
                 Work::Array(tile::array_work(st, g, input, out, hw, batch)?)
             }
+            StageKind::MatMul(_) => Work::Host {
+                op: "matmul".into(),
+                reason: format!(
+                    "stage '{}': the row-major matmul (transformer linear layers and attention) is not scheduled on the array yet",
+                    st.name
+                ),
+            },
+            StageKind::Embed(_) => Work::Host {
+                op: "embed".into(),
+                reason: format!(
+                    "stage '{}': the embedding lookup is not scheduled yet",
+                    st.name
+                ),
+            },
         };
         layers.push(Layer {
             stage: i,

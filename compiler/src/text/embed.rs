@@ -153,7 +153,8 @@ impl Encoder {
         Ok(())
     }
 
-    fn inputs(&self, b: &Batch) -> BTreeMap<String, Tensor> {
+    /// The graph inputs for a batch (ids, mask, zero token types).
+    pub fn inputs(&self, b: &Batch) -> BTreeMap<String, Tensor> {
         let shape = vec![b.len(), b.seq];
         let mut m = BTreeMap::new();
         m.insert(self.ids.clone(), Tensor::i64(shape.clone(), b.ids.clone()));

@@ -5,5 +5,6 @@
 pub mod dataset;
 pub mod embed;
 pub mod pool;
+pub mod quantize;
 pub mod retrieval;
 pub mod tokenize;

@@ -6,10 +6,13 @@
 //! program order over the whole batch, samples in parallel (rayon); each stage's output is kept
 //! only until the last stage that reads it, unless the caller asks to observe every tensor.
 
+pub mod encoder;
 pub(crate) mod gemm;
 mod kernel;
 mod vector;
 
+#[cfg(test)]
+mod encoder_tests;
 #[cfg(test)]
 mod tests;
 
@@ -38,6 +41,83 @@ pub fn run_observed(
     observe: &mut dyn FnMut(usize, &[i32]),
 ) -> Result<Codes> {
     let batch = check_input(p, x)?;
+    run_env(p, x, batch, Vec::new(), observe)
+}
+
+/// Runs a program whose inputs are integer codes ([`Program::int_inputs`], e.g. token ids and an
+/// attention mask): `inputs` holds, for each of them in order, `batch × len` codes. The codes
+/// are checked against each input tensor's format, and token ids against the embedding table
+/// that reads them, before anything runs.
+pub fn run_int(
+    p: &Program,
+    inputs: &[Vec<i32>],
+    batch: usize,
+    observe: &mut dyn FnMut(usize, &[i32]),
+) -> Result<Codes> {
+    if inputs.len() != p.int_inputs.len() {
+        return Err(Error::Invalid(format!(
+            "{} integer inputs given, the program takes {}",
+            inputs.len(),
+            p.int_inputs.len()
+        )));
+    }
+    let mut env = Vec::new();
+    for (inp, codes) in p.int_inputs.iter().zip(inputs) {
+        let t = p.tensor(inp.tensor);
+        let bad = |msg: String| Error::Input {
+            name: inp.name.clone(),
+            msg,
+        };
+        if codes.len() != batch * t.len() {
+            return Err(bad(format!(
+                "{} codes for {batch} samples of shape {:?}",
+                codes.len(),
+                t.shape
+            )));
+        }
+        let (lo, hi) = (t.format.min_int(), t.format.max_int());
+        if let Some((i, v)) = codes
+            .iter()
+            .enumerate()
+            .find(|(_, &v)| i64::from(v) < lo || i64::from(v) > hi)
+        {
+            return Err(bad(format!(
+                "code {v} at sample {}, position {} is outside {lo}..={hi}",
+                i / t.len().max(1),
+                i % t.len().max(1)
+            )));
+        }
+        for st in &p.stages {
+            if let (StageKind::Embed(e), Some(&src)) = (&st.kind, st.inputs.first()) {
+                if src == inp.tensor {
+                    if let Some((i, v)) = codes
+                        .iter()
+                        .enumerate()
+                        .find(|(_, &v)| v < 0 || v as usize >= e.rows)
+                    {
+                        return Err(bad(format!(
+                            "token id {v} (sample {}, position {}) is outside the embedding table of {} rows",
+                            i / t.len().max(1),
+                            i % t.len().max(1),
+                            e.rows
+                        )));
+                    }
+                }
+            }
+        }
+        env.push((inp.tensor, codes.clone()));
+    }
+    let x = Tensor::f32(vec![0], vec![]);
+    run_env(p, &x, batch, env, observe)
+}
+
+fn run_env(
+    p: &Program,
+    x: &Tensor,
+    batch: usize,
+    given: Vec<(TensorId, Codes)>,
+    observe: &mut dyn FnMut(usize, &[i32]),
+) -> Result<Codes> {
     let mut last_use = vec![usize::MAX; p.tensors.len()];
     for (i, st) in p.stages.iter().enumerate() {
         for t in &st.inputs {
@@ -45,6 +125,9 @@ pub fn run_observed(
         }
     }
     let mut env: Vec<Option<Codes>> = vec![None; p.tensors.len()];
+    for (t, codes) in given {
+        env[t.0] = Some(codes);
+    }
     for (i, st) in p.stages.iter().enumerate() {
         let y = exec_stage(p, i, x, batch, &|t: TensorId| {
             env[t.0].as_deref().expect("validated: produced before use")
@@ -101,10 +184,71 @@ pub fn exec_stage<'a>(
             let xf = p.tensor(st.inputs[0]).format;
             gemm::gemm_batch(g, xin, &xf, batch, out_len)
         }
+        StageKind::MatMul(m) => {
+            let a = get(st.inputs[0]);
+            let af = p.tensor(st.inputs[0]).format;
+            let b = st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format));
+            encoder::matmul(m, a, &af, b, batch)
+        }
+        StageKind::Embed(e) => encoder::embed(e, get(st.inputs[0])),
         StageKind::Vector(v) => {
             let xin = get(st.inputs[0]);
             let xinfo = p.tensor(st.inputs[0]);
             match v {
+                VectorOp::MaskedSoftmax {
+                    q_ln2,
+                    q_b,
+                    q_c,
+                    row,
+                } => encoder::masked_softmax(
+                    xin,
+                    get(st.inputs[1]),
+                    *row,
+                    *q_ln2,
+                    *q_b,
+                    *q_c,
+                    &out_info.format,
+                    batch,
+                ),
+                VectorOp::Add {
+                    ma,
+                    mb,
+                    shift,
+                    constant,
+                } => {
+                    let b = st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format));
+                    encoder::add(
+                        xin,
+                        &xinfo.format,
+                        b,
+                        *ma,
+                        *mb,
+                        *shift,
+                        constant,
+                        &out_info.format,
+                    )
+                }
+                VectorOp::LayerNorm {
+                    row,
+                    gamma,
+                    beta,
+                    frac,
+                    eps,
+                } => encoder::layernorm(
+                    xin,
+                    &xinfo.format,
+                    *row,
+                    gamma,
+                    beta,
+                    *frac,
+                    *eps,
+                    &out_info.format,
+                ),
+                VectorOp::Gelu {
+                    q_r,
+                    q_one,
+                    requant,
+                } => encoder::gelu(xin, &xinfo.format, *q_r, *q_one, requant),
                 VectorOp::MaxPool { window } => {
                     vector::maxpool(window, xin, xinfo.len(), out_len, &xinfo.format)
                 }
@@ -133,6 +277,17 @@ pub fn exec_stage<'a>(
 
 /// Checks that `x` is float32 `[N, input_shape...]` and returns `N`.
 pub fn check_input(p: &Program, x: &Tensor) -> Result<usize> {
+    if !p.int_inputs.is_empty() {
+        return Err(Error::Input {
+            name: p
+                .int_inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            msg: "this program takes integer inputs (token ids, a mask), not a real-valued tensor; run it with systole embed --sysq".into(),
+        });
+    }
     let bad = |msg: String| Error::Input {
         name: p.input_name.clone(),
         msg,
