@@ -94,20 +94,23 @@ fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
 
 fn stage_kind(k: &systole_compiler::fxir::StageKind) -> String {
     use systole_compiler::fxir::StageKind;
+    // The variant's name: the first word of its debug form.
+    let name = |unit: &str, d: String| {
+        let word = d
+            .split([' ', '{', '('])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        format!("{unit} {word}")
+    };
     match k {
         StageKind::Quantize { .. } => "quantize".into(),
         StageKind::Gemm(g) if g.conv.is_some() => "conv".into(),
         StageKind::Gemm(_) => "gemm".into(),
-        StageKind::Vector(v) => format!("vector {v:?}")
-            .split([' ', '{', '('])
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" "),
-        StageKind::Layout(l) => format!("layout {l:?}")
-            .split([' ', '{', '('])
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" "),
+        StageKind::MatMul(_) => "matmul".into(),
+        StageKind::Embed(_) => "embed".into(),
+        StageKind::Vector(v) => name("vector", format!("{v:?}")),
+        StageKind::Layout(l) => name("layout", format!("{l:?}")),
     }
 }
 
