@@ -147,6 +147,30 @@ struct Report {
     seconds: f64,
 }
 
+impl Report {
+    fn of(
+        output: &std::path::Path,
+        p: &systole_compiler::fxir::Program,
+        calibration_agreement: f64,
+        pareto: Vec<ParetoPoint>,
+        t0: Instant,
+    ) -> Report {
+        let wc = p.weight_count();
+        Report {
+            output: output.display().to_string(),
+            weights: wc,
+            weight_bits: p.weight_bits(),
+            avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
+            float_bytes: wc * 4,
+            quantized_bytes: p.weight_bits().div_ceil(8),
+            calibration_agreement,
+            layers: layer_reports(p),
+            pareto,
+            seconds: t0.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 fn usage<E: std::fmt::Display>(flag: &str) -> impl Fn(E) -> Failure + '_ {
     move |e| Failure::usage(format!("{flag}: {e}"))
 }
@@ -317,18 +341,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
     let wc = p.weight_count();
-    let report = Report {
-        output: a.output.display().to_string(),
-        weights: wc,
-        weight_bits: p.weight_bits(),
-        avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
-        float_bytes: wc * 4,
-        quantized_bytes: p.weight_bits().div_ceil(8),
-        calibration_agreement: agreement,
-        layers: layer_reports(&p),
-        pareto,
-        seconds: t0.elapsed().as_secs_f64(),
-    };
+    let report = Report::of(&a.output, &p, agreement, pareto, t0);
     if a.json {
         print_json(&report)?;
     } else {
@@ -385,18 +398,7 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
     let wc = p.weight_count();
-    let report = Report {
-        output: a.output.display().to_string(),
-        weights: wc,
-        weight_bits: p.weight_bits(),
-        avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
-        float_bytes: wc * 4,
-        quantized_bytes: p.weight_bits().div_ceil(8),
-        calibration_agreement: f64::NAN,
-        layers: layer_reports(&p),
-        pareto: Vec::new(),
-        seconds: t0.elapsed().as_secs_f64(),
-    };
+    let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);
     if a.json {
         print_json(&report)?;
     } else {
@@ -502,18 +504,7 @@ fn encoder_main(
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
     let wc = p.weight_count();
-    let report = Report {
-        output: a.output.display().to_string(),
-        weights: wc,
-        weight_bits: p.weight_bits(),
-        avg_bits: p.weight_bits() as f64 / wc.max(1) as f64,
-        float_bytes: wc * 4,
-        quantized_bytes: p.weight_bits().div_ceil(8),
-        calibration_agreement: f64::NAN,
-        layers: layer_reports(&p),
-        pareto: Vec::new(),
-        seconds: t0.elapsed().as_secs_f64(),
-    };
+    let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);
     if a.json {
         print_json(&report)?;
     } else {
