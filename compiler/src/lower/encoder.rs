@@ -19,7 +19,7 @@ use crate::quant::gptq::{gptq_group, gptq_int};
 use crate::quant::spec::{ActSpec, WeightSpec};
 use crate::quant::weights::quantize_weights;
 use crate::quant::{quantize_multiplier, Format, Overflow, Requant, Rounding};
-use crate::{Error, Result};
+use crate::Result;
 
 /// Fraction bits of the add multipliers and constants.
 pub const ADD_SHIFT: u32 = 24;
@@ -617,31 +617,17 @@ pub fn linear_stage(
     rows: usize,
 ) -> Result<MatMulStage> {
     let (nn, k) = (weights.n, weights.k);
-    let dec = weights.decode();
-    let (sx, sy, zx) = (xf.step(), yf.step(), xf.zero_point());
-    let mut bias = Vec::with_capacity(nn);
-    let mut requant = Vec::with_capacity(nn);
-    for c in 0..nn {
-        let sw = weights.scales[c];
-        let wsum: i64 = dec[c * k..(c + 1) * k].iter().map(|&v| i64::from(v)).sum();
-        let b = (f64::from(bias_real[c]) / (sx * sw)).round_ties_even();
-        bias.push((b as i64).clamp(-(1 << 40), 1 << 40) - zx * wsum);
-        let (m0, shift) = quantize_multiplier(sx * sw / sy)
-            .map_err(|e| Error::Invalid(format!("{name}: column {c}: {e}")))?;
-        requant.push(Requant {
-            m0,
-            shift,
-            zero_point: yf.zero_point() as i32,
-            bits: yf.bits,
-            signed: yf.signed,
-            rounding,
-            overflow: Overflow::Sat,
-        });
-    }
-    let xmax = u128::from(crate::fxir::validate_max_code(xf));
-    let bmax = bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0);
-    let bound = k as u128 * xmax * u128::from(weights.max_abs()) + u128::from(bmax);
-    let acc_bits = (129 - bound.leading_zeros()).min(64);
+    let (bias, requant) = super::gemm::fold_bias_and_requant(
+        name,
+        "column",
+        &weights,
+        bias_real,
+        xf,
+        yf,
+        rounding,
+        Overflow::Sat,
+    )?;
+    let acc_bits = super::gemm::bound_bits(xf, &weights, &bias).min(64);
     Ok(MatMulStage {
         groups: 1,
         m: rows,

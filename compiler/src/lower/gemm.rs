@@ -265,6 +265,56 @@ fn fixed_weights(l: &Lowering<'_>, n: &Node, nn: usize, k: usize) -> Option<crat
     })
 }
 
+/// Per output channel `c` of `weights`: the real bias and the input zero point folded into
+/// accumulator units (`round(b[c] / (S_x · S_w[c])) - z_x · Σ_k w[c][k]`), and the requantizer
+/// of `S_x · S_w[c] / S_y`. `what` names a channel in errors ("channel", "column").
+#[allow(clippy::too_many_arguments)]
+pub(super) fn fold_bias_and_requant(
+    name: &str,
+    what: &str,
+    weights: &crate::fxir::Weights,
+    bias_real: &[f32],
+    xf: &Format,
+    yf: &Format,
+    rounding: crate::quant::Rounding,
+    overflow: Overflow,
+) -> Result<(Vec<i64>, Vec<Requant>)> {
+    let (nn, k) = (weights.n, weights.k);
+    let dec = weights.decode();
+    let (sx, sy, zx) = (xf.step(), yf.step(), xf.zero_point());
+    let mut bias = Vec::with_capacity(nn);
+    let mut requant = Vec::with_capacity(nn);
+    for c in 0..nn {
+        let sw = weights.scales[c];
+        let wsum: i64 = dec[c * k..(c + 1) * k].iter().map(|&v| i64::from(v)).sum();
+        let b = (f64::from(bias_real[c]) / (sx * sw)).round_ties_even();
+        // Float → int `as` saturates; a bias beyond 2^40 accumulator units is a model problem.
+        let b = (b as i64).clamp(-(1 << 40), 1 << 40);
+        bias.push(b - zx * wsum);
+        let (m0, shift) = quantize_multiplier(sx * sw / sy)
+            .map_err(|e| Error::Invalid(format!("{name}: {what} {c}: {e}")))?;
+        requant.push(Requant {
+            m0,
+            shift,
+            zero_point: yf.zero_point() as i32,
+            bits: yf.bits,
+            signed: yf.signed,
+            rounding,
+            overflow,
+        });
+    }
+    Ok((bias, requant))
+}
+
+/// Bits (sign included) of the largest accumulator `Σ x·w + bias` can reach: `K` products of
+/// the largest input code and weight, plus the largest folded bias.
+pub(super) fn bound_bits(xf: &Format, weights: &crate::fxir::Weights, bias: &[i64]) -> u32 {
+    let xmax = u128::from(crate::fxir::validate_max_code(xf));
+    let bmax = bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0);
+    let bound = weights.k as u128 * xmax * u128::from(weights.max_abs()) + u128::from(bmax);
+    129 - bound.leading_zeros()
+}
+
 /// Builds an array stage from quantized weights: folds the bias and the input zero point, derives
 /// each channel's requantizer `S_x · S_w[c] / S_y`, and sizes the accumulator for the worst case.
 #[allow(clippy::too_many_arguments)]
@@ -280,39 +330,12 @@ pub fn build(
     overflow: Overflow,
 ) -> Result<GemmStage> {
     let (nn, k) = (weights.n, weights.k);
-    let dec = weights.decode();
-    let sx = xf.step();
-    let sy = yf.step();
-    let zx = xf.zero_point();
-    let mut bias = Vec::with_capacity(nn);
-    let mut requant = Vec::with_capacity(nn);
-    for c in 0..nn {
-        let sw = weights.scales[c];
-        let wsum: i64 = dec[c * k..(c + 1) * k].iter().map(|&v| i64::from(v)).sum();
-        let b = (f64::from(bias_real[c]) / (sx * sw)).round_ties_even();
-        // Float → int `as` saturates; a bias beyond 2^40 accumulator units is a model problem.
-        let b = (b as i64).clamp(-(1 << 40), 1 << 40);
-        bias.push(b - zx * wsum);
-        let (m0, shift) = quantize_multiplier(sx * sw / sy)
-            .map_err(|e| Error::Invalid(format!("{name}: channel {c}: {e}")))?;
-        requant.push(Requant {
-            m0,
-            shift,
-            zero_point: yf.zero_point() as i32,
-            bits: yf.bits,
-            signed: yf.signed,
-            rounding,
-            overflow,
-        });
-    }
+    let (bias, requant) = fold_bias_and_requant(
+        name, "channel", &weights, bias_real, xf, yf, rounding, overflow,
+    )?;
     // Worst-case width: the contract's W_x + W_w + ceil(log2 K), widened if the bias needs it.
-    let xmax = u128::from(crate::fxir::validate_max_code(xf));
-    let wmax = weights.max_abs();
-    let bmax = bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0);
-    let bound = k as u128 * xmax * u128::from(wmax) + u128::from(bmax);
-    let needed = 129 - bound.leading_zeros(); // magnitude bits + sign
     let acc = acc_bits(xf.bits, weights.operand_bits(), k as u64)
-        .max(needed)
+        .max(bound_bits(xf, &weights, &bias))
         .min(64);
     Ok(GemmStage {
         n: nn,
