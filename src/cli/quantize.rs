@@ -340,7 +340,6 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .collect(),
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
-    let wc = p.weight_count();
     let report = Report::of(&a.output, &p, agreement, pareto, t0);
     if a.json {
         print_json(&report)?;
@@ -364,7 +363,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         }
         println!(
             "{}: {} weights, {:.3} bits/weight, {} bytes (float32 {} bytes, {:.1}x smaller); top-1 agreement with float on the calibration set {:.2}%",
-            report.output, wc, report.avg_bits, report.quantized_bytes, report.float_bytes,
+            report.output, report.weights, report.avg_bits, report.quantized_bytes, report.float_bytes,
             report.float_bytes as f64 / report.quantized_bytes.max(1) as f64, 100.0 * agreement
         );
     }
@@ -397,7 +396,6 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
         ..Provenance::default()
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
-    let wc = p.weight_count();
     let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);
     if a.json {
         print_json(&report)?;
@@ -407,7 +405,7 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
         }
         println!(
             "{}: hls4ml-compatible program, {} weights in {} bits",
-            report.output, wc, report.weight_bits
+            report.output, report.weights, report.weight_bits
         );
     }
     Ok(0)
@@ -503,7 +501,6 @@ fn encoder_main(
             .collect(),
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
-    let wc = p.weight_count();
     let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);
     if a.json {
         print_json(&report)?;
@@ -521,7 +518,7 @@ fn encoder_main(
             "{}: encoder for sequence {seq}, {} stages, {} linear weights in {:.3} bits/weight; calibrated on {} sentences in {:.1} s",
             report.output,
             p.stages.len(),
-            wc,
+            report.weights,
             report.avg_bits,
             cal.samples,
             report.seconds
