@@ -9,11 +9,9 @@ use std::path::{Path, PathBuf};
 
 use common::{assert_usage_error, systole, tmpdir};
 
-/// The MLP quantized and compiled for edge-8x8 into `dir/build`.
-fn mlp_build(dir: &Path) -> PathBuf {
-    let sysq = dir.join("mlp.sysq");
+/// `sysq` compiled for edge-8x8 into `dir/build`.
+fn compile_edge8(sysq: &Path, dir: &Path) -> PathBuf {
     let build = dir.join("build");
-    common::quantize_mlp(&sysq);
     let o = systole(&[
         "compile",
         sysq.to_str().unwrap(),
@@ -24,6 +22,13 @@ fn mlp_build(dir: &Path) -> PathBuf {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
     build
+}
+
+/// The MLP quantized and compiled for edge-8x8 into `dir/build`.
+fn mlp_build(dir: &Path) -> PathBuf {
+    let sysq = dir.join("mlp.sysq");
+    common::quantize_mlp(&sysq);
+    compile_edge8(&sysq, dir)
 }
 
 fn verify(build: &Path, extra: &[&str]) -> std::process::Output {
@@ -163,16 +168,7 @@ fn a_format_the_rtl_does_not_support_is_refused_naming_it() {
         sysq.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
-    let build = d.join("build");
-    let o = systole(&[
-        "compile",
-        sysq.to_str().unwrap(),
-        "--hw",
-        "edge-8x8",
-        "-o",
-        build.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let build = compile_edge8(&sysq, &d);
     assert_usage_error(
         &verify(&build, &["--rtl", "iverilog"]),
         &["requant rounding/overflow", "Trn", "RND and SAT"],
