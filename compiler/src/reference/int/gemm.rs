@@ -31,7 +31,7 @@ pub(crate) fn gemm_batch(
         && fits_i16(xf.min_int(), xf.max_int());
     if fast {
         let gather = Gather::new(g, in_len);
-        let simple = SimpleRequant::of(g);
+        let lanes = folded_requant(g);
         let p_count = gather.rows;
         if g.n >= CHANNEL_BLOCK_MIN {
             // Channels innermost: each tap of a pixel scales one row of `Wᵀ`, a loop over `n`
@@ -39,7 +39,6 @@ pub(crate) fn gemm_batch(
             // the digits CNN has K = 9).
             let (k, n) = (g.k, g.n);
             let wt = ChannelWeights::new(&w, k, n);
-            let lanes = simple.as_ref().map(|r| SimpleRequant::lanes(r));
             y.par_chunks_mut(out_len.max(1))
                 .zip(x.par_chunks(in_len.max(1)))
                 .for_each_init(
@@ -82,8 +81,8 @@ pub(crate) fn gemm_batch(
                     for (p, col) in cols.chunks_exact(g.k).enumerate() {
                         for c in 0..g.n {
                             let acc = dot16(&w16[c * g.k..(c + 1) * g.k], col);
-                            ys[c * p_count + p] = match &simple {
-                                Some(r) => r[c].apply(acc),
+                            ys[c * p_count + p] = match &lanes {
+                                Some(l) => l.one(c, acc),
                                 None => finish(g, c, i64::from(acc)),
                             };
                         }
@@ -98,73 +97,43 @@ pub(crate) fn gemm_batch(
     y
 }
 
-/// A channel's requantization in the default modes (RND, SAT) with the bias, zero point and
-/// fused ReLU folded into constants: `clamp((acc + b) · M0 + half >> n + z, lo, hi)`. Equal to
-/// `finish` for every accumulator of at most 32 bits (then `|acc + b| < 2^31` and the product
-/// fits an `i64`); the property tests compare the two paths.
-#[derive(Clone, Copy)]
-struct SimpleRequant {
-    bias: i64,
-    m0: i64,
-    shift: u32,
-    half: i64,
-    z: i64,
-    lo: i64,
-    hi: i64,
-}
-
-impl SimpleRequant {
-    fn of(g: &GemmStage) -> Option<Vec<SimpleRequant>> {
-        g.requant
-            .iter()
-            .zip(&g.bias)
-            .map(|(r, &bias)| {
-                let total = 31 + r.shift;
-                if r.rounding != Rounding::Rnd
-                    || r.overflow != Overflow::Sat
-                    || !(1..=62).contains(&total)
-                {
-                    return None;
-                }
-                let (lo, hi) = if r.signed {
-                    (-(1i64 << (r.bits - 1)), (1i64 << (r.bits - 1)) - 1)
-                } else {
-                    (0, (1i64 << r.bits) - 1)
-                };
-                let z = i64::from(r.zero_point);
-                Some(SimpleRequant {
-                    bias,
-                    m0: i64::from(r.m0),
-                    shift: total as u32,
-                    half: 1i64 << (total - 1),
-                    z,
-                    lo: if g.relu { lo.max(z) } else { lo },
-                    hi,
-                })
-            })
-            .collect()
-    }
-
-    /// The same constants as arrays, for [`RequantLanes`].
-    fn lanes(r: &[SimpleRequant]) -> RequantLanes {
-        RequantLanes {
-            bias: r.iter().map(|x| x.bias).collect(),
-            m0: r.iter().map(|x| x.m0).collect(),
-            half: r.iter().map(|x| x.half).collect(),
-            shift: r.iter().map(|x| u64::from(x.shift)).collect(),
-            z: r.iter().map(|x| x.z).collect(),
-            lo: r.iter().map(|x| x.lo).collect(),
-            hi: r.iter().map(|x| x.hi).collect(),
+/// The stage's requantizers in the default modes (RND, SAT) with the bias, zero point and
+/// fused ReLU folded into per-channel constants: `clamp((acc + b) · M0 + half >> n + z, lo, hi)`
+/// (`None` when any channel uses other modes or a shift outside `1..=62`). Equal to `finish`
+/// for every accumulator of at most 32 bits (then `|acc + b| < 2^31` and the product fits an
+/// `i64`); the property tests compare the two paths.
+fn folded_requant(g: &GemmStage) -> Option<RequantLanes> {
+    let n = g.requant.len();
+    let mut l = RequantLanes {
+        bias: Vec::with_capacity(n),
+        m0: Vec::with_capacity(n),
+        half: Vec::with_capacity(n),
+        shift: Vec::with_capacity(n),
+        z: Vec::with_capacity(n),
+        lo: Vec::with_capacity(n),
+        hi: Vec::with_capacity(n),
+    };
+    for (r, &bias) in g.requant.iter().zip(&g.bias) {
+        let total = 31 + r.shift;
+        if r.rounding != Rounding::Rnd || r.overflow != Overflow::Sat || !(1..=62).contains(&total)
+        {
+            return None;
         }
+        let (lo, hi) = if r.signed {
+            (-(1i64 << (r.bits - 1)), (1i64 << (r.bits - 1)) - 1)
+        } else {
+            (0, (1i64 << r.bits) - 1)
+        };
+        let z = i64::from(r.zero_point);
+        l.bias.push(bias);
+        l.m0.push(i64::from(r.m0));
+        l.half.push(1i64 << (total - 1));
+        l.shift.push(total as u64);
+        l.z.push(z);
+        l.lo.push(if g.relu { lo.max(z) } else { lo });
+        l.hi.push(hi);
     }
-
-    #[inline(always)]
-    fn apply(&self, acc: i32) -> i32 {
-        let prod = (i64::from(acc) + self.bias) * self.m0;
-        (((prod + self.half) >> self.shift) + self.z)
-            .max(self.lo)
-            .min(self.hi) as i32
-    }
+    Some(l)
 }
 
 /// The im2col view as a table of source offsets, built once per stage, so the per-sample

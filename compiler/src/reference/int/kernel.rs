@@ -143,7 +143,7 @@ impl ChannelWeights {
 }
 
 /// Per-channel requantization constants (RND, SAT, bias, zero point and ReLU folded; see
-/// `gemm::SimpleRequant`) laid out as arrays, so one pixel's `n` channels requantize as vectors:
+/// `gemm::folded_requant`) laid out as arrays, so one pixel's `n` channels requantize as vectors:
 /// `y = clamp(((acc + b) · M0 + half) >> shift + z, lo, hi)`.
 pub(crate) struct RequantLanes {
     pub(crate) bias: Vec<i64>,
@@ -169,8 +169,9 @@ impl RequantLanes {
         self.apply_scalar(acc, y, 0)
     }
 
+    /// Channel `c` of one accumulator.
     #[inline(always)]
-    fn one(&self, c: usize, a: i32) -> i32 {
+    pub(crate) fn one(&self, c: usize, a: i32) -> i32 {
         let prod = (i64::from(a) + self.bias[c]) * self.m0[c];
         (((prod + self.half[c]) >> self.shift[c]) + self.z[c])
             .max(self.lo[c])
