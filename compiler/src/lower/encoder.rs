@@ -63,6 +63,15 @@ impl Lowering<'_> {
             .map(|t| f64::from(t.to_f32_vec()[0]))
     }
 
+    /// The scalar constant operand (either side) of `n` when `n` is the binary op `op`.
+    fn binary_with_scalar(&self, n: &Node, op: BinaryOp) -> Option<f64> {
+        if n.op != Op::Binary(op) {
+            return None;
+        }
+        self.scalar(n.inputs[1])
+            .or_else(|| self.scalar(n.inputs[0]))
+    }
+
     /// The only consumer of `v`, if exactly one node reads it and it is not a graph output.
     fn sole_consumer(&self, v: ValueId) -> Option<(OpId, &Node)> {
         let c = self.g.consumers(v);
@@ -284,13 +293,7 @@ impl Lowering<'_> {
             return None;
         }
         let (a_id, a) = self.sole_consumer(e.outputs[0])?;
-        let one = match &a.op {
-            Op::Binary(BinaryOp::Add) => self
-                .scalar(a.inputs[1])
-                .or_else(|| self.scalar(a.inputs[0]))?,
-            _ => return None,
-        };
-        if (one - 1.0).abs() > 1e-6 {
+        if (self.binary_with_scalar(a, BinaryOp::Add)? - 1.0).abs() > 1e-6 {
             return None;
         }
         let (m_id, m) = self.sole_consumer(a.outputs[0])?;
@@ -298,13 +301,7 @@ impl Lowering<'_> {
             return None;
         }
         let (h_id, h) = self.sole_consumer(m.outputs[0])?;
-        let half = match &h.op {
-            Op::Binary(BinaryOp::Mul) => self
-                .scalar(h.inputs[1])
-                .or_else(|| self.scalar(h.inputs[0]))?,
-            _ => return None,
-        };
-        if (half - 0.5).abs() > 1e-6 {
+        if (self.binary_with_scalar(h, BinaryOp::Mul)? - 0.5).abs() > 1e-6 {
             return None;
         }
         Some((x, h.outputs[0], vec![e_id, a_id, m_id, h_id]))
