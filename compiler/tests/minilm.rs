@@ -322,3 +322,97 @@ fn w8a8_integer_path_tracks_float() {
     );
     assert!(mean >= 0.99, "mean cosine {mean}");
 }
+
+/// Replaces every exported `Div(x, √2) → Erf → Add(1) → Mul(x, ·) → Mul(0.5)` chain by one ONNX
+/// `Gelu` node (named like the `Div`, so lowered stage names match); returns how many.
+fn with_gelu_ops(mut g: systole_compiler::ir::Graph) -> (systole_compiler::ir::Graph, usize) {
+    use systole_compiler::ir::op::UnaryOp;
+    use systole_compiler::ir::{Node, Op};
+    let erfs: Vec<_> = g
+        .node_ids()
+        .into_iter()
+        .filter(|&id| g.node(id).op == Op::Unary(UnaryOp::Erf))
+        .collect();
+    let sole = |g: &systole_compiler::ir::Graph, v| {
+        let c = g.consumers(v);
+        assert_eq!(c.len(), 1, "the GELU chain branches");
+        c[0].0
+    };
+    for &erf in &erfs {
+        let div = g
+            .sole_producer(g.node(erf).inputs[0].unwrap())
+            .expect("Erf reads a Div");
+        let add = sole(&g, g.node(erf).outputs[0]);
+        let mul = sole(&g, g.node(add).outputs[0]);
+        let half = sole(&g, g.node(mul).outputs[0]);
+        let x = g.node(div).inputs[0].unwrap();
+        let y = g.node(half).outputs[0];
+        let name = g.node(div).name.clone();
+        for id in [half, mul, add, erf, div] {
+            g.remove_node(id);
+        }
+        g.add_node(Node {
+            name,
+            op: Op::Unary(UnaryOp::Gelu),
+            inputs: vec![Some(x)],
+            outputs: vec![y],
+        });
+    }
+    g.rebuild_edges();
+    (g, erfs.len())
+}
+
+/// The ONNX `Gelu` op (opset 20) takes the same paths as the Erf pattern PyTorch exports: the
+/// float reference agrees with the pattern's, and it lowers to the same stages (the i-GELU of
+/// `docs/transformers.md`) with embeddings that agree.
+#[test]
+fn gelu_op_lowers_like_the_erf_pattern() {
+    use systole_compiler::lower::QuantConfig;
+    use systole_compiler::text::pool::cosine;
+    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
+    let Some(dir) = minilm() else { return };
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let base = load_model(&dir.join("model.onnx")).unwrap();
+    let (gelu, n) = with_gelu_ops(base.clone());
+    assert_eq!(n, 3, "one GELU per MiniLM-L3 layer");
+    let mut pattern = Encoder::new(base).unwrap();
+    let mut op = Encoder::new(gelu).unwrap();
+    let sentences = eval_sentences(8);
+    let b = tok.encode(&sentences, Some(16)).unwrap();
+    let d = max_diff(
+        &pattern.run(&b).unwrap().vectors,
+        &op.run(&b).unwrap().vectors,
+    );
+    assert!(d < 1e-5, "Gelu op vs Erf pattern: {d}");
+    let cfg = QuantConfig::default();
+    let calib = eval_sentences(16);
+    let (p_pattern, _) =
+        quantize_encoder(&mut pattern, &tok, &calib, 16, &cfg, &mut |_, _| {}).unwrap();
+    let (p_op, _) = quantize_encoder(&mut op, &tok, &calib, 16, &cfg, &mut |_, _| {}).unwrap();
+    let gelus = |p: &systole_compiler::fxir::Program| {
+        p.stages
+            .iter()
+            .filter(|s| s.name.ends_with("(gelu)"))
+            .count()
+    };
+    assert_eq!(gelus(&p_op), 3);
+    // The same stages in the same order (their constants may differ by a calibration step:
+    // the op's float GELU rounds differently from the five-node chain's).
+    let shape = |p: &systole_compiler::fxir::Program| {
+        p.stages
+            .iter()
+            .map(|s| (s.name.clone(), std::mem::discriminant(&s.kind)))
+            .collect::<Vec<_>>()
+    };
+    assert!(shape(&p_op) == shape(&p_pattern), "the stage lists differ");
+    let eval = tok.encode(&eval_sentences(12), Some(16)).unwrap();
+    let a = run_encoder_program(&p_op, &eval).unwrap();
+    let b = run_encoder_program(&p_pattern, &eval).unwrap();
+    let min = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| cosine(x, y))
+        .fold(1.0, f64::min);
+    eprintln!("Gelu op vs Erf pattern, integer embeddings: min cosine {min:.6}");
+    assert!(min > 0.999, "min cosine {min}");
+}

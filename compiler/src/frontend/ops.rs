@@ -29,6 +29,7 @@ pub const SUPPORTED: &[&str] = &[
     "Expand",
     "Flatten",
     "Gather",
+    "Gelu",
     "GatherND",
     "Gemm",
     "GlobalAveragePool",
@@ -170,6 +171,16 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
         "Tanh" => Op::Unary(UnaryOp::Tanh),
         "Identity" => Op::Unary(UnaryOp::Identity),
         "Erf" => Op::Unary(UnaryOp::Erf),
+        "Gelu" => match a.string("approximate", "none")?.as_str() {
+            "none" => Op::Unary(UnaryOp::Gelu),
+            "tanh" => Op::Unary(UnaryOp::GeluTanh),
+            other => {
+                return Err(a.err(
+                    "approximate",
+                    format!("expected 'none' or 'tanh', got '{other}'"),
+                ))
+            }
+        },
         "Equal" => Op::Equal,
         "IsNaN" => Op::IsNaN,
         "And" => Op::And,

@@ -111,6 +111,10 @@ pub enum UnaryOp {
     Identity,
     /// The Gauss error function: exporters spell exact GELU as `0.5·x·(1 + erf(x/√2))`.
     Erf,
+    /// ONNX `Gelu` (opset 20): `x·Φ(x)`, exactly (`approximate="none"`)...
+    Gelu,
+    /// ...or by the tanh formula (`approximate="tanh"`).
+    GeluTanh,
 }
 
 /// A graph IR operator with its attributes. Inputs are listed per variant in ONNX order;
@@ -316,6 +320,7 @@ impl Op {
             Op::Unary(UnaryOp::Tanh) => "Tanh",
             Op::Unary(UnaryOp::Identity) => "Identity",
             Op::Unary(UnaryOp::Erf) => "Erf",
+            Op::Unary(UnaryOp::Gelu | UnaryOp::GeluTanh) => "Gelu",
             Op::LeakyRelu { .. } => "LeakyRelu",
             Op::Clip => "Clip",
             Op::Conv(_) => "Conv",
@@ -368,6 +373,7 @@ impl Op {
         }
         let mut v = Vec::new();
         match self {
+            Op::Unary(UnaryOp::GeluTanh) => v.push("approximate=tanh".into()),
             Op::Gemm(g) => {
                 if g.alpha != 1.0 {
                     v.push(format!("alpha={}", g.alpha));

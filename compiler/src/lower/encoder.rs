@@ -163,6 +163,11 @@ impl Lowering<'_> {
                 }
             }
             Op::Binary(BinaryOp::Add) => self.add(n).map(|_| true),
+            // ONNX's Gelu op: i-GELU approximates erf; the tanh form is within 1e-3 of it.
+            Op::Unary(UnaryOp::Gelu | UnaryOp::GeluTanh) => match n.inputs[0] {
+                Some(x) => self.gelu(n, x, out).map(|_| true),
+                None => Err(node_err(&n.name, op, "needs an input")),
+            },
             Op::Binary(BinaryOp::Div) => match self.gelu_pattern(n) {
                 Some((x, last, nodes)) => {
                     self.skip.extend(nodes);

@@ -58,6 +58,20 @@ pub fn apply<T: Real>(act: Option<Activation>, v: &mut [T]) {
     }
 }
 
+/// ONNX `Gelu` with `approximate="none"`: `x·(1 + erf(x/√2))/2`, in `T` as onnxruntime computes it.
+pub fn gelu<T: Real>(x: T) -> T {
+    let half = T::from_f64(0.5);
+    half * x * (T::ONE + (x * T::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erf())
+}
+
+/// ONNX `Gelu` with `approximate="tanh"`: `x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))/2`.
+pub fn gelu_tanh<T: Real>(x: T) -> T {
+    let half = T::from_f64(0.5);
+    let c = T::from_f64((2.0 / std::f64::consts::PI).sqrt());
+    let inner = c * (x + T::from_f64(0.044715) * x * x * x);
+    half * x * (T::ONE + inner.tanh())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

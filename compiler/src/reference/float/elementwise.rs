@@ -102,6 +102,7 @@ fn unary_name(op: UnaryOp) -> &'static str {
         UnaryOp::Tanh => "Tanh",
         UnaryOp::Identity => "Identity",
         UnaryOp::Erf => "Erf",
+        UnaryOp::Gelu | UnaryOp::GeluTanh => "Gelu",
     }
 }
 
@@ -141,6 +142,12 @@ pub fn unary(op: UnaryOp, inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelEr
         }
         UnaryOp::Erf => {
             dispatch_real!(dt, T => map::<T>(name, x, Real::erf), Err(float_only(name, dt)))
+        }
+        UnaryOp::Gelu => {
+            dispatch_real!(dt, T => map::<T>(name, x, activation::gelu), Err(float_only(name, dt)))
+        }
+        UnaryOp::GeluTanh => {
+            dispatch_real!(dt, T => map::<T>(name, x, activation::gelu_tanh), Err(float_only(name, dt)))
         }
     }
 }
