@@ -319,7 +319,20 @@ fn round_f64(v: f64, mode: Rounding) -> i128 {
     // conversion and the overflow mode stay well defined.
     const LIMIT: f64 = 1.2676506002282294e30; // 2^100
     let v = v.clamp(-LIMIT, LIMIT);
-    let f = v.floor();
+    // Floor by truncation where an i64 holds it (x86-64's baseline has no `roundsd`, so
+    // `f64::floor` is a library call; this loop quantizes every input element). Exact: the
+    // truncation of a finite v is an integer-valued f64, one above the floor only when v < 0 is
+    // not an integer.
+    let f = if v.abs() < 9.0e18 {
+        let t = v as i64 as f64;
+        if t > v {
+            t - 1.0
+        } else {
+            t
+        }
+    } else {
+        v.floor()
+    };
     let rest = if v == f {
         Discarded::Zero
     } else {

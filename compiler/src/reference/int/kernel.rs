@@ -114,29 +114,83 @@ impl ChannelWeights {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn accumulate_madd(&self, cols: &[i16], acc: &mut [i32]) {
-        use std::arch::x86_64::*;
-        let (k, n) = (self.k, self.n);
-        let vecs = n / 8;
-        let kp = k.div_ceil(2);
-        for (col, a) in cols.chunks_exact(k).zip(acc.chunks_exact_mut(n)) {
-            let mut sum = [_mm256_setzero_si256(); 8];
-            for p in 0..kp {
-                let x0 = col[2 * p];
-                let x1 = if 2 * p + 1 < k { col[2 * p + 1] } else { 0 };
-                if x0 == 0 && x1 == 0 {
-                    continue;
+        let (p, k, n) = (&self.pairs[..], self.k, self.n);
+        match n / 8 {
+            1 => madd_rows::<1>(p, k, cols, acc),
+            2 => madd_rows::<2>(p, k, cols, acc),
+            3 => madd_rows::<3>(p, k, cols, acc),
+            4 => madd_rows::<4>(p, k, cols, acc),
+            5 => madd_rows::<5>(p, k, cols, acc),
+            6 => madd_rows::<6>(p, k, cols, acc),
+            7 => madd_rows::<7>(p, k, cols, acc),
+            _ => madd_rows::<8>(p, k, cols, acc),
+        }
+    }
+}
+
+/// The `vpmaddwd` kernel for `n = 8·V` channels: the `V` accumulators of a pixel row stay in
+/// registers across the whole reduction (a runtime `V` kept them in memory), and for `V ≤ 4`
+/// two pixel rows share every weight load. No branch on zero inputs: after a ReLU they are
+/// frequent but unpredictable.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn madd_rows<const V: usize>(pairs: &[i16], k: usize, cols: &[i16], acc: &mut [i32]) {
+    use std::arch::x86_64::*;
+    let n = 8 * V;
+    // Taps `2p, 2p+1` of a row as one i32 lane pattern (the last pair of an odd `k` has a zero
+    // second tap, whose weight is zero too).
+    let pair = |col: &[i16], p: usize| {
+        let x0 = col[2 * p];
+        let x1 = if 2 * p + 1 < k { col[2 * p + 1] } else { 0 };
+        _mm256_set1_epi32(i32::from(x0 as u16) | (i32::from(x1 as u16) << 16))
+    };
+    let weights = |p: usize, v: usize| {
+        let w = &pairs[p * n * 2..(p + 1) * n * 2];
+        // SAFETY: `w` holds `2n` i16 = `V` 256-bit vectors and `v < V`; unaligned load.
+        unsafe { _mm256_loadu_si256(w.as_ptr().add(v * 16).cast()) }
+    };
+    let store = |a: &mut [i32], sum: &[__m256i; V]| {
+        for (v, s) in sum.iter().enumerate() {
+            // SAFETY: `a` has `n` = 8·V i32; unaligned store.
+            unsafe { _mm256_storeu_si256(a.as_mut_ptr().add(v * 8).cast(), *s) };
+        }
+    };
+    let kp = k.div_ceil(2);
+    let mut rows = cols.chunks_exact(k).zip(acc.chunks_exact_mut(n));
+    while let Some((c0, a0)) = rows.next() {
+        let mut s0 = [_mm256_setzero_si256(); V];
+        match rows.next() {
+            Some((c1, a1)) if V <= 4 => {
+                let mut s1 = [_mm256_setzero_si256(); V];
+                for p in 0..kp {
+                    let (x0, x1) = (pair(c0, p), pair(c1, p));
+                    for v in 0..V {
+                        let w = weights(p, v);
+                        s0[v] = _mm256_add_epi32(s0[v], _mm256_madd_epi16(x0, w));
+                        s1[v] = _mm256_add_epi32(s1[v], _mm256_madd_epi16(x1, w));
+                    }
                 }
-                let xx = _mm256_set1_epi32(i32::from(x0 as u16) | (i32::from(x1 as u16) << 16));
-                let wrow = &self.pairs[p * n * 2..(p + 1) * n * 2];
-                for (v, s) in sum.iter_mut().enumerate().take(vecs) {
-                    // SAFETY: `wrow` holds `2n` i16 = `vecs` 256-bit vectors; unaligned load.
-                    let wv = unsafe { _mm256_loadu_si256(wrow.as_ptr().add(v * 16).cast()) };
-                    *s = _mm256_add_epi32(*s, _mm256_madd_epi16(xx, wv));
-                }
+                store(a0, &s0);
+                store(a1, &s1);
             }
-            for (v, s) in sum.iter().enumerate().take(vecs) {
-                // SAFETY: `a` has `n` = 8·vecs i32; unaligned store.
-                unsafe { _mm256_storeu_si256(a.as_mut_ptr().add(v * 8).cast(), *s) };
+            next => {
+                for p in 0..kp {
+                    let x0 = pair(c0, p);
+                    for (v, s) in s0.iter_mut().enumerate() {
+                        *s = _mm256_add_epi32(*s, _mm256_madd_epi16(x0, weights(p, v)));
+                    }
+                }
+                store(a0, &s0);
+                if let Some((c1, a1)) = next {
+                    let mut s1 = [_mm256_setzero_si256(); V];
+                    for p in 0..kp {
+                        let x1 = pair(c1, p);
+                        for (v, s) in s1.iter_mut().enumerate() {
+                            *s = _mm256_add_epi32(*s, _mm256_madd_epi16(x1, weights(p, v)));
+                        }
+                    }
+                    store(a1, &s1);
+                }
             }
         }
     }

@@ -23,6 +23,31 @@ pub(super) fn maxpool(
             && (win.output[d] - 1) * win.strides[d] + (win.kernel[d] - 1) * win.dilations[d]
                 < win.input[d]
     });
+    if inside && win.kernel == [2, 2] && win.strides == [2, 2] && win.dilations == [1, 1] {
+        // The 2x2/2 pool of every small CNN: two input rows per output row, pairs of columns.
+        let (ihu, iwu) = (win.input[0], win.input[1]);
+        let ow = win.output[1];
+        y.par_chunks_mut(out_len.max(1))
+            .zip(x.par_chunks(in_len.max(1)))
+            .for_each(|(ys, xs)| {
+                let outs = ys.chunks_exact_mut(ow);
+                let rows = xs
+                    .chunks_exact(ihu * iwu)
+                    .take(win.channels)
+                    .flat_map(|plane| plane.chunks_exact(2 * iwu).take(win.output[0]));
+                for (out, pair) in outs.zip(rows) {
+                    let (r0, r1) = pair.split_at(iwu);
+                    for ((o, a), b) in out
+                        .iter_mut()
+                        .zip(r0.chunks_exact(2))
+                        .zip(r1.chunks_exact(2))
+                    {
+                        *o = a[0].max(a[1]).max(b[0]).max(b[1]).max(floor);
+                    }
+                }
+            });
+        return y;
+    }
     if inside {
         let (ihu, iwu) = (win.input[0], win.input[1]);
         let ([sy, sx], [dy, dx]) = (win.strides, win.dilations);
