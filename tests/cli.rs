@@ -374,3 +374,38 @@ fn run_outputs_are_byte_identical_across_thread_counts() {
         "outputs differ between RAYON_NUM_THREADS values"
     );
 }
+
+#[test]
+fn smooth_alpha_is_checked_before_any_work() {
+    let out = tmpdir("smooth").join("x.sysq");
+    let o = out.to_str().unwrap();
+    bad(
+        &[
+            "quantize",
+            "models/digits_mlp.onnx",
+            "--calib-sentences",
+            "models/text/sentences.tsv",
+            "--tokenizer",
+            "tokenizer.json",
+            "--smooth-alpha",
+            "1.5",
+            "-o",
+            o,
+        ],
+        "--smooth-alpha 1.5: expected a number in [0, 1]",
+    );
+    bad(
+        &[
+            "quantize",
+            "models/digits_mlp.onnx",
+            "--calib",
+            "models/data/digits_calib_x.npy",
+            "--smooth-alpha",
+            "0.5",
+            "-o",
+            o,
+        ],
+        "--calib-sentences",
+    );
+    assert!(!out.exists());
+}

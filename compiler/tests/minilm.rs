@@ -416,3 +416,50 @@ fn gelu_op_lowers_like_the_erf_pattern() {
     eprintln!("Gelu op vs Erf pattern, integer embeddings: min cosine {min:.6}");
     assert!(min > 0.999, "min cosine {min}");
 }
+
+/// SmoothQuant (`quant::smooth`): the rewritten encoder is the same function in float (one
+/// LayerNorm copy per site, weight rows scaled), the copies flatten the channel ranges the
+/// linear layers see, and W8A8 on the smoothed encoder tracks float at least as well as without.
+#[test]
+fn smoothquant_is_exact_in_float_and_helps_w8a8() {
+    use systole_compiler::lower::QuantConfig;
+    use systole_compiler::quant::smooth;
+    use systole_compiler::quant::threshold::Method;
+    use systole_compiler::text::pool::cosine;
+    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program, smooth_encoder};
+    let Some(dir) = minilm() else { return };
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
+    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
+    let calib: Vec<String> = set.split("calib").texts().into_iter().take(64).collect();
+    let sites = smooth::sites(enc.base()).len();
+    assert_eq!(sites, 6, "embedding LN + two LNs per layer but the last");
+    let mut smoothed = smooth_encoder(&mut enc, &tok, &calib, 32, 0.5).unwrap();
+    assert!(smooth::sites(smoothed.base()).len() >= sites);
+    let eval = tok.encode(&eval_sentences(12), Some(32)).unwrap();
+    let f0 = enc.run(&eval).unwrap().vectors;
+    let f1 = smoothed.run(&eval).unwrap().vectors;
+    let d = max_diff(&f0, &f1);
+    assert!(d < 1e-4, "smoothing changed the float function by {d}");
+    let cfg = QuantConfig {
+        method: Method::Mse,
+        ..QuantConfig::default()
+    };
+    let sq = QuantConfig {
+        smooth_alpha: Some(0.5),
+        ..cfg.clone()
+    };
+    let mean_cos = |cfg: &QuantConfig, enc: &mut Encoder| {
+        let (p, _) = quantize_encoder(enc, &tok, &calib, 32, cfg, &mut |_, _| {}).unwrap();
+        let q = run_encoder_program(&p, &eval).unwrap();
+        (
+            p.stages.len(),
+            f0.iter().zip(&q).map(|(a, b)| cosine(a, b)).sum::<f64>() / q.len() as f64,
+        )
+    };
+    let (n0, c0) = mean_cos(&cfg, &mut enc);
+    let (n1, c1) = mean_cos(&sq, &mut enc);
+    eprintln!("W8A8 mean cosine: {c0:.5} ({n0} stages), SmoothQuant 0.5: {c1:.5} ({n1} stages)");
+    assert_eq!(n1, n0 + sites, "one more LayerNorm stage per site");
+    assert!(c1 >= c0, "SmoothQuant {c1} < plain {c0}");
+}

@@ -24,7 +24,7 @@ use super::Failure;
 /// Quantize a model: calibrate on data, choose per-layer formats, write a .sysq program.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq"
+    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq\n  systole quantize .cache/minilm/model.onnx --calib-sentences models/text/sentences.tsv --tokenizer .cache/minilm/tokenizer.json --smooth-alpha 0.5 -o w8a8-sq.sysq"
 )]
 pub struct Args {
     /// ONNX model.
@@ -87,6 +87,11 @@ pub struct Args {
     /// calibration inputs into its bias.
     #[arg(long)]
     pub bias_correction: bool,
+    /// SmoothQuant with migration strength ALPHA in [0, 1] (encoders, with --calib-sentences):
+    /// divide each LayerNorm output channel that feeds linear layers by s_j =
+    /// max|x_j|^ALPHA / max|W_j|^(1-ALPHA) and multiply the weight rows by s_j.
+    #[arg(long, value_name = "ALPHA", requires = "calib_sentences")]
+    pub smooth_alpha: Option<f64>,
     /// Magnitude pruning before quantization: a fraction (0.5) or N:M (2:4).
     #[arg(long)]
     pub prune: Option<String>,
@@ -239,8 +244,16 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         gptq: a.gptq,
         adaround: a.adaround,
         bias_correction: a.bias_correction,
+        smooth_alpha: a.smooth_alpha,
         ..QuantConfig::default()
     };
+    if let Some(alpha) = a.smooth_alpha {
+        if !(0.0..=1.0).contains(&alpha) {
+            return Err(Failure::usage(format!(
+                "--smooth-alpha {alpha}: expected a number in [0, 1]"
+            )));
+        }
+    }
     if let Some(path) = &a.hls4ml_config {
         return hls4ml_main(&a, path, t0);
     }
@@ -491,7 +504,10 @@ fn encoder_main(
             a.calib_split
         ),
         calibration_samples: cal.samples,
-        method: cfg.method.to_string(),
+        method: match cfg.smooth_alpha {
+            Some(alpha) => format!("{}, SmoothQuant alpha {alpha}", cfg.method),
+            None => cfg.method.to_string(),
+        },
         acts: cfg.acts.to_string(),
         weights: cfg.weights.to_string(),
         per_channel: cfg.per_channel,

@@ -106,6 +106,8 @@ pub struct QuantConfig {
     pub adaround: bool,
     /// Bias correction: add `E[x]·(W − Ŵ)` of the calibration inputs to each layer's bias.
     pub bias_correction: bool,
+    /// SmoothQuant's migration strength α (encoders only: `quant::smooth`), or no smoothing.
+    pub smooth_alpha: Option<f64>,
     /// Overrides by layer (graph node) name.
     pub layers: BTreeMap<String, LayerChoice>,
 }
@@ -122,6 +124,7 @@ impl Default for QuantConfig {
             gptq: false,
             adaround: false,
             bias_correction: false,
+            smooth_alpha: None,
             layers: BTreeMap::new(),
         }
     }

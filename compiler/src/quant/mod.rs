@@ -28,6 +28,7 @@ pub mod profile;
 pub mod requant;
 pub mod rounding;
 pub mod sensitivity;
+pub mod smooth;
 pub mod spec;
 pub mod threshold;
 pub mod weights;

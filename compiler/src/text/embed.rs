@@ -120,6 +120,11 @@ impl Encoder {
         })
     }
 
+    /// The imported graph, before binding (what [`Encoder::new`] was given).
+    pub fn base(&self) -> &Graph {
+        &self.base
+    }
+
     /// Refuses ids the word table does not have and sequences the position table cannot hold.
     pub fn check(&self, b: &Batch) -> Result<()> {
         if let Some(p) = self.max_positions {

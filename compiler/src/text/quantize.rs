@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 use crate::fxir::Program;
 use crate::lower::{lower, QuantConfig};
 use crate::quant::calibrate::{feed_hessians, hessian_readers, Calibration, TensorStats};
+use crate::quant::smooth;
 use crate::reference::{int, interp};
 use crate::tensor::Tensor;
 
@@ -89,11 +90,55 @@ pub fn quantize_encoder(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Program, Calibration)> {
     let needs_h = cfg.gptq || cfg.adaround;
+    let mut smoothed = match cfg.smooth_alpha {
+        Some(alpha) => Some(smooth_encoder(enc, tok, texts, seq, alpha)?),
+        None => None,
+    };
+    let enc = smoothed.as_mut().unwrap_or(enc);
     let cal = calibrate_encoder(enc, tok, texts, seq, needs_h, progress)?;
     let one = tok.encode(&texts[..1], Some(seq))?;
     let g = enc.graph_for(&one)?;
     let p = lower(g, &cal, cfg)?;
     Ok((p, cal))
+}
+
+/// SmoothQuant on the encoder's float graph (`quant::smooth`): one float pass over `texts` for
+/// the per-channel ranges of every LayerNorm output that linear layers read, then the rewritten
+/// encoder (equal in float; its linear layers' inputs are flatter).
+pub fn smooth_encoder(
+    enc: &mut Encoder,
+    tok: &Tokenizer,
+    texts: &[String],
+    seq: usize,
+    alpha: f64,
+) -> Result<Encoder> {
+    let mut ranges = smooth::ChannelRanges::default();
+    let names: Vec<String> = smooth::sites(enc.base())
+        .into_iter()
+        .map(|s| s.output)
+        .collect();
+    for chunk in texts.chunks(CALIB_BATCH) {
+        let b = tok.encode(chunk, Some(seq))?;
+        enc.check(&b)?;
+        let inputs = enc.inputs(&b);
+        let g = enc.graph_for(&b)?;
+        interp::run_observed(g, &inputs, &mut |node, outs, _| {
+            for (o, t) in node.outputs.iter().zip(outs) {
+                let name = &g.value(*o).name;
+                if names.contains(name) {
+                    ranges.observe(name, t);
+                }
+            }
+        })?;
+    }
+    let mut g = enc.base().clone();
+    let n = smooth::apply(&mut g, &ranges, alpha)?;
+    if n == 0 {
+        return Err(Error::Model {
+            msg: "SmoothQuant: no LayerNorm of this model feeds a linear layer".into(),
+        });
+    }
+    Encoder::new(g)
 }
 
 /// The sequence length of an encoder program (its id input's per-sample length).
