@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::fxir::{EmbedStage, MatMulStage};
 use crate::quant::{requantize, requantize_fast, saturate_i128, Format, Overflow, Requant};
 
-use super::kernel::dot16;
+use super::kernel::BlockedWeights;
 use super::vector::i_exp;
 
 /// `floor(n / d + 1/2)` for `d > 0` (RND: half toward +inf).
@@ -58,19 +58,25 @@ pub(super) fn matmul(
                 && w.max_abs() <= i16::MAX as u64
                 && fits16(af.min_int(), af.max_int()) =>
         {
-            // Exact in i32: the proven accumulator width is at most 32 bits (kernel::dot16).
-            let w16: Vec<i16> = w.decode().iter().map(|&v| v as i16).collect();
-            y.par_chunks_mut(n.max(1))
-                .zip(a.par_chunks(k.max(1)))
-                .take(batch * g * m)
-                .for_each_init(Vec::new, |row16: &mut Vec<i16>, (ys, row)| {
-                    row16.clear();
-                    row16.extend(row.iter().map(|&v| v as i16));
-                    for (j, yv) in ys.iter_mut().enumerate() {
-                        let acc = dot16(row16, &w16[j * k..(j + 1) * k]);
-                        *yv = requantize_fast(i64::from(acc), st.bias[j], &st.requant[j]) as i32;
-                    }
-                });
+            // Exact in i32: the proven accumulator width is at most 32 bits. Rows in tasks of
+            // ROWS, each passing over W one cache-sized block of channels at a time.
+            const ROWS: usize = 64;
+            let wb = BlockedWeights::new(&w.decode(), k, n);
+            let rows = batch * g * m;
+            y[..rows * n]
+                .par_chunks_mut(ROWS * n.max(1))
+                .zip(a[..rows * k].par_chunks(ROWS * k.max(1)))
+                .for_each_init(
+                    || (Vec::new(), Vec::new()),
+                    |(a16, acc): &mut (Vec<i16>, Vec<i32>), (ys, xs)| {
+                        a16.clear();
+                        a16.extend(xs.iter().map(|&v| v as i16));
+                        wb.for_each(a16, acc, |i, j, v| {
+                            ys[i * n + j] =
+                                requantize_fast(i64::from(v), st.bias[j], &st.requant[j]) as i32;
+                        });
+                    },
+                );
         }
         (Some(w), _) => {
             // Linear layer: raw codes of A (z_a folded into the bias), decoded weights [n][k].
@@ -107,24 +113,20 @@ pub(super) fn matmul(
                 .zip(bv.par_chunks(b_len.max(1)))
                 .for_each(|((ys, xa), xb)| {
                     let a16: Vec<i16> = xa.iter().map(|&v| (i64::from(v) - za) as i16).collect();
-                    let mut bt = vec![0i16; b_len];
+                    let mut bt = vec![0i32; k * n];
+                    let mut acc = Vec::new();
                     for gi in 0..g {
                         for t in 0..k {
                             for j in 0..n {
-                                bt[(gi * n + j) * k + t] =
-                                    (i64::from(xb[(gi * k + t) * n + j]) - zb) as i16;
+                                bt[j * k + t] =
+                                    i64::from(xb[(gi * k + t) * n + j]) as i32 - zb as i32;
                             }
                         }
-                    }
-                    for gi in 0..g {
-                        for i in 0..m {
-                            let ar = &a16[(gi * m + i) * k..(gi * m + i + 1) * k];
-                            for j in 0..n {
-                                let acc = dot16(ar, &bt[(gi * n + j) * k..(gi * n + j + 1) * k]);
-                                ys[(gi * m + i) * n + j] =
-                                    requantize_fast(i64::from(acc), 0, &r) as i32;
-                            }
-                        }
+                        let wb = BlockedWeights::new(&bt, k, n);
+                        let ys = &mut ys[gi * m * n..(gi + 1) * m * n];
+                        wb.for_each(&a16[gi * m * k..(gi + 1) * m * k], &mut acc, |i, j, v| {
+                            ys[i * n + j] = requantize_fast(i64::from(v), 0, &r) as i32;
+                        });
                     }
                 });
         }

@@ -196,6 +196,61 @@ fn madd_rows<const V: usize>(pairs: &[i16], k: usize, cols: &[i16], acc: &mut [i
     }
 }
 
+/// Output channels per block of [`BlockedWeights`]: eight 256-bit accumulators.
+const BLOCK: usize = 64;
+
+/// A wide `W` (`[n][k]`, `n` beyond one register block: the transformer's 384 and 1536) cut into
+/// blocks of [`BLOCK`] channels, each a [`ChannelWeights`]. A block's weights (`64·k` i16: 48 KiB
+/// at `k = 384`) stay in cache while every row of `A` passes over them, where a dot product per
+/// output streamed all of `W` once per row.
+pub(crate) struct BlockedWeights {
+    n: usize,
+    blocks: Vec<(usize, usize, ChannelWeights)>,
+}
+
+impl BlockedWeights {
+    /// `w` is `[n][k]`, every value within `i16`.
+    pub(crate) fn new(w: &[i32], k: usize, n: usize) -> BlockedWeights {
+        let blocks = (0..n)
+            .step_by(BLOCK)
+            .map(|j0| {
+                let nb = BLOCK.min(n - j0);
+                (
+                    j0,
+                    nb,
+                    ChannelWeights::new(&w[j0 * k..(j0 + nb) * k], k, nb),
+                )
+            })
+            .collect();
+        BlockedWeights { n, blocks }
+    }
+
+    /// `out(i, j, Σ_t a[i][t] · W[j][t])` for every row `i` of `a` (`[rows][k]`) and channel
+    /// `j`, block by block; `acc` is scratch.
+    pub(crate) fn for_each(
+        &self,
+        a: &[i16],
+        acc: &mut Vec<i32>,
+        mut out: impl FnMut(usize, usize, i32),
+    ) {
+        let Some((_, _, first)) = self.blocks.first() else {
+            return;
+        };
+        let rows = a.len() / first.k.max(1);
+        for (j0, nb, cw) in &self.blocks {
+            acc.clear();
+            acc.resize(rows * nb, 0);
+            cw.accumulate(a, acc);
+            for (i, r) in acc.chunks_exact(*nb).enumerate() {
+                for (c, &v) in r.iter().enumerate() {
+                    out(i, j0 + c, v);
+                }
+            }
+        }
+        debug_assert!(self.blocks.iter().map(|b| b.1).sum::<usize>() == self.n);
+    }
+}
+
 /// Per-channel requantization constants (RND, SAT, bias, zero point and ReLU folded; see
 /// `gemm::folded_requant`) laid out as arrays, so one pixel's `n` channels requantize as vectors:
 /// `y = clamp(((acc + b) · M0 + half) >> shift + z, lo, hi)`.
