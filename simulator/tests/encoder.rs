@@ -126,6 +126,37 @@ fn minilm_layer0_at_seq128_equals_the_reference_on_a_128x128_ws_array() {
             _ => 0,
         })
         .sum();
+    // The plan: 12 heads of Q·Kᵀ and P·V as groups, the lookup a gather, the vector ops.
+    let dump = systole_compiler::schedule::dump(&s);
+    for needle in [
+        "array groups=12 m=128 k=32 n=128",
+        "array groups=12 m=128 k=128 n=32",
+        "array m=128 k=384 n=1536",
+        "fold      #11 g11 m[0,128) k[0,32) n[0,128)",
+        "dma gather 128 table rows",
+        "vector LayerNorm",
+        "vector Softmax",
+        "vector Gelu",
+        "vector Add",
+    ] {
+        assert!(
+            dump.contains(needle),
+            "no '{needle}' in the schedule:\n{dump}"
+        );
+    }
+    let mut broken = s.clone();
+    let qk = broken
+        .layers
+        .iter_mut()
+        .find_map(|l| match &mut l.work {
+            Work::Array(w) if w.groups > 1 => Some(w),
+            _ => None,
+        })
+        .unwrap();
+    qk.steps.pop();
+    let e = broken.validate(&p).unwrap_err().to_string();
+    assert!(e.contains("of group 11 is finished 0 times"), "{e}");
+
     let mut expected = vec![Vec::new(); p.stages.len()];
     let want = reference::run_int(&p, &ins, 1, &mut |i, y| expected[i] = y.to_vec()).unwrap();
 
