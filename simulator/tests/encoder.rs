@@ -189,8 +189,28 @@ fn minilm_layer0_at_seq128_equals_the_reference_on_a_128x128_ws_array() {
             a.name
         );
     }
-    let cats: Vec<&str> = r.categories.iter().map(|c| c.category).collect();
-    assert_eq!(cats, ["attention", "ffn", "other"]);
+    let cats: Vec<(&str, usize)> = r
+        .categories
+        .iter()
+        .map(|c| (c.category, c.layers))
+        .collect();
+    assert_eq!(
+        cats,
+        [
+            ("attention", 4 + 2 + 1),
+            ("ffn", 2 + 1),
+            ("other", p.stages.len() - 10)
+        ],
+        "Q, K, V, output projections, Q·Kᵀ, P·V, softmax; FFN in, out, GELU"
+    );
+    for l in &r.layers {
+        if l.name.contains("value/MatMul") || l.name.contains("attention/output/dense") {
+            assert_eq!(l.category, "attention", "{}", l.name);
+        }
+        if l.name.contains("intermediate/dense") {
+            assert_eq!(l.category, "ffn", "{}", l.name);
+        }
+    }
 
     // Fault injection: one weight code of the value projection flipped to the other extreme in
     // the program the simulator runs (the reference keeps the true one). The exact engine
