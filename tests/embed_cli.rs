@@ -275,4 +275,63 @@ fn simulate_sysq(s: &str, t: &str, dir: &std::path::Path) {
         &long,
     ]);
     assert_usage_error(&o, &["16"]);
+    sweep_sysq(s, t, dir);
+}
+
+/// `systole sweep` takes the encoder program: every design timed, and the chosen description
+/// simulates to the cycles the sweep recorded for it.
+fn sweep_sysq(s: &str, t: &str, dir: &std::path::Path) {
+    let out = dir.join("sweep");
+    let o = systole(&[
+        "sweep",
+        s,
+        "--space",
+        "hw/sweeps/minilm-small.ron",
+        "--part",
+        "asic:28nm",
+        "--best",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["points"], 64);
+    assert_eq!(j["feasible"], 64, "{j}");
+    let best = &j["best"][0]["design"];
+    let o = systole(&[
+        "simulate",
+        s,
+        "--hw",
+        out.join("best.ron").to_str().unwrap(),
+        "--tokenizer",
+        t,
+        "--text",
+        "A man is playing a guitar.",
+        "--fast",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let sim: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sim["total_cycles"], best["cycles"]);
+    // The encoder's vector ops run on the chosen design's vector unit, not on the host.
+    let host = sim["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["unit"] == "host")
+        .count();
+    assert_eq!(host, 0);
+    // No top-1 accuracy for an encoder: --data is refused by name.
+    let o = systole(&[
+        "sweep",
+        s,
+        "--space",
+        "hw/sweeps/minilm-small.ron",
+        "--data",
+        "models/data/digits_test_x.npy",
+        "--out",
+        dir.join("sweep2").to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["--data", "encoder"]);
 }

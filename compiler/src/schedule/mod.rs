@@ -14,7 +14,7 @@ mod dump;
 mod tile;
 
 pub use dump::dump;
-pub use tile::{budgets, spatial};
+pub use tile::{budgets, matmul_operand_bits, spatial};
 
 use serde::{Deserialize, Serialize};
 use systole_hw::{Accelerator, Dataflow, VectorOp as HwOp};

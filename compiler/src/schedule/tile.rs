@@ -275,6 +275,21 @@ fn operand_bits(f: &crate::quant::Format) -> u32 {
     65 - span.leading_zeros()
 }
 
+/// Operand widths the array sees for a [`MatMulStage`]: `(A, B)`. Constant weights: the array
+/// multiplies raw codes of A (`z_a` is folded into the bias) and the decoded weights;
+/// activation B: both operands enter with their zero points subtracted.
+pub fn matmul_operand_bits(
+    mm: &MatMulStage,
+    a_info: &TensorInfo,
+    b_info: Option<&TensorInfo>,
+) -> (u32, u32) {
+    match (&mm.weights, b_info) {
+        (Some(w), _) => (a_info.format.bits, w.operand_bits()),
+        (None, Some(b)) => (operand_bits(&a_info.format), operand_bits(&b.format)),
+        (None, None) => (operand_bits(&a_info.format), 0),
+    }
+}
+
 /// A row-major [`MatMulStage`]: with constant weights one GEMM of `M = batch·groups·m` token
 /// rows (the weights are shared by every group and sample); with an activation `B` one GEMM
 /// per sample and group (`M = m`), whose `B` tiles the DMA loads into the array like filter
@@ -293,21 +308,16 @@ pub(super) fn matmul_work(
         hw: hw.name.clone(),
         msg,
     };
-    // Constant weights: the array multiplies raw codes of A (`z_a` is folded into the bias);
-    // activation B: both operands enter with their zero points subtracted.
-    let a_bits = if mm.weights.is_some() {
-        a_info.format.bits
+    if mm.weights.is_none() && b_info.is_none() {
+        return Err(fail(
+            "an activation x activation matmul without input 1".into(),
+        ));
+    }
+    let (a_bits, b_bits) = matmul_operand_bits(mm, a_info, b_info);
+    let b_what = if mm.weights.is_some() {
+        "weights decode to"
     } else {
-        operand_bits(&a_info.format)
-    };
-    let (b_bits, b_what) = match (&mm.weights, b_info) {
-        (Some(w), _) => (w.operand_bits(), "weights decode to"),
-        (None, Some(b)) => (operand_bits(&b.format), "input 1 (B) has"),
-        (None, None) => {
-            return Err(fail(
-                "an activation x activation matmul without input 1".into(),
-            ))
-        }
+        "input 1 (B) has"
     };
     if a_bits > hw.input_bits {
         return Err(fail(format!(
