@@ -198,4 +198,140 @@ fn quantize_and_embed_sysq() {
         "models/data/digits_test_y.npy",
     ]);
     assert_usage_error(&o, &["input_ids", "integer inputs"]);
+    simulate_sysq(s, t, &dir);
+}
+
+/// `systole simulate` on the encoder program: both engines from sentences, equal cycles, the
+/// exact engine equal to the reference, categories in the JSON and the plot, clear refusals.
+fn simulate_sysq(s: &str, t: &str, dir: &std::path::Path) {
+    let plots = dir.join("plots");
+    let run = |engine: &str| {
+        let o = systole(&[
+            "simulate",
+            s,
+            "--hw",
+            "transformer-128x128",
+            "--tokenizer",
+            t,
+            "--text",
+            "A man is playing a guitar.",
+            "--text",
+            "The stock market fell.",
+            engine,
+            "--json",
+            "--plot-dir",
+            plots.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let (exact, fast) = (run("--exact"), run("--fast"));
+    assert_eq!(exact["equal"], true, "{}", exact["mismatch"]);
+    assert_eq!(exact["batch"], 2);
+    assert_eq!(exact["total_cycles"], fast["total_cycles"]);
+    let layers = exact["layers"].as_array().unwrap();
+    let arrays = layers.iter().filter(|l| l["unit"] == "array").count();
+    assert_eq!(
+        arrays,
+        3 * 8,
+        "6 linear layers and 2 attention matmuls per encoder layer"
+    );
+    let cats: Vec<&str> = exact["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(cats, ["attention", "ffn", "other"]);
+    let share: f64 = exact["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["share"].as_f64().unwrap())
+        .sum();
+    assert!((share - 1.0).abs() < 1e-9, "{share}");
+    assert!(std::fs::read_to_string(plots.join("categories.svg"))
+        .unwrap()
+        .contains("layer 2"));
+    // An encoder reads sentences, not an .npy batch; a CNN/MLP the other way round.
+    let o = systole(&[
+        "simulate",
+        s,
+        "--hw",
+        "transformer-128x128",
+        "--input",
+        "models/data/digits_test_x.npy",
+    ]);
+    assert_usage_error(&o, &["input_ids", "--sentences", "--tokenizer"]);
+    let long = "word ".repeat(40);
+    let o = systole(&[
+        "simulate",
+        s,
+        "--hw",
+        "transformer-128x128",
+        "--tokenizer",
+        t,
+        "--text",
+        &long,
+    ]);
+    assert_usage_error(&o, &["16"]);
+    sweep_sysq(s, t, dir);
+}
+
+/// `systole sweep` takes the encoder program: every design timed, and the chosen description
+/// simulates to the cycles the sweep recorded for it.
+fn sweep_sysq(s: &str, t: &str, dir: &std::path::Path) {
+    let out = dir.join("sweep");
+    let o = systole(&[
+        "sweep",
+        s,
+        "--space",
+        "hw/sweeps/minilm-small.ron",
+        "--part",
+        "asic:28nm",
+        "--best",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["points"], 64);
+    assert_eq!(j["feasible"], 64, "{j}");
+    let best = &j["best"][0]["design"];
+    let o = systole(&[
+        "simulate",
+        s,
+        "--hw",
+        out.join("best.ron").to_str().unwrap(),
+        "--tokenizer",
+        t,
+        "--text",
+        "A man is playing a guitar.",
+        "--fast",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let sim: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(sim["total_cycles"], best["cycles"]);
+    // The encoder's vector ops run on the chosen design's vector unit, not on the host.
+    let host = sim["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["unit"] == "host")
+        .count();
+    assert_eq!(host, 0);
+    // No top-1 accuracy for an encoder: --data is refused by name.
+    let o = systole(&[
+        "sweep",
+        s,
+        "--space",
+        "hw/sweeps/minilm-small.ron",
+        "--data",
+        "models/data/digits_test_x.npy",
+        "--out",
+        dir.join("sweep2").to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["--data", "encoder"]);
 }

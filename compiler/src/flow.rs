@@ -97,10 +97,10 @@ pub fn quantize(
     Ok((p, cal))
 }
 
-/// Refuses programs the backend, the simulator and the RTL do not take yet: integer program
+/// Refuses programs the backend, the RTL and the sizing sweep do not take yet: integer program
 /// inputs (token ids) and the encoder stages (row-major `MatMul`, `Embed`, vector `Add`,
 /// `LayerNorm`, `Gelu`, `MaskedSoftmax`). The error names the first such stage; `what` is the
-/// verb ("compile", "simulate").
+/// verb ("compile", "sweep"). `simulate` takes them (both engines).
 pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
     use crate::fxir::{StageKind, VectorOp};
     let unsupported = p.stages.iter().find(|st| {
@@ -119,7 +119,7 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
     match unsupported {
         Some(st) => Err(Error::Model {
             msg: format!(
-                "{what} does not take the transformer encoder stages yet: stage '{}' is {}; run it on the integer reference (systole embed --sysq)",
+                "{what} does not take the transformer encoder stages yet: stage '{}' is {}; `systole simulate` runs it (docs/transformers.md, Simulation)",
                 st.name,
                 match &st.kind {
                     crate::fxir::StageKind::MatMul(m) if m.weights.is_some() => "a row-major linear layer",

@@ -49,7 +49,8 @@ pub fn grouped_bars(
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_labels(groups)
+            // One tick per group boundary (`groups` ticks make plotters step by 2 on 0..groups).
+            .x_labels(groups + 1)
             .x_label_formatter(&|x| labels.get(x.floor() as usize).cloned().unwrap_or_default())
             .y_desc(if log {
                 format!("log10 {y_label}")

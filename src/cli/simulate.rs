@@ -20,7 +20,7 @@ use super::Failure;
 /// the integer reference.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  systole simulate digits_cnn.sysq --hw edge-8x8 --input models/data/digits_test_x_img.npy\n  systole simulate digits_mlp.sysq --hw hw/presets/gemmini-16x16.ron --input models/data/digits_test_x.npy --fast --json\n  systole simulate digits_mlp.sysq --hw edge-8x8 --input x.npy --batch 1 --vcd mlp.vcd --vcd-pes corners"
+    after_help = "Examples:\n  systole simulate digits_cnn.sysq --hw edge-8x8 --input models/data/digits_test_x_img.npy\n  systole simulate w8a8-s128.sysq --hw transformer-128x128 --tokenizer .cache/minilm/tokenizer.json --text \"A man is playing a guitar.\" --fast\n  systole simulate digits_mlp.sysq --hw hw/presets/gemmini-16x16.ron --input models/data/digits_test_x.npy --fast --json\n  systole simulate digits_mlp.sysq --hw edge-8x8 --input x.npy --batch 1 --vcd mlp.vcd --vcd-pes corners"
 )]
 pub struct Args {
     /// Quantized program (.sysq), or a build directory from `systole compile` (its program,
@@ -30,9 +30,23 @@ pub struct Args {
     /// tpu-v1-256x256, transformer-128x128); not with a build directory.
     #[arg(long)]
     pub hw: Option<PathBuf>,
-    /// Input batch (.npy, float32 `[N, ...]`); the first axis is the batch.
+    /// Input batch (.npy, float32 `[N, ...]`); the first axis is the batch. Not for an encoder
+    /// program (token ids): give --sentences or --text with --tokenizer.
+    #[arg(long, required_unless_present_any = ["sentences", "text"])]
+    pub input: Option<PathBuf>,
+    /// Encoder programs (`quantize --calib-sentences`): sentences to tokenize, a TSV set (id,
+    /// split, pair, text) or one per line; each is padded to the program's sequence length.
+    #[arg(long, conflicts_with_all = ["input", "text"], requires = "tokenizer")]
+    pub sentences: Option<PathBuf>,
+    /// Which split of a TSV set: calib, eval or all.
+    #[arg(long, default_value = "all", value_parser = ["calib", "eval", "all"])]
+    pub split: String,
+    /// Encoder programs: one sentence (repeatable).
+    #[arg(long, conflicts_with = "input", requires = "tokenizer")]
+    pub text: Vec<String>,
+    /// Hugging Face tokenizer.json of the encoder's vocabulary (with --sentences or --text).
     #[arg(long)]
-    pub input: PathBuf,
+    pub tokenizer: Option<PathBuf>,
     /// Per-PE, per-cycle engine (the default): numerics checked against the reference.
     #[arg(long, conflicts_with = "fast")]
     pub exact: bool,
@@ -48,7 +62,8 @@ pub struct Args {
     /// Write the per-layer table as CSV.
     #[arg(long)]
     pub csv: Option<PathBuf>,
-    /// Write cycles.svg (compute and stall cycles per layer) and utilization.svg here.
+    /// Write cycles.svg (compute and stall cycles per layer) and utilization.svg here; for an
+    /// encoder also categories.svg (cycles per encoder layer: attention, FFN, other).
     #[arg(long)]
     pub plot_dir: Option<PathBuf>,
     /// Write the schedule (instruction stream) as text.
@@ -61,13 +76,14 @@ pub struct Args {
     #[arg(long, default_value = "corners")]
     pub vcd_pes: String,
     /// Print JSON: program, hw, engine, batch, rows, cols, dataflow, clock_mhz, layers[] (name,
-    /// stage, unit, start_cycle, cycles, compute_cycles, stall_cycles, sram_stall_cycles, folds,
+    /// stage, unit, category, start_cycle, cycles, compute_cycles, stall_cycles, sram_stall_cycles, folds,
     /// macs, utilization,
     /// mapping_efficiency, sram {ifmap, filter, ofmap: {reads, writes}} in bytes,
     /// dram_read_bytes, dram_write_bytes, energy_pj, equal), total_cycles, compute_cycles,
     /// stall_cycles, macs, utilization, dram_read_bytes, dram_write_bytes, energy_pj, latency_s,
     /// inferences_per_s, equal, mismatch {layer, tensor, index, expected, got, cycle},
-    /// energy_table, files, seconds.
+    /// categories[] (category, layers, cycles, compute_cycles, stall_cycles, macs, share,
+    /// utilization), energy_table, files, seconds.
     #[arg(long)]
     pub json: bool,
 }
@@ -82,33 +98,30 @@ struct Out<'a> {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
-    let (prog, hw, mut x, sched) = if a.program.is_dir() {
+    let (prog, hw, sched) = if a.program.is_dir() {
         from_build(&a)?
     } else {
         let Some(hw_arg) = &a.hw else {
             return Err(Failure::usage("--hw is required with a .sysq program"));
         };
         let prog = SysqFile::read(&a.program)?.program;
-        systole_compiler::flow::check_array_program(&prog, "simulate")?;
         let hw = systole_hw::presets::load(hw_arg)?;
-        let x = read_npy(&a.input)?;
-        (prog, hw, x, None)
+        (prog, hw, None)
     };
-    if let Some(b) = a
+    let want = a
         .batch
         .map(|b| b as usize)
-        .or(sched.as_ref().map(|s| s.batch))
-    {
-        x = first_samples(x, b)
-            .map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
-    }
-    let batch = reference::check_input(&prog, &x)?;
+        .or(sched.as_ref().map(|s| s.batch));
+    let input = read_inputs(&a, &prog, want)?;
+    let batch = match &input {
+        Input::Real(x) => reference::check_input(&prog, x)?,
+        Input::Int { batch, .. } => *batch,
+    };
     let sched: Schedule = match sched {
         Some(s) if s.batch == batch => s,
         Some(s) => {
             return Err(Failure::usage(format!(
-                "{}: {batch} samples, the build is scheduled for a batch of {}",
-                a.input.display(),
+                "{batch} samples, the build is scheduled for a batch of {}",
                 s.batch
             )))
         }
@@ -135,7 +148,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let mut files = Vec::new();
     let sim = match &a.vcd {
-        None => model::simulate(&prog, &sched, &hw, &x, engine, None)?,
+        None => model::simulate_inputs(&prog, &sched, &hw, input.as_inputs(), engine, None)?,
         Some(path) => {
             if engine == Engine::Fast {
                 return Err(Failure::usage(
@@ -143,7 +156,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 ));
             }
             let pes = systole_sim::vcd::parse_pes(&a.vcd_pes, hw.rows, hw.cols)?;
-            let sim = write_vcd(path, &prog, &sched, &hw, &x, &pes)?;
+            let sim = write_vcd(path, &prog, &sched, &hw, input.as_inputs(), &pes)?;
             files.push(path.display().to_string());
             sim
         }
@@ -200,7 +213,11 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             ],
             false,
         )?;
-        for (name, svg) in [("cycles.svg", cycles), ("utilization.svg", util)] {
+        let mut svgs = vec![("cycles.svg", cycles), ("utilization.svg", util)];
+        if !prog.int_inputs.is_empty() {
+            svgs.push(("categories.svg", category_plot(&prog, r)?));
+        }
+        for (name, svg) in svgs {
             let p = dir.join(name);
             write_atomic(&p, svg.as_bytes())?;
             files.push(p.display().to_string());
@@ -234,7 +251,6 @@ fn from_build(
     (
         systole_compiler::fxir::Program,
         systole_hw::Accelerator,
-        systole_compiler::Tensor,
         Option<Schedule>,
     ),
     Failure,
@@ -246,9 +262,7 @@ fn from_build(
         )));
     }
     let b = systole_compiler::backend::read::open(&a.program)?;
-    let (prog, hw, sched) = (b.program, b.hw, b.schedule);
-    let x = read_npy(&a.input)?;
-    Ok((prog, hw, x, Some(sched)))
+    Ok((b.program, b.hw, Some(b.schedule)))
 }
 
 /// Runs the exact engine with a VCD writer, staged in a temporary file renamed into place.
@@ -257,7 +271,7 @@ fn write_vcd(
     prog: &systole_compiler::fxir::Program,
     sched: &Schedule,
     hw: &systole_hw::Accelerator,
-    x: &systole_compiler::Tensor,
+    x: model::Inputs<'_>,
     pes: &[(usize, usize)],
 ) -> Result<model::Simulation, Failure> {
     let tmp = path.with_extension(format!("vcd.tmp-{}", std::process::id()));
@@ -273,7 +287,7 @@ fn write_vcd(
             hw.input_bits.max(hw.weight_bits),
             hw.acc_bits,
         )?;
-        let sim = model::simulate(prog, sched, hw, x, Engine::Exact, Some(&mut w))?;
+        let sim = model::simulate_inputs(prog, sched, hw, x, Engine::Exact, Some(&mut w))?;
         w.finish()?;
         Ok(sim)
     })();
@@ -308,4 +322,127 @@ pub(super) fn first_samples(
 fn short(name: &str) -> String {
     let s = name.rsplit('/').nth(1).unwrap_or(name);
     s.chars().take(14).collect()
+}
+
+/// The program's input for one run: a real-valued batch, or an encoder's integer codes.
+enum Input {
+    Real(systole_compiler::Tensor),
+    Int { codes: Vec<Vec<i32>>, batch: usize },
+}
+
+impl Input {
+    fn as_inputs(&self) -> model::Inputs<'_> {
+        match self {
+            Input::Real(x) => model::Inputs::Real(x),
+            Input::Int { codes, batch } => model::Inputs::Int {
+                codes,
+                batch: *batch,
+            },
+        }
+    }
+}
+
+/// Reads `--input` (a real-valued batch) or tokenizes `--sentences`/`--text` for an encoder
+/// program (padded to its sequence length), keeping the first `batch` samples.
+fn read_inputs(
+    a: &Args,
+    prog: &systole_compiler::fxir::Program,
+    batch: Option<usize>,
+) -> Result<Input, Failure> {
+    use systole_compiler::text::{dataset::SentenceSet, quantize, tokenize::Tokenizer};
+    let encoder = !prog.int_inputs.is_empty();
+    match (&a.input, encoder) {
+        (Some(path), false) => {
+            let mut x = read_npy(path)?;
+            if let Some(b) = batch {
+                x = first_samples(x, b)
+                    .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+            }
+            Ok(Input::Real(x))
+        }
+        (Some(path), true) => Err(Failure::usage(format!(
+            "--input {}: the program '{}' is an encoder reading token ids ({}); give --sentences \
+             FILE or --text TEXT with --tokenizer",
+            path.display(),
+            prog.name,
+            prog.int_inputs
+                .iter()
+                .map(|i| i.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        (None, false) => Err(Failure::usage(format!(
+            "the program '{}' reads a real-valued input: give --input FILE.npy (--sentences and \
+             --text are for encoder programs)",
+            prog.name
+        ))),
+        (None, true) => {
+            let Some(tok_path) = &a.tokenizer else {
+                return Err(Failure::usage(
+                    "--tokenizer is required with --sentences or --text",
+                ));
+            };
+            let mut texts = match &a.sentences {
+                Some(p) => {
+                    let set = SentenceSet::read(p)?.split(&a.split);
+                    if set.sentences.is_empty() {
+                        return Err(Failure::usage(format!(
+                            "{}: no sentences in split '{}'",
+                            p.display(),
+                            a.split
+                        )));
+                    }
+                    set.texts()
+                }
+                None => a.text.clone(),
+            };
+            if texts.iter().any(|t| t.trim().is_empty()) {
+                return Err(Failure::usage("--text: a sentence is empty"));
+            }
+            if let Some(b) = batch {
+                texts.truncate(b);
+            }
+            let seq = quantize::program_seq(prog)?;
+            let tok = Tokenizer::from_file(tok_path)?;
+            let b = tok.encode(&texts, Some(seq))?;
+            let codes = quantize::encoder_inputs(prog, &b)?;
+            Ok(Input::Int {
+                codes,
+                batch: b.len(),
+            })
+        }
+    }
+}
+
+/// An encoder's cycles per block (embeddings, each layer) split into attention, FFN and other.
+fn category_plot(prog: &systole_compiler::fxir::Program, r: &SimReport) -> Result<String, Failure> {
+    use systole_sim::model::category::{encoder_blocks, Category};
+    let blocks = encoder_blocks(prog);
+    let labels: Vec<String> = blocks.iter().map(|b| b.0.clone()).collect();
+    let series: Vec<(String, Vec<f64>)> = [Category::Attention, Category::Ffn, Category::Other]
+        .iter()
+        .map(|c| {
+            let per_block = blocks
+                .iter()
+                .map(|(_, a, b)| {
+                    r.layers[*a..*b]
+                        .iter()
+                        .filter(|l| l.category == c.name())
+                        .map(|l| l.cycles as f64)
+                        .sum()
+                })
+                .collect();
+            (c.name().to_string(), per_block)
+        })
+        .collect();
+    Ok(systole_compiler::plot::grouped_bars(
+        &format!(
+            "{} on {}, batch {}: cycles per encoder block by category",
+            r.program, r.hw, r.batch
+        ),
+        "cycles",
+        &labels,
+        &series,
+        false,
+    )?)
 }

@@ -149,8 +149,6 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 model.display()
             )));
         }
-        let f = systole_compiler::sysq::SysqFile::read(model)?;
-        systole_compiler::flow::check_array_program(&f.program, "sweep")?;
         alloc::from_sysq(model, eval.as_ref()).map_err(sim_err)?
     } else {
         let Some(calib_path) = &a.calib else {

@@ -26,12 +26,20 @@ pub fn dump(s: &Schedule) -> String {
                     Work::Host { op, reason } => format!("host {op} ({reason})"),
                     Work::View => "view (no data moves)".into(),
                     Work::Copy { bytes } => format!("dma copy {bytes} B"),
+                    Work::Gather { rows, bytes } => {
+                        format!("dma gather {rows} table rows, {bytes} B")
+                    }
                     Work::Vector(v) => format!(
                         "vector {:?} {} elements, {} B in, {} B out",
                         v.op, v.elements, v.in_bytes, v.out_bytes
                     ),
                     Work::Array(a) => format!(
-                        "array m={} k={} n={} tile={} bytes a={} w={} out={} acc={}, {} folds",
+                        "array {}m={} k={} n={} tile={} bytes a={} w={} out={} acc={}, {} folds",
+                        if a.groups > 1 {
+                            format!("groups={} ", a.groups)
+                        } else {
+                            String::new()
+                        },
                         a.m,
                         a.k,
                         a.n,
@@ -49,12 +57,17 @@ pub fn dump(s: &Schedule) -> String {
             Instr::LoadFilter { step, bytes } => format!("  ld.filter #{step} {bytes} B"),
             Instr::Fold { step } => {
                 let st = current.and_then(|i| match &s.layers[i].work {
-                    Work::Array(a) => a.steps.get(*step),
+                    Work::Array(a) => a.steps.get(*step).map(|x| (x, a.groups > 1)),
                     _ => None,
                 });
                 match st {
-                    Some(st) => format!(
-                        "  fold      #{step} m{} k{} n{}{}",
+                    Some((st, grouped)) => format!(
+                        "  fold      #{step} {}m{} k{} n{}{}",
+                        if grouped {
+                            format!("g{} ", st.group)
+                        } else {
+                            String::new()
+                        },
                         span(&st.m),
                         span(&st.k),
                         span(&st.n),

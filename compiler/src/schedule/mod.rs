@@ -14,7 +14,7 @@ mod dump;
 mod tile;
 
 pub use dump::dump;
-pub use tile::{budgets, spatial};
+pub use tile::{budgets, matmul_operand_bits, spatial};
 
 use serde::{Deserialize, Serialize};
 use systole_hw::{Accelerator, Dataflow, VectorOp as HwOp};
@@ -63,6 +63,12 @@ pub enum Work {
     Copy {
         bytes: u64,
     },
+    /// An embedding lookup: the DMA reads `rows` table rows (`bytes` in all) at addresses given
+    /// by the token ids and writes them out contiguously (`bytes`).
+    Gather {
+        rows: u64,
+        bytes: u64,
+    },
     Vector(VectorWork),
     Array(ArrayWork),
 }
@@ -80,6 +86,10 @@ pub struct VectorWork {
 /// An array stage cut into folds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArrayWork {
+    /// Independent GEMMs of the sizes below, each with its own `A` and `B` (an activation ×
+    /// activation matmul per sample and head); 1 for every layer with constant weights.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub groups: usize,
     /// `C[M×N] = A[M×K] · B[K×N]`: `M` = batch × output pixels, `K` the reduction, `N` channels.
     pub m: usize,
     pub k: usize,
@@ -108,9 +118,24 @@ impl Span {
     }
 }
 
+fn one() -> usize {
+    1
+}
+
+fn is_one(v: &usize) -> bool {
+    *v == 1
+}
+
+fn is_zero(v: &usize) -> bool {
+    *v == 0
+}
+
 /// One fold on the array.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
+    /// Which of the layer's [`ArrayWork::groups`] GEMMs the fold belongs to.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub group: usize,
     pub m: Span,
     pub k: Span,
     pub n: Span,
@@ -168,7 +193,9 @@ impl Schedule {
             match &l.work {
                 Work::Host { .. } => out.push(Instr::Host),
                 Work::View => {}
-                Work::Copy { bytes } => out.push(Instr::Copy { bytes: *bytes }),
+                Work::Copy { bytes } | Work::Gather { bytes, .. } => {
+                    out.push(Instr::Copy { bytes: *bytes })
+                }
                 Work::Vector(v) => out.push(Instr::Vector {
                     op: v.op,
                     elements: v.elements,
@@ -219,13 +246,17 @@ impl Schedule {
         }
         for l in &self.layers {
             let Work::Array(a) = &l.work else { continue };
-            let mut cover = vec![0u32; a.m * a.n];
-            let mut seen_k = vec![0u64; a.m * a.n];
+            let per = a.m * a.n;
+            let mut cover = vec![0u32; a.groups * per];
+            let mut seen_k = vec![0u64; a.groups * per];
             for (i, s) in a.steps.iter().enumerate() {
-                if s.m.end() > a.m || s.k.end() > a.k || s.n.end() > a.n {
+                if s.m.end() > a.m || s.k.end() > a.k || s.n.end() > a.n || s.group >= a.groups {
                     return Err(bad(
                         l,
-                        format!("step {i} leaves the {}x{}x{} GEMM", a.m, a.k, a.n),
+                        format!(
+                            "step {i} leaves the {}x{}x{} GEMM (group {} of {})",
+                            a.m, a.k, a.n, s.group, a.groups
+                        ),
                     ));
                 }
                 let (sr, sc) = tile::spatial(self.dataflow, s);
@@ -234,7 +265,7 @@ impl Schedule {
                 }
                 for mi in s.m.start..s.m.end() {
                     for ni in s.n.start..s.n.end() {
-                        let at = mi * a.n + ni;
+                        let at = s.group * per + mi * a.n + ni;
                         if (seen_k[at] > 0) != s.accumulate {
                             return Err(bad(l, format!("step {i}: accumulate flag disagrees")));
                         }
@@ -249,12 +280,18 @@ impl Schedule {
                 }
             }
             if let Some(at) = cover.iter().position(|&c| c != 1) {
+                let (g, at_g) = (at / per.max(1), at % per.max(1));
                 return Err(bad(
                     l,
                     format!(
-                        "output [{}, {}] is finished {} times",
-                        at / a.n.max(1),
-                        at % a.n.max(1),
+                        "output [{}, {}]{} is finished {} times",
+                        at_g / a.n.max(1),
+                        at_g % a.n.max(1),
+                        if a.groups > 1 {
+                            format!(" of group {g}")
+                        } else {
+                            String::new()
+                        },
                         cover[at]
                     ),
                 ));
@@ -317,19 +354,14 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
                 let input = p.tensor(st.inputs[0]);
                 Work::Array(tile::array_work(st, g, input, out, hw, batch)?)
             }
-            StageKind::MatMul(_) => Work::Host {
-                op: "matmul".into(),
-                reason: format!(
-                    "stage '{}': the row-major matmul (transformer linear layers and attention) is not scheduled on the array yet",
-                    st.name
-                ),
-            },
-            StageKind::Embed(_) => Work::Host {
-                op: "embed".into(),
-                reason: format!(
-                    "stage '{}': the embedding lookup is not scheduled yet",
-                    st.name
-                ),
+            StageKind::MatMul(mm) => {
+                let a = p.tensor(st.inputs[0]);
+                let bt = st.inputs.get(1).map(|&t| p.tensor(t));
+                Work::Array(tile::matmul_work(st, mm, a, bt, out, hw, batch)?)
+            }
+            StageKind::Embed(e) => Work::Gather {
+                rows: b * out.len() as u64 / e.dim.max(1) as u64,
+                bytes: bytes_of(out),
             },
         };
         layers.push(Layer {

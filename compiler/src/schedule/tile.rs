@@ -17,7 +17,7 @@
 use systole_hw::{Accelerator, Dataflow, Operand};
 
 use super::{ArrayWork, Span, Step, MAX_STEPS_PER_LAYER};
-use crate::fxir::{GemmStage, Stage, TensorInfo};
+use crate::fxir::{GemmStage, MatMulStage, Stage, TensorInfo};
 use crate::{Error, Result};
 
 /// Bytes one tile may use in the ifmap, filter and ofmap buffers. A unified scratchpad is split
@@ -102,11 +102,41 @@ pub(super) fn array_work(
         ));
     }
     let pixels = g.conv.as_ref().map_or(1, |w| w.output_area());
-    let (m, k, n) = (batch * pixels, g.k, g.n);
-    let a = u64::from(act_bits.div_ceil(8));
-    let w = u64::from(w_bits.div_ceil(8));
-    let o = u64::from(out.format.bits.div_ceil(8));
-    let acc = if g.acc_bits <= 32 { 4 } else { 8 };
+    let sizes = Sizes {
+        groups: 1,
+        m: batch * pixels,
+        k: g.k,
+        n: g.n,
+        a: u64::from(act_bits.div_ceil(8)),
+        w: u64::from(w_bits.div_ceil(8)),
+        o: u64::from(out.format.bits.div_ceil(8)),
+        acc: if g.acc_bits <= 32 { 4 } else { 8 },
+    };
+    tile_gemm(&sizes, hw, &fail)
+}
+
+/// The sizes and element widths of one array layer: `groups` independent GEMMs
+/// `[m×k]·[k×n]`, each with its own operands.
+pub(super) struct Sizes {
+    pub groups: usize,
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub a: u64,
+    pub w: u64,
+    pub o: u64,
+    pub acc: u64,
+}
+
+/// Cuts `groups` GEMMs into folds for the array of `hw` (groups one after another, each tiled
+/// the same way).
+pub(super) fn tile_gemm(
+    sz: &Sizes,
+    hw: &Accelerator,
+    fail: &dyn Fn(String) -> Error,
+) -> Result<ArrayWork> {
+    let (m, k, n) = (sz.m, sz.k, sz.n);
+    let (a, w, o, acc) = (sz.a, sz.w, sz.o, sz.acc);
     let (r, c) = (hw.rows, hw.cols);
     let [b_if, b_fi, b_of] = budgets(hw);
     let df = hw.dataflow;
@@ -157,7 +187,8 @@ pub(super) fn array_work(
         tile = tile.min(fit);
     }
     let tile = tile as usize;
-    let count = (t_total.div_ceil(tile) as u64)
+    let count = sz.groups as u64
+        * (t_total.div_ceil(tile) as u64)
         * match df {
             Dataflow::WeightStationary => (n.div_ceil(c) * k.div_ceil(r)) as u64,
             Dataflow::InputStationary => (m.div_ceil(c) * k.div_ceil(r)) as u64,
@@ -170,7 +201,8 @@ pub(super) fn array_work(
         )));
     }
     let mut steps = Vec::with_capacity(count as usize);
-    let step = |m: Span, k: Span, n: Span, last_k: bool| Step {
+    let step = |group: usize, m: Span, k: Span, n: Span, last_k: bool| Step {
+        group,
         m,
         k,
         n,
@@ -184,36 +216,39 @@ pub(super) fn array_work(
         },
     };
     let last = |s: &Span| s.end() == k;
-    match df {
-        Dataflow::WeightStationary => {
-            for mt in spans(m, tile) {
+    for group in 0..sz.groups {
+        match df {
+            Dataflow::WeightStationary => {
+                for mt in spans(m, tile) {
+                    for nf in spans(n, c) {
+                        for kf in spans(k, r) {
+                            steps.push(step(group, mt, kf, nf, last(&kf)));
+                        }
+                    }
+                }
+            }
+            Dataflow::InputStationary => {
+                for nt in spans(n, tile) {
+                    for mf in spans(m, c) {
+                        for kf in spans(k, r) {
+                            steps.push(step(group, mf, kf, nt, last(&kf)));
+                        }
+                    }
+                }
+            }
+            Dataflow::OutputStationary => {
                 for nf in spans(n, c) {
-                    for kf in spans(k, r) {
-                        steps.push(step(mt, kf, nf, last(&kf)));
-                    }
-                }
-            }
-        }
-        Dataflow::InputStationary => {
-            for nt in spans(n, tile) {
-                for mf in spans(m, c) {
-                    for kf in spans(k, r) {
-                        steps.push(step(mf, kf, nt, last(&kf)));
-                    }
-                }
-            }
-        }
-        Dataflow::OutputStationary => {
-            for nf in spans(n, c) {
-                for mf in spans(m, r) {
-                    for kt in spans(k, tile) {
-                        steps.push(step(mf, kt, nf, last(&kt)));
+                    for mf in spans(m, r) {
+                        for kt in spans(k, tile) {
+                            steps.push(step(group, mf, kt, nf, last(&kt)));
+                        }
                     }
                 }
             }
         }
     }
     Ok(ArrayWork {
+        groups: sz.groups,
         m,
         k,
         n,
@@ -224,4 +259,103 @@ pub(super) fn array_work(
         tile,
         steps,
     })
+}
+
+/// Bits of the operand the array sees for codes of `f` with the zero point subtracted: the
+/// format's width when the zero point is 0 (the PE takes the code as is, like a `Gemm` input),
+/// else the signed width of `code − z`.
+fn operand_bits(f: &crate::quant::Format) -> u32 {
+    let z = f.zero_point();
+    if z == 0 {
+        return f.bits;
+    }
+    let span = (f.max_int() - z)
+        .unsigned_abs()
+        .max((f.min_int() - z).unsigned_abs());
+    65 - span.leading_zeros()
+}
+
+/// Operand widths the array sees for a [`MatMulStage`]: `(A, B)`. Constant weights: the array
+/// multiplies raw codes of A (`z_a` is folded into the bias) and the decoded weights;
+/// activation B: both operands enter with their zero points subtracted.
+pub fn matmul_operand_bits(
+    mm: &MatMulStage,
+    a_info: &TensorInfo,
+    b_info: Option<&TensorInfo>,
+) -> (u32, u32) {
+    match (&mm.weights, b_info) {
+        (Some(w), _) => (a_info.format.bits, w.operand_bits()),
+        (None, Some(b)) => (operand_bits(&a_info.format), operand_bits(&b.format)),
+        (None, None) => (operand_bits(&a_info.format), 0),
+    }
+}
+
+/// A row-major [`MatMulStage`]: with constant weights one GEMM of `M = batch·groups·m` token
+/// rows (the weights are shared by every group and sample); with an activation `B` one GEMM
+/// per sample and group (`M = m`), whose `B` tiles the DMA loads into the array like filter
+/// data.
+pub(super) fn matmul_work(
+    st: &Stage,
+    mm: &MatMulStage,
+    a_info: &TensorInfo,
+    b_info: Option<&TensorInfo>,
+    out: &TensorInfo,
+    hw: &Accelerator,
+    batch: usize,
+) -> Result<ArrayWork> {
+    let fail = |msg: String| Error::Schedule {
+        layer: st.name.clone(),
+        hw: hw.name.clone(),
+        msg,
+    };
+    if mm.weights.is_none() && b_info.is_none() {
+        return Err(fail(
+            "an activation x activation matmul without input 1".into(),
+        ));
+    }
+    let (a_bits, b_bits) = matmul_operand_bits(mm, a_info, b_info);
+    let b_what = if mm.weights.is_some() {
+        "weights decode to"
+    } else {
+        "input 1 (B) has"
+    };
+    if a_bits > hw.input_bits {
+        return Err(fail(format!(
+            "{a_bits}-bit activations, the array takes {} (input_bits)",
+            hw.input_bits
+        )));
+    }
+    if b_bits > hw.weight_bits {
+        return Err(fail(format!(
+            "{b_what} {b_bits}-bit operands, the array takes {} (weight_bits)",
+            hw.weight_bits
+        )));
+    }
+    if mm.acc_bits > hw.acc_bits {
+        return Err(fail(format!(
+            "needs a {}-bit accumulator, the PEs have {} (acc_bits)",
+            mm.acc_bits, hw.acc_bits
+        )));
+    }
+    if !hw.vector.supports(systole_hw::VectorOp::Requantize) {
+        return Err(fail(
+            "the vector unit has no Requantize, which every array layer needs".into(),
+        ));
+    }
+    let (groups, m) = if mm.weights.is_some() {
+        (1, batch * mm.groups * mm.m)
+    } else {
+        (batch * mm.groups, mm.m)
+    };
+    let sizes = Sizes {
+        groups,
+        m,
+        k: mm.k,
+        n: mm.n,
+        a: u64::from(a_bits.div_ceil(8)),
+        w: u64::from(b_bits.div_ceil(8)),
+        o: u64::from(out.format.bits.div_ceil(8)),
+        acc: if mm.acc_bits <= 32 { 4 } else { 8 },
+    };
+    tile_gemm(&sizes, hw, &fail)
 }

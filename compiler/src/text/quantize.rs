@@ -151,9 +151,9 @@ pub fn program_seq(p: &Program) -> Result<usize> {
         })
 }
 
-/// Token embeddings of batch `b` (padded to the program's sequence) on the integer reference,
-/// dequantized, and their mean pooling over the mask.
-pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
+/// The integer codes of the program's inputs for batch `b` (padded to the program's sequence):
+/// token ids, the attention mask, zero token types; in [`Program::int_inputs`] order.
+pub fn encoder_inputs(p: &Program, b: &Batch) -> Result<Vec<Vec<i32>>> {
     let seq = program_seq(p)?;
     if b.seq != seq {
         return Err(Error::Input {
@@ -164,8 +164,7 @@ pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
             ),
         });
     }
-    let inputs: Vec<Vec<i32>> = p
-        .int_inputs
+    Ok(p.int_inputs
         .iter()
         .map(|i| match i.name.as_str() {
             "attention_mask" => b.mask.iter().map(|&v| v as i32).collect(),
@@ -176,7 +175,13 @@ pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
                 .map(|&v| v.clamp(-1, i64::from(i32::MAX)) as i32)
                 .collect(),
         })
-        .collect();
+        .collect())
+}
+
+/// Token embeddings of batch `b` (padded to the program's sequence) on the integer reference,
+/// dequantized, and their mean pooling over the mask.
+pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
+    let inputs = encoder_inputs(p, b)?;
     let codes = int::run_int(p, &inputs, b.len(), &mut |_, _| {})?;
     let out = p.tensor(p.output);
     let vals = int::dequantize(&out.format, &codes);

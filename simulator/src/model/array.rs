@@ -96,31 +96,46 @@ pub(crate) struct ExactLayer {
     pub finished_by: Vec<u32>,
 }
 
-/// Runs every step register by register, sums partial sums in step order and requantizes.
-pub(crate) fn exact_layer(
-    s: &Schedule,
-    w: &ArrayWork,
-    g: &GemmStage,
-    x: &[i32],
-    zx: i32,
-) -> Result<ExactLayer> {
+/// The operands of each of a layer's GEMMs (`ArrayWork::groups`): `A` (`m×k`) and `B` (`k×n`),
+/// row-major, as the array multiplies them.
+pub(crate) type Operands = Vec<(Vec<i32>, Vec<i32>)>;
+
+/// Partial sums of every step added in step order: `groups × m × n` accumulators, the step
+/// that finished each, and each step's measured cycles.
+pub(crate) struct Accumulated {
+    pub acc: Vec<i64>,
+    pub done: Vec<u32>,
+    pub cycles: Vec<u64>,
+}
+
+fn group_ops<'a>(ops: &'a Operands, st: &Step) -> Result<&'a (Vec<i32>, Vec<i32>)> {
+    ops.get(st.group).ok_or_else(|| SimError::Shape {
+        what: format!("step of group {} but {} operand sets", st.group, ops.len()),
+    })
+}
+
+/// Runs every step register by register and sums partial sums in step order.
+pub(crate) fn run_steps(s: &Schedule, w: &ArrayWork, ops: &Operands) -> Result<Accumulated> {
     let array = shape(s);
-    let (a, b) = operands(g, x, zx, s.batch);
     let (m, n) = (w.m, w.n);
-    let mut acc = vec![0i64; m * n];
-    let mut done = vec![u32::MAX; m * n];
+    let per = m * n;
+    let mut acc = vec![0i64; w.groups * per];
+    let mut done = vec![u32::MAX; w.groups * per];
     let mut cycles = Vec::with_capacity(w.steps.len());
     for (c0, chunk) in w.steps.chunks(CHUNK).enumerate() {
         let runs: Vec<exact::GemmRun> = chunk
             .par_iter()
-            .map(|st| run_step(array, &a, &b, w, st, None))
+            .map(|st| {
+                let (a, b) = group_ops(ops, st)?;
+                run_step(array, a, b, w, st, None)
+            })
             .collect::<Result<_>>()?;
         for (j, (st, run)) in chunk.iter().zip(runs).enumerate() {
             let index = (c0 * CHUNK + j) as u32;
             cycles.push(run.cycles);
             for i in 0..st.m.len {
                 for jn in 0..st.n.len {
-                    let at = (st.m.start + i) * n + st.n.start + jn;
+                    let at = st.group * per + (st.m.start + i) * n + st.n.start + jn;
                     let v = run.out[i * st.n.len + jn];
                     acc[at] = if st.accumulate { acc[at] + v } else { v };
                     if st.store > 0 {
@@ -130,6 +145,21 @@ pub(crate) fn exact_layer(
             }
         }
     }
+    Ok(Accumulated { acc, done, cycles })
+}
+
+/// Runs every step register by register, sums partial sums in step order and requantizes.
+pub(crate) fn exact_layer(
+    s: &Schedule,
+    w: &ArrayWork,
+    g: &GemmStage,
+    x: &[i32],
+    zx: i32,
+) -> Result<ExactLayer> {
+    let (a, b) = operands(g, x, zx, s.batch);
+    let run = run_steps(s, w, &vec![(a, b)])?;
+    let (acc, done) = (run.acc, run.done);
+    let (m, n) = (w.m, w.n);
     // Requantize into the reference's layout: sample, channel, pixel.
     let pixels = m / s.batch.max(1);
     let mut codes = vec![0i32; m * n];
@@ -144,26 +174,24 @@ pub(crate) fn exact_layer(
     }
     Ok(ExactLayer {
         codes,
-        cycles,
+        cycles: run.cycles,
         finished_by,
     })
 }
 
 /// Re-runs the steps one by one with an observer (waveforms), each starting at its global cycle.
-pub(crate) fn observe_layer(
+pub(crate) fn observe_steps(
     s: &Schedule,
     w: &ArrayWork,
-    g: &GemmStage,
-    x: &[i32],
-    zx: i32,
+    ops: &Operands,
     starts: &[u64],
     probe: &mut dyn super::Probe,
 ) -> Result<()> {
     let array = shape(s);
-    let (a, b) = operands(g, x, zx, s.batch);
     for (j, st) in w.steps.iter().enumerate() {
         probe.begin_fold(j as u64, starts[j]);
-        run_step(array, &a, &b, w, st, Some(probe.observer()))?;
+        let (a, b) = group_ops(ops, st)?;
+        run_step(array, a, b, w, st, Some(probe.observer()))?;
     }
     Ok(())
 }

@@ -16,12 +16,15 @@
 //! op, between reading their input from DRAM and writing their output back (store and forward).
 
 pub(crate) mod array;
+pub mod category;
+pub(crate) mod matmul;
 pub mod report;
 pub(crate) mod sram;
 
-pub use report::{LayerReport, Mismatch, SimReport, Sram, Traffic};
+pub use category::Category;
+pub use report::{CategoryReport, LayerReport, Mismatch, SimReport, Sram, Traffic};
 
-use systole_compiler::fxir::{Program, StageKind};
+use systole_compiler::fxir::{Program, StageKind, TensorId};
 use systole_compiler::reference::int::{self as reference, Codes};
 use systole_compiler::schedule::{Schedule, Work};
 use systole_compiler::Tensor;
@@ -65,6 +68,16 @@ pub struct Simulation {
     pub output: Codes,
 }
 
+/// What a program reads: a real-valued batch (its `Quantize` stage), or integer codes for its
+/// [`Program::int_inputs`] (token ids, an attention mask).
+#[derive(Clone, Copy)]
+pub enum Inputs<'a> {
+    /// `[batch, input...]`, float.
+    Real(&'a Tensor),
+    /// One code vector per integer input, in `int_inputs` order, `batch × len` each.
+    Int { codes: &'a [Vec<i32>], batch: usize },
+}
+
 /// Runs the program `p` on `hw` as `s` plans it, over the batch `x` (`[batch, input...]`).
 pub fn simulate(
     p: &Program,
@@ -74,16 +87,32 @@ pub fn simulate(
     engine: Engine,
     probe: Option<&mut dyn Probe>,
 ) -> Result<Simulation> {
-    check(p, s, hw, x)?;
+    simulate_inputs(p, s, hw, Inputs::Real(x), engine, probe)
+}
+
+/// [`simulate`] for any kind of program input: an encoder's token ids and mask as integer codes.
+pub fn simulate_inputs(
+    p: &Program,
+    s: &Schedule,
+    hw: &Accelerator,
+    inputs: Inputs<'_>,
+    engine: Engine,
+    probe: Option<&mut dyn Probe>,
+) -> Result<Simulation> {
+    check(p, s, hw, inputs)?;
     // The reference's every tensor, to compare with (and to feed the fast engine).
     let mut expected: Vec<Codes> = vec![Vec::new(); p.stages.len()];
-    reference::run_observed(p, x, &mut |i, y| expected[i] = y.to_vec())?;
-    simulate_against(p, s, hw, x, engine, probe, &expected)
+    let mut keep = |i: usize, y: &[i32]| expected[i] = y.to_vec();
+    match inputs {
+        Inputs::Real(x) => reference::run_observed(p, x, &mut keep)?,
+        Inputs::Int { codes, batch } => reference::run_int(p, codes, batch, &mut keep)?,
+    };
+    simulate_inputs_against(p, s, hw, inputs, engine, probe, &expected)
 }
 
 /// The schedule against the program and the description, and the batch against the schedule;
 /// returns the batch size.
-fn check(p: &Program, s: &Schedule, hw: &Accelerator, x: &Tensor) -> Result<usize> {
+fn check(p: &Program, s: &Schedule, hw: &Accelerator, inputs: Inputs<'_>) -> Result<usize> {
     s.validate(p)?;
     if !array::same_array(s, hw) {
         return Err(SimError::Shape {
@@ -93,15 +122,67 @@ fn check(p: &Program, s: &Schedule, hw: &Accelerator, x: &Tensor) -> Result<usiz
             ),
         });
     }
-    let batch = reference::check_input(p, x)?;
+    let input_err = |name: &str, msg: String| {
+        SimError::Compiler(systole_compiler::Error::Input {
+            name: name.to_string(),
+            msg,
+        })
+    };
+    let names = || {
+        p.int_inputs
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (batch, name) = match inputs {
+        Inputs::Real(x) => {
+            if !p.int_inputs.is_empty() {
+                return Err(input_err(
+                    "input",
+                    format!(
+                        "the program '{}' reads integer inputs ({}), not a real-valued batch",
+                        p.name,
+                        names()
+                    ),
+                ));
+            }
+            (reference::check_input(p, x)?, p.input_name.clone())
+        }
+        Inputs::Int { codes, batch } => {
+            if p.int_inputs.is_empty() || codes.len() != p.int_inputs.len() {
+                return Err(input_err(
+                    "input",
+                    format!(
+                        "{} integer inputs given, the program '{}' takes {} ({})",
+                        codes.len(),
+                        p.name,
+                        p.int_inputs.len(),
+                        names()
+                    ),
+                ));
+            }
+            for (inp, c) in p.int_inputs.iter().zip(codes) {
+                let len = p.tensor(inp.tensor).len();
+                if c.len() != batch * len {
+                    return Err(input_err(
+                        &inp.name,
+                        format!("{} codes for {batch} samples of {len}", c.len()),
+                    ));
+                }
+            }
+            let first = p.int_inputs.first().map(|i| i.name.clone());
+            (batch, first.unwrap_or_default())
+        }
+    };
     if batch != s.batch {
-        return Err(SimError::Compiler(systole_compiler::Error::Input {
-            name: p.input_name.clone(),
-            msg: format!(
+        return Err(input_err(
+            &name,
+            format!(
                 "{batch} samples, the schedule is for a batch of {}",
                 s.batch
             ),
-        }));
+        ));
     }
     Ok(batch)
 }
@@ -115,10 +196,23 @@ pub fn simulate_against(
     hw: &Accelerator,
     x: &Tensor,
     engine: Engine,
+    probe: Option<&mut dyn Probe>,
+    expected: &[Codes],
+) -> Result<Simulation> {
+    simulate_inputs_against(p, s, hw, Inputs::Real(x), engine, probe, expected)
+}
+
+/// [`simulate_against`] for any kind of program input.
+pub fn simulate_inputs_against(
+    p: &Program,
+    s: &Schedule,
+    hw: &Accelerator,
+    inputs: Inputs<'_>,
+    engine: Engine,
     mut probe: Option<&mut dyn Probe>,
     expected: &[Codes],
 ) -> Result<Simulation> {
-    let batch = check(p, s, hw, x)?;
+    let batch = check(p, s, hw, inputs)?;
     if expected.len() != p.stages.len() {
         return Err(SimError::Shape {
             what: format!(
@@ -128,9 +222,20 @@ pub fn simulate_against(
             ),
         });
     }
+    let no_real = Tensor::f32(vec![0], vec![]);
+    let x = match inputs {
+        Inputs::Real(x) => x,
+        Inputs::Int { .. } => &no_real,
+    };
     let et = EnergyTable::HOROWITZ_45NM;
     let pes = (hw.rows * hw.cols) as f64;
     let mut env: Vec<Option<Codes>> = vec![None; p.tensors.len()];
+    if let Inputs::Int { codes, .. } = inputs {
+        for (inp, c) in p.int_inputs.iter().zip(codes) {
+            env[inp.tensor.0] = Some(c.clone());
+        }
+    }
+    let categories = category::of_program(p);
     let mut layers = Vec::with_capacity(s.layers.len());
     let mut clock = 0u64;
     let mut first_mismatch: Option<Mismatch> = None;
@@ -140,6 +245,7 @@ pub fn simulate_against(
             name: st.name.clone(),
             stage: l.stage,
             unit: "host",
+            category: categories[li].name(),
             start_cycle: clock,
             cycles: 0,
             compute_cycles: 0,
@@ -167,6 +273,15 @@ pub fn simulate_against(
                 rep.dram_read_bytes = *bytes;
                 rep.dram_write_bytes = *bytes;
             }
+            (Work::Gather { bytes, .. }, _) => {
+                rep.unit = "dma";
+                let t = timeline::store_and_forward(hw, *bytes, 0, *bytes);
+                rep.cycles = t.cycles;
+                rep.stall_cycles = t.stall;
+                rep.dram_read_bytes = *bytes;
+                rep.dram_write_bytes = *bytes;
+                rep.energy_pj = (2 * *bytes) as f64 * et.dram_byte_pj;
+            }
             (Work::Vector(v), _) => {
                 rep.unit = "vector";
                 let busy = hw.vector.cycles_for_elements(v.op, v.elements).unwrap_or(0);
@@ -179,17 +294,46 @@ pub fn simulate_against(
                 rep.energy_pj = v.elements as f64 * et.vector_elem_pj
                     + (v.in_bytes + v.out_bytes) as f64 * et.dram_byte_pj;
             }
-            (Work::Array(w), StageKind::Gemm(g)) => {
+            (Work::Array(w), StageKind::Gemm(_) | StageKind::MatMul(_)) => {
                 rep.unit = "array";
-                let xin = env_or(&env, expected, p, st.inputs[0]);
-                let zx = p.tensor(st.inputs[0]).format.zero_point() as i32;
+                // The operands each of the layer's GEMMs multiplies, from the simulator's own
+                // tensors (the exact engine) or the reference's.
+                let ops = || -> Result<array::Operands> {
+                    let get = |t: TensorId| env_or(&env, expected, p, t);
+                    match &st.kind {
+                        StageKind::Gemm(g) => {
+                            let zx = p.tensor(st.inputs[0]).format.zero_point() as i32;
+                            Ok(vec![array::operands(g, get(st.inputs[0]), zx, s.batch)])
+                        }
+                        StageKind::MatMul(mm) => {
+                            let b = st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format));
+                            let af = p.tensor(st.inputs[0]).format;
+                            matmul::operands(w, mm, get(st.inputs[0]), &af, b, batch)
+                        }
+                        _ => Err(SimError::Shape {
+                            what: format!("layer '{}': not an array stage", st.name),
+                        }),
+                    }
+                };
                 let (compute, codes) = match engine {
                     Engine::Fast => (
                         w.steps.iter().map(|x| array::fast_cycles(s, x)).collect(),
                         None,
                     ),
                     Engine::Exact => {
-                        let run = array::exact_layer(s, w, g, xin, zx)?;
+                        let run = match &st.kind {
+                            StageKind::Gemm(g) => {
+                                let xin = env_or(&env, expected, p, st.inputs[0]);
+                                let zx = p.tensor(st.inputs[0]).format.zero_point() as i32;
+                                array::exact_layer(s, w, g, xin, zx)?
+                            }
+                            StageKind::MatMul(mm) => matmul::exact_layer(s, w, mm, &ops()?)?,
+                            _ => {
+                                return Err(SimError::Shape {
+                                    what: format!("layer '{}': not an array stage", st.name),
+                                })
+                            }
+                        };
                         (run.cycles, Some((run.codes, run.finished_by)))
                     }
                 };
@@ -209,14 +353,14 @@ pub fn simulate_against(
                 if let (Some(pr), Engine::Exact) = (probe.as_deref_mut(), engine) {
                     pr.begin_layer(li as u32, &st.name, clock);
                     let starts: Vec<u64> = t.fold_start.iter().map(|c| c + clock).collect();
-                    array::observe_layer(s, w, g, xin, zx, &starts, pr)?;
+                    array::observe_steps(s, w, &ops()?, &starts, pr)?;
                 }
                 rep.cycles = t.cycles;
                 rep.compute_cycles = t.compute;
                 rep.stall_cycles = t.stall;
                 rep.sram_stall_cycles = t.sram_stall;
                 rep.folds = w.steps.len() as u64;
-                rep.macs = (w.m * w.k * w.n) as u64;
+                rep.macs = (w.groups * w.m * w.k * w.n) as u64;
                 rep.utilization = rep.macs as f64 / (t.cycles.max(1) as f64 * pes);
                 let mapped: f64 = w
                     .steps
@@ -246,7 +390,7 @@ pub fn simulate_against(
                 rep.energy_pj = rep.macs as f64 * et.mac_pj
                     + sram.bytes() as f64 * et.sram_byte_pj
                     + (rep.dram_read_bytes + rep.dram_write_bytes) as f64 * et.dram_byte_pj
-                    + (w.m * w.n) as f64 * et.requant_pj;
+                    + (w.groups * w.m * w.n) as f64 * et.requant_pj;
                 if let Some((codes, by)) = codes {
                     let ends: Vec<u64> = t.fold_end.iter().map(|c| c + clock).collect();
                     let cycle_of = |i: usize| ends.get(by[i] as usize).copied().unwrap_or(0);
@@ -320,6 +464,7 @@ pub fn simulate_against(
         equal,
         mismatch: first_mismatch,
         energy_table: et,
+        categories: CategoryReport::of(&layers, pes),
         layers,
     };
     Ok(Simulation { report, output })

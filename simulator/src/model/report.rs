@@ -38,6 +38,8 @@ pub struct LayerReport {
     pub stage: usize,
     /// `array`, `vector`, `dma`, `view` or `host`.
     pub unit: &'static str,
+    /// `attention`, `ffn`, `gemm` or `other` ([`super::Category`]).
+    pub category: &'static str,
     /// First cycle of the layer (layers run one after another).
     pub start_cycle: u64,
     pub cycles: u64,
@@ -60,6 +62,50 @@ pub struct LayerReport {
     /// Exact engine: whether the layer's output equals the integer reference's (None: the fast
     /// engine, whose numerics are the reference's).
     pub equal: Option<bool>,
+}
+
+/// The layers of one [`super::Category`] together.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CategoryReport {
+    pub category: &'static str,
+    pub layers: usize,
+    pub cycles: u64,
+    pub compute_cycles: u64,
+    pub stall_cycles: u64,
+    pub macs: u64,
+    /// `cycles / total_cycles`.
+    pub share: f64,
+    /// `macs / (cycles · rows · cols)`: the array's use while these layers run.
+    pub utilization: f64,
+}
+
+impl CategoryReport {
+    /// One entry per category present in `layers`, in [`super::Category::ALL`] order.
+    pub fn of(layers: &[LayerReport], pes: f64) -> Vec<CategoryReport> {
+        let total: u64 = layers.iter().map(|l| l.cycles).sum();
+        super::Category::ALL
+            .iter()
+            .filter_map(|c| {
+                let ls: Vec<&LayerReport> =
+                    layers.iter().filter(|l| l.category == c.name()).collect();
+                if ls.is_empty() {
+                    return None;
+                }
+                let sum = |f: fn(&LayerReport) -> u64| ls.iter().map(|l| f(l)).sum::<u64>();
+                let (cycles, macs) = (sum(|l| l.cycles), sum(|l| l.macs));
+                Some(CategoryReport {
+                    category: c.name(),
+                    layers: ls.len(),
+                    cycles,
+                    compute_cycles: sum(|l| l.compute_cycles),
+                    stall_cycles: sum(|l| l.stall_cycles),
+                    macs,
+                    share: cycles as f64 / total.max(1) as f64,
+                    utilization: macs as f64 / (cycles.max(1) as f64 * pes),
+                })
+            })
+            .collect()
+    }
 }
 
 /// The first element where the simulated numerics differ from the integer reference.
@@ -105,6 +151,8 @@ pub struct SimReport {
     pub dataflow: Dataflow,
     pub clock_mhz: f64,
     pub layers: Vec<LayerReport>,
+    /// Cycles, MACs and utilization per layer category (attention, ffn, gemm, other).
+    pub categories: Vec<CategoryReport>,
     pub total_cycles: u64,
     pub compute_cycles: u64,
     pub stall_cycles: u64,
@@ -163,6 +211,25 @@ impl SimReport {
             "",
             self.dram_read_bytes + self.dram_write_bytes
         );
+        for c in &self.categories {
+            let _ = writeln!(
+                o,
+                "{:<34} {:>6} {:>11} {:>10} {:>10} {:>6.1} {:>6} {:>11}",
+                format!(
+                    "  {} {:.1}% ({} layers)",
+                    c.category,
+                    100.0 * c.share,
+                    c.layers
+                ),
+                "",
+                c.cycles,
+                c.compute_cycles,
+                c.stall_cycles,
+                100.0 * c.utilization,
+                "",
+                ""
+            );
+        }
         let _ = writeln!(
             o,
             "{} on {} ({}x{} {:?}, {} MHz), {} engine, batch {}: {:.3} ms, {:.1} inferences/s, \
@@ -185,7 +252,7 @@ impl SimReport {
     /// CSV, one row per layer (the header names the columns).
     pub fn csv(&self) -> String {
         let mut o = String::from(
-            "layer,stage,unit,start_cycle,cycles,compute_cycles,stall_cycles,sram_stall_cycles,folds,macs,\
+            "layer,stage,unit,category,start_cycle,cycles,compute_cycles,stall_cycles,sram_stall_cycles,folds,macs,\
              utilization,mapping_efficiency,ifmap_sram_reads,ifmap_sram_writes,\
              filter_sram_reads,filter_sram_writes,ofmap_sram_reads,ofmap_sram_writes,\
              dram_read_bytes,dram_write_bytes,energy_pj,equal\n",
@@ -194,10 +261,11 @@ impl SimReport {
             let s = &l.sram;
             let _ = writeln!(
                 o,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
                 csv_field(&l.name),
                 l.stage,
                 l.unit,
+                l.category,
                 l.start_cycle,
                 l.cycles,
                 l.compute_cycles,

@@ -26,6 +26,15 @@ pub struct EvalData<'a> {
 
 fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
     let Some(d) = data else { return Ok(None) };
+    if !p.int_inputs.is_empty() {
+        return Err(SimError::Sweep {
+            msg: format!(
+                "--data/--labels: the program '{}' is an encoder reading integer inputs; its sweep \
+                 times shapes only and has no top-1 accuracy (drop --data and --labels)",
+                p.name
+            ),
+        });
+    }
     let out = run_quantized(p, d.x)?;
     let (correct, total) = top1(&out, d.labels)?;
     Ok(Some(correct as f64 / total.max(1) as f64))

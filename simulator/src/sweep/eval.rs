@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 use systole_compiler::fxir::Program;
 use systole_compiler::schedule;
-use systole_compiler::Tensor;
 use systole_hw::cost::{asic, fpga, Target};
 use systole_hw::{Accelerator, Dataflow, Operand};
 
@@ -34,6 +33,16 @@ impl Alloc {
             a = a.max(program.tensor(st.inputs[0]).format.bits);
             w = w.max(g.weights.operand_bits());
             acc = acc.max(g.acc_bits);
+        }
+        // The encoder's matmuls, with the widths the scheduler checks.
+        for st in &program.stages {
+            if let systole_compiler::fxir::StageKind::MatMul(m) = &st.kind {
+                let b = st.inputs.get(1).map(|&t| program.tensor(t));
+                let (ab, bb) = schedule::matmul_operand_bits(m, program.tensor(st.inputs[0]), b);
+                a = a.max(ab);
+                w = w.max(bb);
+                acc = acc.max(m.acc_bits);
+            }
         }
         let acc = acc.max(32).max(a + w);
         Alloc {
@@ -137,11 +146,41 @@ pub fn energy_pj(r: &SimReport, hw: &Accelerator, node: &asic::Node) -> f64 {
 
 /// The description of point `p` with allocation `a`.
 pub fn accelerator(space: &Space, p: &Point, a: &Alloc) -> Accelerator {
-    p.accelerator(space, a.input_bits, a.weight_bits, a.acc_bits)
+    let mut hw = p.accelerator(space, a.input_bits, a.weight_bits, a.acc_bits);
+    add_program_ops(&mut hw, &a.program);
+    hw
+}
+
+/// An encoder program's vector unit also gets the ops its stages need (`Softmax`, `LayerNorm`,
+/// `Gelu`), at transformer-128x128's cycles per element group (4, 3, 2), so they are timed on
+/// the accelerator rather than left to the host; a CNN/MLP's description is unchanged.
+pub fn add_program_ops(hw: &mut Accelerator, program: &systole_compiler::fxir::Program) {
+    use systole_compiler::fxir::{StageKind, VectorOp as Op};
+    use systole_hw::VectorOp as HwOp;
+    for st in &program.stages {
+        let need = match &st.kind {
+            StageKind::Vector(Op::MaskedSoftmax { .. }) => Some((HwOp::Softmax, 4)),
+            StageKind::Vector(Op::LayerNorm { .. }) => Some((HwOp::LayerNorm, 3)),
+            StageKind::Vector(Op::Gelu { .. }) => Some((HwOp::Gelu, 2)),
+            _ => None,
+        };
+        if let Some((op, cycles)) = need {
+            if !hw.vector.ops.contains(&op) {
+                hw.vector.ops.push(op);
+                hw.vector.op_cycles.insert(op, cycles);
+            }
+        }
+    }
 }
 
 /// Simulates point `p` (fast engine) and costs it on every target.
-pub fn evaluate(space: &Space, p: &Point, a: &Alloc, x: &Tensor, targets: &[Target]) -> Record {
+pub fn evaluate(
+    space: &Space,
+    p: &Point,
+    a: &Alloc,
+    x: model::Inputs<'_>,
+    targets: &[Target],
+) -> Record {
     let hw = accelerator(space, p, a);
     let mut rec = Record {
         index: p.index,
@@ -174,7 +213,7 @@ pub fn evaluate(space: &Space, p: &Point, a: &Alloc, x: &Tensor, targets: &[Targ
             })
         })
         .and_then(|s| {
-            model::simulate(&a.program, &s, &hw, x, Engine::Fast, None)
+            model::simulate_inputs(&a.program, &s, &hw, x, Engine::Fast, None)
                 .map(|sim| sim.report)
                 .map_err(|e| (e.to_string(), "simulate".to_string()))
         });

@@ -91,7 +91,7 @@ pub struct Run<'a> {
     /// One per [`Space::bits`] entry (or one: the program's own widths).
     pub allocs: &'a [Alloc],
     /// The input batch the fast engine runs on.
-    pub x: &'a Tensor,
+    pub x: &'a SweepBatch,
     pub targets: &'a [Target],
     pub objective: Objective,
     pub shard: Shard,
@@ -143,7 +143,8 @@ pub fn run(r: &Run, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
                 .filter(|&i| shard.holds(i) && !done.contains(i))
                 .for_each_with(tx, |tx, i| {
                     let p = r.space.point(i);
-                    let rec = eval::evaluate(r.space, &p, &r.allocs[p.alloc], r.x, r.targets);
+                    let rec =
+                        eval::evaluate(r.space, &p, &r.allocs[p.alloc], r.x.inputs(), r.targets);
                     // The receiver only goes away after an error; the rest is then discarded.
                     let _ = tx.send(rec);
                 });
@@ -250,15 +251,60 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
 
 /// The batch the fast engine runs: the first `batch` samples of `data`, or zeros of the
 /// program's input shape (cycles do not depend on values; the numerics are the reference's).
+/// The batch a sweep times: a real-valued one for a CNN/MLP program, integer codes for an
+/// encoder (token ids and a mask).
+pub enum SweepBatch {
+    Real(Tensor),
+    Int { codes: Vec<Vec<i32>>, batch: usize },
+}
+
+impl SweepBatch {
+    pub fn inputs(&self) -> crate::model::Inputs<'_> {
+        match self {
+            SweepBatch::Real(x) => crate::model::Inputs::Real(x),
+            SweepBatch::Int { codes, batch } => crate::model::Inputs::Int {
+                codes,
+                batch: *batch,
+            },
+        }
+    }
+}
+
 pub fn input_batch(
     p: &systole_compiler::fxir::Program,
     data: Option<&Tensor>,
     batch: usize,
-) -> Result<Tensor> {
+) -> Result<SweepBatch> {
+    if !p.int_inputs.is_empty() {
+        if data.is_some() {
+            return Err(SimError::Sweep {
+                msg: format!(
+                    "--data: the program '{}' is an encoder reading integer inputs; its sweep \
+                     times shapes only (drop --data and --labels)",
+                    p.name
+                ),
+            });
+        }
+        // Cycles depend on shapes only: every code 1 (a valid token id; the mask on),
+        // clamped to each input's format.
+        let codes = p
+            .int_inputs
+            .iter()
+            .map(|i| {
+                let t = p.tensor(i.tensor);
+                let v = 1i64.clamp(t.format.min_int(), t.format.max_int()) as i32;
+                vec![v; batch * t.len()]
+            })
+            .collect();
+        return Ok(SweepBatch::Int { codes, batch });
+    }
     let mut shape = vec![batch];
     shape.extend(&p.input_shape);
     let Some(x) = data else {
-        return Ok(Tensor::zeros(systole_compiler::DType::F32, shape));
+        return Ok(SweepBatch::Real(Tensor::zeros(
+            systole_compiler::DType::F32,
+            shape,
+        )));
     };
     let have = x.shape.first().copied().unwrap_or(0);
     if have < batch {
@@ -270,7 +316,9 @@ pub fn input_batch(
     let idx: Vec<usize> = (0..batch * per).collect();
     let mut s = x.shape.clone();
     s[0] = batch;
-    Tensor::new(s, x.data.gather(&idx)).map_err(|msg| SimError::Sweep { msg })
+    Tensor::new(s, x.data.gather(&idx))
+        .map(SweepBatch::Real)
+        .map_err(|msg| SimError::Sweep { msg })
 }
 
 #[cfg(test)]

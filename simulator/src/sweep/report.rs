@@ -177,7 +177,7 @@ pub fn best_layers(r: &Run, best: &Record) -> Result<Option<BestLayers>> {
     let Ok(s) = schedule::schedule(&a.program, &hw, r.space.batch) else {
         return Ok(None);
     };
-    let rep = model::simulate(&a.program, &s, &hw, r.x, Engine::Fast, None)?.report;
+    let rep = model::simulate_inputs(&a.program, &s, &hw, r.x.inputs(), Engine::Fast, None)?.report;
     Ok(Some(BestLayers {
         peak_macs_per_s: hw.peak_macs_per_second(),
         dram_bytes_per_s: hw.dram_bytes_per_second(),
@@ -249,6 +249,9 @@ pub fn write_best(
         let p = space.point(r.index);
         let acc = meta.alloc_widths.get(p.alloc).copied().unwrap_or(32);
         let mut hw = p.accelerator(&space, r.input_bits, r.weight_bits, acc);
+        if let Some(a) = allocs.and_then(|a| a.get(p.alloc)) {
+            eval::add_program_ops(&mut hw, &a.program);
+        }
         hw.name = format!("{}-best-{}", space.name, file_name(&b.target));
         let header = format!(
             "// {name}: chosen by `systole sweep` (space '{space}', hash {hash}, point {i}) as the\n\
