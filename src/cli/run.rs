@@ -114,29 +114,96 @@ fn stage_kind(k: &systole_compiler::fxir::StageKind) -> String {
     }
 }
 
-/// A `.sysq` on the integer reference: one input, one output.
+/// The integer inputs of an encoder program (`NAME=FILE.npy` for each of
+/// `Program::int_inputs`, integer arrays `[batch, len]`): their codes and the batch.
+fn int_inputs(
+    p: &systole_compiler::fxir::Program,
+    given: &[super::io::Binding],
+) -> Result<(Vec<Vec<i32>>, usize), Failure> {
+    let names: Vec<&str> = p.int_inputs.iter().map(|i| i.name.as_str()).collect();
+    let mut codes = Vec::new();
+    let mut batch = None;
+    for inp in &p.int_inputs {
+        let b = given
+            .iter()
+            .find(|b| b.name.as_deref() == Some(inp.name.as_str()))
+            .ok_or_else(|| {
+                Failure::usage(format!(
+                    "this program takes integer inputs {names:?}: give each as --input NAME=FILE.npy (missing '{}')",
+                    inp.name
+                ))
+            })?;
+        let t = read_npy(&b.path)?;
+        let bad = |msg: String| {
+            Failure::usage(format!("--input {}={}: {msg}", inp.name, b.path.display()))
+        };
+        if t.dtype().is_float() {
+            return Err(bad(format!("expected integer codes, got {}", t.dtype())));
+        }
+        let n = *t
+            .shape
+            .first()
+            .ok_or_else(|| bad("a scalar; expected [batch, ...]".into()))?;
+        if *batch.get_or_insert(n) != n {
+            return Err(bad(format!(
+                "{n} samples, the other inputs have {}",
+                batch.unwrap_or(0)
+            )));
+        }
+        let v: Vec<i32> = t
+            .to_i64_vec()
+            .into_iter()
+            .map(|x| i32::try_from(x).map_err(|_| bad(format!("code {x} does not fit 32 bits"))))
+            .collect::<Result<_, _>>()?;
+        codes.push(v);
+    }
+    if let Some(b) = given
+        .iter()
+        .find(|b| !b.name.as_deref().is_some_and(|n| names.contains(&n)))
+    {
+        return Err(Failure::usage(format!(
+            "--input {}: this program's inputs are {names:?}",
+            b.path.display()
+        )));
+    }
+    Ok((codes, batch.unwrap_or(0)))
+}
+
+/// A `.sysq` on the integer reference: one real input (or the integer inputs of an encoder),
+/// one output.
 fn main_sysq(a: &Args) -> Result<i32, Failure> {
     let f = systole_compiler::sysq::SysqFile::read(&a.model)?;
-    let [b] = a.input.as_slice() else {
-        return Err(Failure::usage("a .sysq program takes exactly one --input"));
+    let p = &f.program;
+    let ints = if p.int_inputs.is_empty() {
+        None
+    } else {
+        Some(int_inputs(p, &a.input)?)
     };
-    let x = read_npy(&b.path)?;
+    let x = match (&ints, a.input.as_slice()) {
+        (Some(_), _) => systole_compiler::Tensor::f32(vec![0], vec![]),
+        (None, [b]) => read_npy(&b.path)?,
+        (None, _) => return Err(Failure::usage("a .sysq program takes exactly one --input")),
+    };
     let mut times = Vec::new();
     let mut out = None;
-    let p = &f.program;
     // Per stage: the time between one stage's output and the next (the reference runs the
-    // stages in order, each over the whole batch).
+    // stages in order, each over the whole batch). Without --profile the batch-split `run`.
     let mut per_stage = vec![0f64; p.stages.len()];
     for _ in 0..a.repeat {
         let t0 = Instant::now();
         let mut last = t0;
-        let codes = int::run_observed(p, &x, &mut |i, _| {
+        let mut observe = |i: usize, _: &[i32]| {
             if a.profile {
                 let now = Instant::now();
                 per_stage[i] += (now - last).as_secs_f64();
                 last = now;
             }
-        })?;
+        };
+        let codes = match &ints {
+            Some((codes, batch)) => int::run_int(p, codes, *batch, &mut observe)?,
+            None if a.profile => int::run_observed(p, &x, &mut observe)?,
+            None => int::run(p, &x)?,
+        };
         out = Some(int::output_tensor(p, &codes));
         times.push(t0.elapsed().as_secs_f64());
     }

@@ -10,7 +10,7 @@ use crate::fxir::{EmbedStage, MatMulStage};
 use crate::quant::{requantize, requantize_fast, saturate_i128, Format, Overflow, Requant};
 
 use super::kernel::BlockedWeights;
-use super::vector::i_exp;
+use super::vector::{i_exp, write_ratios};
 
 /// `floor(n / d + 1/2)` for `d > 0` (RND: half toward +inf).
 pub fn div_rnd(n: i128, d: i128) -> i128 {
@@ -234,6 +234,9 @@ pub fn layernorm(
     y.par_chunks_mut(row.max(1))
         .zip(x.par_chunks(row.max(1)))
         .for_each(|(ys, xs)| {
+            if layernorm_row_i64(xs, ys, z as i64, gamma, beta, frac, eps, yf).is_some() {
+                return;
+            }
             let sum: i128 = xs.iter().map(|&v| i128::from(v) - z).sum();
             let d: Vec<i128> = xs.iter().map(|&v| h * (i128::from(v) - z) - sum).collect();
             let ss: i128 = d.iter().map(|v| v * v).sum();
@@ -247,6 +250,42 @@ pub fn layernorm(
     y
 }
 
+/// One row of [`layernorm`] in `i64`, the same arithmetic as the `i128` definition, or `None`
+/// (nothing to trust in `ys`) when an intermediate would leave `i64`: then the caller runs the
+/// definition. With 16-bit inputs over 384 channels every row takes this path.
+#[allow(clippy::too_many_arguments)]
+fn layernorm_row_i64(
+    xs: &[i32],
+    ys: &mut [i32],
+    z: i64,
+    gamma: &[i64],
+    beta: &[i64],
+    frac: u32,
+    eps: i64,
+    yf: &Format,
+) -> Option<()> {
+    let h = xs.len() as i64;
+    let sum: i64 = xs.iter().map(|&v| i64::from(v) - z).sum();
+    let mut ss: i64 = 0;
+    for &v in xs {
+        let d = h.checked_mul(i64::from(v) - z)?.checked_sub(sum)?;
+        ss = ss.checked_add(d.checked_mul(d)?)?;
+    }
+    let sigma = (isqrt((ss / h).checked_add(eps)? as u128).max(1)) as i64;
+    let den = sigma.checked_mul(1i64.checked_shl(frac)?)?;
+    let den2 = den.checked_mul(2)?;
+    let zy = yf.zero_point();
+    for (c, (o, &v)) in ys.iter_mut().zip(xs).enumerate() {
+        let d = h * (i64::from(v) - z) - sum;
+        let num = d
+            .checked_mul(gamma[c])?
+            .checked_add(beta[c].checked_mul(sigma)?)?;
+        let q = num.checked_mul(2)?.checked_add(den)?.div_euclid(den2);
+        *o = sat(i128::from(q) + i128::from(zy), yf);
+    }
+    Some(())
+}
+
 /// I-BERT's integer erf of codes `q` with step `S'`: `sgn(q)·(q_one − (min(|q|, q_r) − q_r)²)`,
 /// in units of `0.2888·S'²`.
 pub fn i_erf(q: i64, q_r: i64, q_one: i64) -> i64 {
@@ -257,12 +296,18 @@ pub fn i_erf(q: i64, q_r: i64, q_one: i64) -> i64 {
 /// i-GELU: `requant(q·(q_one + i_erf(q)))`.
 pub fn gelu(x: &[i32], xf: &Format, q_r: i64, q_one: i64, r: &Requant) -> Vec<i32> {
     let z = xf.zero_point();
-    x.par_iter()
-        .map(|&v| {
-            let q = i64::from(v) - z;
-            requantize(q * (q_one + i_erf(q, q_r, q_one)), 0, r) as i32
-        })
-        .collect()
+    let mut y = vec![0i32; x.len()];
+    // requantize_fast: the same result for every product (it defers to `requantize` beyond 31
+    // bits); chunks of 4096 so a task is more than one element.
+    y.par_chunks_mut(4096)
+        .zip(x.par_chunks(4096))
+        .for_each(|(ys, xs)| {
+            for (o, &v) in ys.iter_mut().zip(xs) {
+                let q = i64::from(v) - z;
+                *o = requantize_fast(q * (q_one + i_erf(q, q_r, q_one)), 0, r) as i32;
+            }
+        });
+    y
 }
 
 /// Integer softmax over rows, leaving out positions whose mask code is 0.
@@ -311,9 +356,7 @@ pub fn masked_softmax(
                 })
                 .collect();
             let sum: i64 = e.iter().sum::<i64>().max(1);
-            for (o, &v) in ys.iter_mut().zip(&e) {
-                *o = ((i128::from(v) << frac) / i128::from(sum)).min(i128::from(max_code)) as i32;
-            }
+            write_ratios(ys, &e, frac, sum, max_code);
         });
     y
 }

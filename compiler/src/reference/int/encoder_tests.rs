@@ -326,3 +326,82 @@ fn add_rescales_both_operands() {
     let y = encoder::add(&[127], &af, None, ms(0.1), 0, sh, &[0], &small);
     assert_eq!(y, vec![127]);
 }
+
+/// The `i128` definition of one LayerNorm row (what `encoder::layernorm` computed before its
+/// `i64` fast path).
+fn layernorm_definition(
+    xs: &[i32],
+    z: i128,
+    gamma: &[i64],
+    beta: &[i64],
+    frac: u32,
+    eps: i64,
+    yf: &Format,
+) -> Vec<i32> {
+    let h = xs.len() as i128;
+    let sum: i128 = xs.iter().map(|&v| i128::from(v) - z).sum();
+    let d: Vec<i128> = xs.iter().map(|&v| h * (i128::from(v) - z) - sum).collect();
+    let ss: i128 = d.iter().map(|v| v * v).sum();
+    let sigma = isqrt((ss / h + i128::from(eps)) as u128).max(1) as i128;
+    let den = sigma << frac;
+    d.iter()
+        .enumerate()
+        .map(|(c, &dv)| {
+            let num = dv * i128::from(gamma[c]) + i128::from(beta[c]) * sigma;
+            crate::quant::saturate_i128(
+                div_rnd(num, den) + i128::from(yf.zero_point()),
+                yf.bits,
+                yf.signed,
+                Overflow::Sat,
+            ) as i32
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// LayerNorm's i64 row path equals the i128 definition, including rows (wide inputs, large
+    /// γ) that overflow i64 and take the definition.
+    #[test]
+    fn layernorm_fast_path_equals_the_definition(
+        row in 1usize..48, bits in prop_oneof![Just(8u32), Just(16), Just(24), Just(31)],
+        gamma_bits in 1u32..40, zx in -5i32..5, eps in 0i64..1000, frac in 8u32..20,
+        seed in any::<u64>(), rows in 1usize..4,
+    ) {
+        let mut r = Rng(seed | 1);
+        let xf = fmt(true, bits, 0.01, zx);
+        let yf = fmt(true, 8, 0.05, 0);
+        let span = 1u64 << (bits - 1);
+        let x: Vec<i32> = (0..rows * row)
+            .map(|_| ((r.next() % (2 * span)) as i64 - span as i64).clamp(xf.min_int(), xf.max_int()) as i32)
+            .collect();
+        let g = 1u64 << gamma_bits;
+        let gamma: Vec<i64> = (0..row).map(|_| (r.next() % (2 * g)) as i64 - g as i64).collect();
+        let beta: Vec<i64> = (0..row).map(|_| (r.next() % (2 * g)) as i64 - g as i64).collect();
+        let got = encoder::layernorm(&x, &xf, row, &gamma, &beta, frac, eps, &yf);
+        let want: Vec<i32> = x
+            .chunks(row)
+            .flat_map(|xs| layernorm_definition(xs, i128::from(zx), &gamma, &beta, frac, eps, &yf))
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+
+    /// The softmax's i64 quotients equal the i128 ones, on both sides of the i64 limit.
+    #[test]
+    fn softmax_ratios_equal_the_i128_quotients(
+        n in 1usize..40, top_bits in 1u32..57, frac in 0u32..24, max_code in 1i64..70000,
+        seed in any::<u64>(),
+    ) {
+        let mut r = Rng(seed | 1);
+        let e: Vec<i64> = (0..n).map(|_| (r.next() % (1u64 << top_bits)) as i64).collect();
+        let sum = e.iter().sum::<i64>().max(1);
+        let mut got = vec![0i32; n];
+        super::vector::write_ratios(&mut got, &e, frac, sum, max_code);
+        let want: Vec<i32> = e
+            .iter()
+            .map(|&v| ((i128::from(v) << frac) / i128::from(sum)).min(i128::from(max_code)) as i32)
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -155,6 +155,22 @@ pub fn i_exp(q: i64, q_ln2: i64, q_b: i64, q_c: i64) -> i64 {
     l >> z.min(62)
 }
 
+/// `y = min(floor(e·2^frac / sum), max_code)` for a softmax row (`e ≥ 0`, `sum ≥ 1`): in `i64`
+/// when the row's largest `e·2^frac` fits (an `i128` division is a library call per element),
+/// otherwise in `i128`. The same quotients.
+pub(super) fn write_ratios(ys: &mut [i32], e: &[i64], frac: u32, sum: i64, max_code: i64) {
+    let top = e.iter().copied().max().unwrap_or(0);
+    if frac < 62 && top >= 0 && top <= i64::MAX >> frac {
+        for (o, &v) in ys.iter_mut().zip(e) {
+            *o = ((v << frac) / sum).min(max_code) as i32;
+        }
+    } else {
+        for (o, &v) in ys.iter_mut().zip(e) {
+            *o = ((i128::from(v) << frac) / i128::from(sum)).min(i128::from(max_code)) as i32;
+        }
+    }
+}
+
 pub(super) fn softmax(
     x: &[i32],
     row: usize,
@@ -178,9 +194,7 @@ pub(super) fn softmax(
                 .map(|&q| i_exp(i64::from(q) - i64::from(m), q_ln2, q_b, q_c))
                 .collect();
             let sum: i64 = e.iter().sum::<i64>().max(1);
-            for (o, &v) in ys.iter_mut().zip(&e) {
-                *o = ((i128::from(v) << frac) / i128::from(sum)).min(i128::from(max_code)) as i32;
-            }
+            write_ratios(ys, &e, frac, sum, max_code);
         });
     y
 }
