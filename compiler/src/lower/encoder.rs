@@ -585,6 +585,7 @@ impl Lowering<'_> {
             bias: Vec::new(),
             acc_bits,
             requant: vec![r],
+            dynamic: false,
         };
         let y = self.out_tensor(out, yf)?;
         self.push(&n.name, StageKind::MatMul(stage), vec![a, b], y);
@@ -634,6 +635,7 @@ pub fn linear_stage(
         bias,
         acc_bits,
         requant,
+        dynamic: false,
     })
 }
 

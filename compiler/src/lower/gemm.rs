@@ -347,5 +347,6 @@ pub fn build(
         acc_overflow: None,
         requant,
         relu,
+        dynamic: false,
     })
 }
