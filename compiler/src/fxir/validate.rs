@@ -367,7 +367,12 @@ fn matmul(
             .unsigned_abs()
             .max((a.format.min_int() - za).unsigned_abs())
     };
-    let bias = m.bias.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    // A dynamic stage adds its bias after the shift, outside the array (dynamic.rs).
+    let bias = if m.dynamic {
+        0
+    } else {
+        m.bias.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)
+    };
     let bound = u128::from(amax) * u128::from(bmax) * k as u128 + u128::from(bias);
     let needed = 129 - bound.leading_zeros();
     if !(needed..=64).contains(&m.acc_bits) {
@@ -411,8 +416,13 @@ fn gemm(name: &str, g: &GemmStage, x: &Format, y: &Format) -> Result<()> {
     }
     if g.acc_overflow.is_none() {
         // The proof: every partial sum |Σ x w + b| <= K · max|x| · max|w| + max|b| < 2^(acc_bits - 1).
+        // A dynamic stage adds its bias after the shift, outside the array (dynamic.rs).
         let xmax = u128::from(max_code(x));
-        let bmax = g.bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0) as u128;
+        let bmax = if g.dynamic {
+            0
+        } else {
+            g.bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0) as u128
+        };
         let bound = g.k as u128 * xmax * u128::from(wmax) + bmax;
         if bound >= 1u128 << (g.acc_bits - 1) {
             return Err(bad(name, format!("accumulator of {} bits can overflow (worst case |acc| = {bound}); widen it or give it an overflow mode", g.acc_bits)));

@@ -108,6 +108,9 @@ pub struct QuantConfig {
     pub bias_correction: bool,
     /// Overrides by layer (graph node) name.
     pub layers: BTreeMap<String, LayerChoice>,
+    /// Dynamic activation quantization: array stages read their input through a run-time
+    /// per-row exponent (per sample for Conv/Gemm, per token for the encoder's linear layers).
+    pub dynamic: bool,
 }
 
 impl Default for QuantConfig {
@@ -123,6 +126,7 @@ impl Default for QuantConfig {
             adaround: false,
             bias_correction: false,
             layers: BTreeMap::new(),
+            dynamic: false,
         }
     }
 }
