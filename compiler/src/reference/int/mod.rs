@@ -13,6 +13,8 @@ mod kernel;
 mod vector;
 
 #[cfg(test)]
+mod dynamic_tests;
+#[cfg(test)]
 mod encoder_tests;
 #[cfg(test)]
 mod tests;
