@@ -381,3 +381,37 @@ fn dropping_the_exponent_changes_the_output() {
     assert_eq!(unshifted[..g.n], got[..g.n], "e = 0: no difference");
     assert_ne!(unshifted[g.n..], got[g.n..], "e > 0: the shift matters");
 }
+
+#[test]
+fn the_scheduler_charges_the_row_max_on_the_vector_unit() {
+    use crate::schedule::{schedule, Work};
+    use systole_hw::VectorOp as HwOp;
+    let (p, _) = fixed();
+    let mut hw = systole_hw::presets::load("edge-8x8").unwrap();
+    // A preset without RowMax: the exponent is host work, named.
+    let s = schedule(&p, &hw, 4).unwrap();
+    assert!(
+        matches!(&s.layers[0].work, Work::Host { op, .. } if op == "RowMax"),
+        "{:?}",
+        s.layers[0].work
+    );
+    // With RowMax (2 cycles per group of lanes), the reduction over every input element.
+    hw.vector.ops.push(HwOp::RowMax);
+    hw.vector.op_cycles.insert(HwOp::RowMax, 2);
+    let s = schedule(&p, &hw, 4).unwrap();
+    match &s.layers[0].work {
+        Work::Vector(v) => {
+            assert_eq!((v.op, v.elements), (HwOp::RowMax, 4 * 16));
+            let lanes = u64::from(hw.vector.lanes);
+            assert_eq!(
+                hw.vector.cycles_for_elements(v.op, v.elements),
+                Some((4 * 16u64).div_ceil(lanes) * 2)
+            );
+        }
+        w => panic!("{w:?}"),
+    }
+    assert!(
+        matches!(&s.layers[1].work, Work::Vector(v) if v.op == HwOp::Requantize && v.elements == 4 * 16)
+    );
+    assert!(matches!(&s.layers[2].work, Work::Array(_)));
+}
