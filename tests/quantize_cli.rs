@@ -312,3 +312,61 @@ fn profile_writes_the_table_and_plots() {
     }
     assert!(out.join("sensitivity.svg").exists() && out.join("sensitivity.csv").exists());
 }
+
+#[test]
+fn dynamic_quantization_evaluates_and_compile_refuses_it_by_name() {
+    let d = tmpdir("dynamic");
+    let out = d.join("cnn-dyn.sysq").display().to_string();
+    let q = json(&[
+        "quantize",
+        CNN,
+        "--calib",
+        CALIB,
+        "--dynamic",
+        "-o",
+        &out,
+        "--json",
+    ]);
+    // conv1, conv2 and the dense layer each read their input through a run-time exponent.
+    assert_eq!(q["dynamic"].as_u64(), Some(3), "{q}");
+    let stat = d.join("cnn.sysq").display().to_string();
+    let s = json(&["quantize", CNN, "--calib", CALIB, "-o", &stat, "--json"]);
+    assert_eq!(s["dynamic"].as_u64(), Some(0), "{s}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("\"version\":3") && text.contains("DynamicExponent"));
+    let float = json(&["eval", CNN, "--data", TEST_X, "--labels", TEST_Y, "--json"])["top1"]
+        .as_f64()
+        .unwrap();
+    let dynamic = json(&["eval", &out, "--data", TEST_X, "--labels", TEST_Y, "--json"])["top1"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        dynamic >= float - 0.005,
+        "dynamic {dynamic} vs float {float}"
+    );
+    let build = d.join("build").display().to_string();
+    bad(
+        &["compile", &out, "--hw", "edge-8x8", "-o", &build],
+        &[
+            "compile does not take dynamic quantization",
+            "digits_cnn/conv1/Conv2D/dynamic-exponent",
+        ],
+    );
+    assert!(!d.join("build").exists(), "compile wrote a build");
+    bad(
+        &["simulate", &out, "--hw", "edge-8x8", "--input", TEST_X],
+        &["simulate does not take dynamic quantization"],
+    );
+    bad(
+        &[
+            "quantize",
+            "models/digits_mlp.onnx",
+            "--hls4ml-config",
+            "x.json",
+            "--dynamic",
+            "-o",
+            &out,
+        ],
+        &["--dynamic"],
+    );
+}

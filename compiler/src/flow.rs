@@ -99,10 +99,13 @@ pub fn quantize(
 
 /// Refuses programs the backend, the RTL and the sizing sweep do not take yet: integer program
 /// inputs (token ids) and the encoder stages (row-major `MatMul`, `Embed`, vector `Add`,
-/// `LayerNorm`, `Gelu`, `MaskedSoftmax`). The error names the first such stage; `what` is the
-/// verb ("compile", "sweep"). `simulate` takes them (both engines).
+/// `LayerNorm`, `Gelu`, `MaskedSoftmax`), and dynamic quantization (`DynamicExponent`,
+/// `DynamicQuant`: the exact engine and the RTL apply no run-time exponent). The error names the
+/// first such stage; `what` is the verb ("compile", "sweep"). `simulate` takes the encoder
+/// stages (both engines) and refuses only dynamic programs ([`check_static_program`]).
 pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
     use crate::fxir::{StageKind, VectorOp};
+    check_static_program(p, what)?;
     let unsupported = p.stages.iter().find(|st| {
         matches!(
             st.kind,
@@ -134,4 +137,25 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
         }),
         None => Ok(()),
     }
+}
+
+/// Refuses dynamic quantization (`DynamicExponent`, `DynamicQuant`), which neither the
+/// simulator's engines nor the RTL apply yet; names the first such stage.
+pub fn check_static_program(p: &Program, what: &str) -> Result<()> {
+    use crate::fxir::{StageKind, VectorOp};
+    let dynamic = p.stages.iter().find(|st| {
+        matches!(
+            st.kind,
+            StageKind::Vector(VectorOp::DynamicExponent { .. } | VectorOp::DynamicQuant { .. })
+        )
+    });
+    if let Some(st) = dynamic {
+        return Err(Error::Model {
+            msg: format!(
+                "{what} does not take dynamic quantization yet: stage '{}' is a run-time per-row exponent or quantizer (quantize --dynamic); quantize without --dynamic, or evaluate it on the integer reference (systole eval, systole embed --sysq)",
+                st.name
+            ),
+        });
+    }
+    Ok(())
 }

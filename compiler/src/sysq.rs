@@ -15,8 +15,13 @@ pub const FORMAT: &str = "systole-sysq";
 /// Bumped whenever a field changes meaning or a reader of the previous version would misread.
 /// Version 2 added integer program inputs (`program.int_inputs`) and the encoder stages
 /// (`MatMul`, `Embed`, vector `Add`, `LayerNorm`, `Gelu`, `MaskedSoftmax`); a version-1 file is
-/// a version-2 file without them and is read as such.
-pub const VERSION: u32 = 2;
+/// a version-2 file without them and is read as such. Version 3 added dynamic quantization
+/// (vector `DynamicExponent`, `DynamicQuant`, and `dynamic` array stages); a program without
+/// them is still written as version 2, byte for byte as before, so only files that need the
+/// new stages are refused by an older reader.
+pub const VERSION: u32 = 3;
+/// The version written for programs without dynamic quantization.
+pub const VERSION_STATIC: u32 = 2;
 /// The oldest version this Systole reads.
 pub const MIN_VERSION: u32 = 1;
 
@@ -51,9 +56,14 @@ struct Header {
 
 impl SysqFile {
     pub fn new(provenance: Provenance, program: Program) -> SysqFile {
+        let version = if program.is_dynamic() {
+            VERSION
+        } else {
+            VERSION_STATIC
+        };
         SysqFile {
             format: FORMAT.into(),
-            version: VERSION,
+            version,
             provenance,
             program,
         }
@@ -108,6 +118,12 @@ impl SysqFile {
         }
         let f: SysqFile =
             serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid .sysq: {e}")))?;
+        if f.version < VERSION && f.program.is_dynamic() {
+            return Err(bad(format!(
+                "a version-{} file with dynamic quantization stages (they need version {VERSION})",
+                f.version
+            )));
+        }
         f.program
             .validate()
             .map_err(|e| bad(format!("invalid program: {e}")))?;

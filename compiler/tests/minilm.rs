@@ -463,3 +463,58 @@ fn smoothquant_is_exact_in_float_and_helps_w8a8() {
     assert_eq!(n1, n0 + sites, "one more LayerNorm stage per site");
     assert!(c1 >= c0, "SmoothQuant {c1} < plain {c0}");
 }
+
+/// Dynamic per-token activations (`--dynamic`): every linear layer reads its input through a
+/// run-time exponent per token (the activation × activation matmuls stay static), and the
+/// embeddings track float at least as well as the static W8A8 program's, and within 0.99.
+#[test]
+fn w8a8_dynamic_per_token_tracks_float_at_least_as_well_as_static() {
+    use systole_compiler::fxir::StageKind;
+    use systole_compiler::lower::QuantConfig;
+    use systole_compiler::text::pool::cosine;
+    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
+    let Some(dir) = minilm() else { return };
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
+    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
+    let calib: Vec<String> = set.split("calib").texts().into_iter().take(64).collect();
+    let eval = eval_sentences(12);
+    let seq = tok
+        .encode(&[calib.clone(), eval.clone()].concat(), None)
+        .unwrap()
+        .seq;
+    let b = tok.encode(&eval, Some(seq)).unwrap();
+    let float = enc.run(&b).unwrap().vectors;
+    let mut means = Vec::new();
+    for dynamic in [false, true] {
+        let cfg = QuantConfig {
+            method: systole_compiler::quant::threshold::Method::Mse,
+            dynamic,
+            ..QuantConfig::default()
+        };
+        let (p, _) = quantize_encoder(&mut enc, &tok, &calib, seq, &cfg, &mut |_, _| {}).unwrap();
+        assert_eq!(p.is_dynamic(), dynamic);
+        for st in &p.stages {
+            if let StageKind::MatMul(m) = &st.kind {
+                assert_eq!(
+                    m.dynamic,
+                    dynamic && m.weights.is_some(),
+                    "stage {}",
+                    st.name
+                );
+            }
+        }
+        let int = run_encoder_program(&p, &b).unwrap();
+        let cos: Vec<f64> = float.iter().zip(&int).map(|(f, q)| cosine(f, q)).collect();
+        let mean = cos.iter().sum::<f64>() / cos.len() as f64;
+        eprintln!("W8A8 dynamic={dynamic}: mean cosine to float {mean:.5} (seq {seq})");
+        means.push(mean);
+    }
+    assert!(means[1] >= 0.99, "dynamic mean cosine {}", means[1]);
+    assert!(
+        means[1] >= means[0],
+        "dynamic {} below static {}",
+        means[1],
+        means[0]
+    );
+}

@@ -354,3 +354,54 @@ fn gptq_adaround_and_bias_correction_beat_round_to_nearest() {
         }
     }
 }
+
+#[test]
+fn dynamic_int8_is_within_half_a_point_of_float_round_trips_as_version_3_and_is_refused_by_compile()
+{
+    let dynamic = QuantConfig {
+        dynamic: true,
+        ..QuantConfig::default()
+    };
+    for m in &MODELS {
+        let g = load_optimized(&repo().join(format!("models/{}.onnx", m.name))).unwrap();
+        let x = data(m.test);
+        let float = accuracy(&run_float(&g, &x).unwrap());
+        let p = quantized(m, &dynamic);
+        p.validate().unwrap();
+        assert!(p.is_dynamic());
+        let q = accuracy(&run_quantized(&p, &x).unwrap());
+        eprintln!("{}: float {float:.4} int8 dynamic {q:.4}", m.name);
+        assert!(
+            q >= float - 0.005,
+            "{}: dynamic {q} vs float {float}",
+            m.name
+        );
+        insta::assert_snapshot!(format!("{}__int8_dynamic", m.name), dump(&p));
+        // Written as version 3 (static programs stay version 2); a version-2 header on a
+        // dynamic program is refused, as is a newer version.
+        let f = SysqFile::new(Provenance::default(), p.clone());
+        let text = String::from_utf8(f.to_bytes()).unwrap();
+        assert!(text.contains("\"version\":3"), "written as version 3");
+        let back = SysqFile::from_bytes(Path::new("d.sysq"), text.as_bytes()).unwrap();
+        assert!(back.program == p, "the dynamic .sysq did not round-trip");
+        let v2 = text.replacen("\"version\":3", "\"version\":2", 1);
+        let e = SysqFile::from_bytes(Path::new("d.sysq"), v2.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("version-2") && e.contains("dynamic"), "{e}");
+        let v9 = text.replacen("\"version\":3", "\"version\":9", 1);
+        let e = SysqFile::from_bytes(Path::new("d.sysq"), v9.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("newer") && e.contains('9'), "{e}");
+        // The backend and the simulator refuse it, naming the first dynamic stage.
+        let e = systole_compiler::flow::check_array_program(&p, "compile")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("compile does not take dynamic quantization")
+                && e.contains("/dynamic-exponent'"),
+            "{e}"
+        );
+    }
+}

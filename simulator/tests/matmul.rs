@@ -92,6 +92,7 @@ fn program(c: &Case) -> Program {
                 bias,
                 acc_bits: 129 - bound.leading_zeros(),
                 requant: vec![r; n],
+                dynamic: false,
             }
         }
         None => {
@@ -111,6 +112,7 @@ fn program(c: &Case) -> Program {
                 bias: Vec::new(),
                 acc_bits: 129 - bound.leading_zeros(),
                 requant: vec![r],
+                dynamic: false,
             }
         }
     };

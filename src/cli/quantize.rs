@@ -24,7 +24,7 @@ use super::Failure;
 /// Quantize a model: calibrate on data, choose per-layer formats, write a .sysq program.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq\n  systole quantize .cache/minilm/model.onnx --calib-sentences models/text/sentences.tsv --tokenizer .cache/minilm/tokenizer.json --smooth-alpha 0.5 -o w8a8-sq.sysq"
+    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq\n  systole quantize .cache/minilm/model.onnx --calib-sentences models/text/sentences.tsv --tokenizer .cache/minilm/tokenizer.json --smooth-alpha 0.5 -o w8a8-sq.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --dynamic -o cnn-dyn.sysq   # per-sample scales at run time"
 )]
 pub struct Args {
     /// ONNX model.
@@ -111,12 +111,20 @@ pub struct Args {
     /// Write the chosen per-layer formats as an editable RON allocation file.
     #[arg(long)]
     pub write_alloc: Option<PathBuf>,
+    /// Dynamic activation quantization: every array stage reads its input through a scale chosen
+    /// at run time, a power-of-two exponent per row from the row's largest magnitude (per sample
+    /// for Conv/Gemm, per token for an encoder's linear layers; Q·Kᵀ and P·V stay static). The
+    /// producers write those inputs in 16 bits; --acts sets the width the array reads. The
+    /// integer reference runs it (eval, run, embed --sysq); compile and simulate refuse it.
+    #[arg(long, conflicts_with = "hls4ml_config")]
+    pub dynamic: bool,
     /// Print the fixed-point program's text dump.
     #[arg(long)]
     pub dump: bool,
     /// Print JSON: output, weights, weight_bits, avg_bits, float_bytes, quantized_bytes,
     /// calibration_agreement, layers[] (name, format, operand_bits, acc_bits, rom_bits, zeros),
-    /// pareto[] (avg_bits, predicted_error, agreement) when --budget, seconds.
+    /// pareto[] (avg_bits, predicted_error, agreement) when --budget, dynamic (the number of
+    /// inputs quantized at run time: 0 without --dynamic), seconds.
     #[arg(long)]
     pub json: bool,
 }
@@ -149,6 +157,8 @@ struct Report {
     calibration_agreement: f64,
     layers: Vec<LayerReport>,
     pareto: Vec<ParetoPoint>,
+    /// Tensors quantized at run time (`--dynamic`): the number of dynamic-exponent stages.
+    dynamic: usize,
     seconds: f64,
 }
 
@@ -171,6 +181,16 @@ impl Report {
             calibration_agreement,
             layers: layer_reports(p),
             pareto,
+            dynamic: p
+                .stages
+                .iter()
+                .filter(|s| {
+                    matches!(
+                        s.kind,
+                        StageKind::Vector(systole_compiler::fxir::VectorOp::DynamicExponent { .. })
+                    )
+                })
+                .count(),
             seconds: t0.elapsed().as_secs_f64(),
         }
     }
@@ -245,6 +265,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         adaround: a.adaround,
         bias_correction: a.bias_correction,
         smooth_alpha: a.smooth_alpha,
+        dynamic: a.dynamic,
         ..QuantConfig::default()
     };
     if let Some(alpha) = a.smooth_alpha {
@@ -344,7 +365,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         calibration: calib_path.display().to_string(),
         calibration_samples: cal.samples,
         method: method.to_string(),
-        acts: acts.to_string(),
+        acts: acts_label(&cfg),
         weights: weights.to_string(),
         per_channel: cfg.per_channel,
         layers: p
@@ -364,6 +385,12 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             println!(
                 "  {:<40} {:<12} operand i{:<2} acc i{:<2} rom {:>7} bits  zeros {}",
                 l.name, l.format, l.operand_bits, l.acc_bits, l.rom_bits, l.zeros
+            );
+        }
+        if report.dynamic > 0 {
+            println!(
+                "  {} array inputs quantized at run time (per-sample exponents)",
+                report.dynamic
             );
         }
         for pt in &report.pareto {
@@ -508,7 +535,7 @@ fn encoder_main(
             Some(alpha) => format!("{}, SmoothQuant alpha {alpha}", cfg.method),
             None => cfg.method.to_string(),
         },
-        acts: cfg.acts.to_string(),
+        acts: acts_label(cfg),
         weights: cfg.weights.to_string(),
         per_channel: cfg.per_channel,
         layers: layer_reports(&p)
@@ -530,6 +557,12 @@ fn encoder_main(
                 l.name, l.format, l.operand_bits, l.acc_bits, l.rom_bits
             );
         }
+        if report.dynamic > 0 {
+            println!(
+                "  {} linear-layer inputs quantized at run time (per-token exponents)",
+                report.dynamic
+            );
+        }
         println!(
             "{}: encoder for sequence {seq}, {} stages, {} linear weights in {:.3} bits/weight; calibrated on {} sentences in {:.1} s",
             report.output,
@@ -541,6 +574,15 @@ fn encoder_main(
         );
     }
     Ok(0)
+}
+
+/// The activation format for the provenance, `+dynamic` with `--dynamic`.
+fn acts_label(cfg: &QuantConfig) -> String {
+    if cfg.dynamic {
+        format!("{}+dynamic", cfg.acts)
+    } else {
+        cfg.acts.to_string()
+    }
 }
 
 fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {

@@ -44,6 +44,7 @@ pub fn vector_code(v: VectorOp) -> u8 {
         VectorOp::Softmax => 9,
         VectorOp::LayerNorm => 10,
         VectorOp::Gelu => 11,
+        VectorOp::RowMax => 12,
     }
 }
 

@@ -138,6 +138,15 @@ fn gemm_text(s: &mut String, g: &GemmStage) {
     );
 }
 
+/// The detail of a dynamic array stage (`acc<<e`: the accumulator shifted by input 1's exponent).
+fn dynamic_text(dynamic: bool) -> String {
+    if dynamic {
+        "acc<<e".into()
+    } else {
+        String::new()
+    }
+}
+
 /// Renders the program as stable text.
 pub fn dump(p: &Program) -> String {
     let mut s = String::new();
@@ -169,8 +178,14 @@ pub fn dump(p: &Program) -> String {
                 ins.push(format!("%{}", p.input_name));
                 ("quantize", format!("{rounding} {overflow}"))
             }
-            StageKind::Gemm(g) if g.conv.is_some() => ("conv", String::new()),
-            StageKind::Gemm(_) => ("gemm", String::new()),
+            StageKind::Gemm(g) if g.conv.is_some() => ("conv", dynamic_text(g.dynamic)),
+            StageKind::Gemm(g) => ("gemm", dynamic_text(g.dynamic)),
+            StageKind::Vector(VectorOp::DynamicExponent { row, mag_bits }) => {
+                ("dyn-exponent", format!("row={row} mag_bits={mag_bits}"))
+            }
+            StageKind::Vector(VectorOp::DynamicQuant { row }) => {
+                ("dyn-quant", format!("row={row} RND SAT"))
+            }
             StageKind::Vector(VectorOp::MaxPool { window }) => ("maxpool", window_text(window)),
             StageKind::Vector(VectorOp::Relu) => ("relu", String::new()),
             StageKind::Vector(VectorOp::ReluCast { rounding, overflow }) => {
@@ -239,12 +254,13 @@ pub fn dump(p: &Program) -> String {
                     "matmul"
                 },
                 format!(
-                    "groups={} m={} k={} n={} acc={}{}",
+                    "groups={} m={} k={} n={} acc={}{}{}",
                     m.groups,
                     m.m,
                     m.k,
                     m.n,
                     m.acc_bits,
+                    if m.dynamic { " acc<<e" } else { "" },
                     match &m.weights {
                         Some(w) => format!(
                             " {} codes#{:016x} bias#{:016x} requant#{:016x}",

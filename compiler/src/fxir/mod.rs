@@ -12,10 +12,12 @@
 //! convolutional stages, and a tensor's integer codes are stored as `i32`.
 
 mod dump;
+mod dynamic;
 mod validate;
 pub mod weights;
 
 pub use dump::{dump, format_text};
+pub use dynamic::{exponent_format, max_shift};
 pub use validate::max_code as validate_max_code;
 pub use weights::{Coding, Fp8Kind, Weights};
 
@@ -94,6 +96,16 @@ pub struct GemmStage {
     pub requant: Vec<Requant>,
     /// ReLU fused after requantization: `y = max(y, z_y)`.
     pub relu: bool,
+    /// Dynamic input (`docs/quantization.md`, "Dynamic quantization"): input 0 holds the codes of
+    /// a [`VectorOp::DynamicQuant`] (zero point 0) and input 1 the sample's exponent `e` (one
+    /// per sample, from [`VectorOp::DynamicExponent`]); the accumulator is worth `2^e` more, so
+    /// `y[c] = requant_c((acc << e) + bias[c])`. Omitted from `.sysq` when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dynamic: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// A stage of the vector unit (no weights).
@@ -165,6 +177,16 @@ pub enum VectorOp {
         q_one: i64,
         requant: Requant,
     },
+    /// The per-row exponent of dynamic quantization (a max-reduction and a leading-zero count):
+    /// over each row of `row` consecutive elements, `e = max(0, bitlen(max |x − z_x|) −
+    /// mag_bits)`. Output: one code per row (`len / row` per sample), unsigned.
+    DynamicExponent { row: usize, mag_bits: u32 },
+    /// Dynamic quantization of a wide input to the output's narrow format (zero point 0) with
+    /// the row exponents of input 1 (a [`VectorOp::DynamicExponent`] of the same input and
+    /// `row`, whose `mag_bits` is the output's magnitude width): `y = sat(rnd((x − z_x) / 2^e))`,
+    /// RND (half toward +inf) and SAT. The output's format carries the base step `S_x`: a code
+    /// `y` of row `r` stands for `S_x · 2^e_r · y`, which only a `dynamic` array stage reads.
+    DynamicQuant { row: usize },
 }
 
 /// A matrix product per group on activations laid out row-major (the transformer's linear layers
@@ -189,6 +211,12 @@ pub struct MatMulStage {
     pub acc_bits: u32,
     /// One per output column (constant weights) or one for the whole stage (activation `B`).
     pub requant: Vec<Requant>,
+    /// Dynamic per-row input (constant weights only): input 0 holds the codes of a
+    /// [`VectorOp::DynamicQuant`] over rows of `k` (zero point 0) and input 1 the exponent of
+    /// each of the `groups·m` rows; `y[r][j] = requant_j((acc << e_r) + bias[j])`. Omitted
+    /// from `.sysq` when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dynamic: bool,
 }
 
 /// An embedding lookup from a ROM: input 0 holds token ids (integer codes of an
@@ -307,5 +335,15 @@ impl Program {
 
     pub fn validate(&self) -> crate::Result<()> {
         validate::validate(self)
+    }
+
+    /// Whether any stage quantizes dynamically (`.sysq` version 3).
+    pub fn is_dynamic(&self) -> bool {
+        self.stages.iter().any(|s| {
+            matches!(
+                s.kind,
+                StageKind::Vector(VectorOp::DynamicExponent { .. } | VectorOp::DynamicQuant { .. })
+            )
+        })
     }
 }

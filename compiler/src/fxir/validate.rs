@@ -6,7 +6,7 @@ use super::{Coding, GemmStage, LayoutOp, Program, StageKind, TensorId, VectorOp}
 use crate::quant::Format;
 use crate::{Error, Result};
 
-fn bad(stage: &str, msg: impl std::fmt::Display) -> Error {
+pub(super) fn bad(stage: &str, msg: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("fixed-point program: stage '{stage}': {msg}"))
 }
 
@@ -55,7 +55,9 @@ pub fn validate(p: &Program) -> Result<()> {
         let out = p.tensor(st.output);
         let arity = match &st.kind {
             StageKind::Quantize { .. } => 0,
-            StageKind::MatMul(m) if m.weights.is_none() => 2,
+            StageKind::MatMul(m) if m.weights.is_none() || m.dynamic => 2,
+            StageKind::Gemm(g) if g.dynamic => 2,
+            StageKind::Vector(VectorOp::DynamicQuant { .. }) => 2,
             StageKind::Vector(VectorOp::MaskedSoftmax { .. }) => 2,
             StageKind::Vector(VectorOp::Add { constant, .. }) if constant.is_empty() => 2,
             _ => 1,
@@ -74,6 +76,9 @@ pub fn validate(p: &Program) -> Result<()> {
             }
             StageKind::Gemm(g) => {
                 gemm(name, g, &p.tensor(st.inputs[0]).format, &out.format)?;
+                if g.dynamic {
+                    super::dynamic::check_gemm(p, st, g)?;
+                }
                 let x = p.tensor(st.inputs[0]);
                 match &g.conv {
                     Some(w) => {
@@ -112,8 +117,13 @@ pub fn validate(p: &Program) -> Result<()> {
             }
             StageKind::MatMul(m) => {
                 let x = p.tensor(st.inputs[0]);
-                let b = st.inputs.get(1).map(|&t| p.tensor(t));
-                matmul(name, m, x, b, out)?;
+                if m.dynamic {
+                    matmul(name, m, x, None, out)?;
+                    super::dynamic::check_matmul(p, st, m)?;
+                } else {
+                    let b = st.inputs.get(1).map(|&t| p.tensor(t));
+                    matmul(name, m, x, b, out)?;
+                }
             }
             StageKind::Embed(e) => {
                 let x = p.tensor(st.inputs[0]);
@@ -140,6 +150,10 @@ pub fn validate(p: &Program) -> Result<()> {
             StageKind::Vector(v) => {
                 let x = p.tensor(st.inputs[0]);
                 match v {
+                    VectorOp::DynamicExponent { row, mag_bits } => {
+                        super::dynamic::check_exponent(name, x, out, *row, *mag_bits)?
+                    }
+                    VectorOp::DynamicQuant { row } => super::dynamic::check_quant(p, st, *row)?,
                     VectorOp::MaskedSoftmax { q_ln2, row, .. } => {
                         let m = p.tensor(st.inputs[1]);
                         if *q_ln2 < 1
@@ -353,7 +367,12 @@ fn matmul(
             .unsigned_abs()
             .max((a.format.min_int() - za).unsigned_abs())
     };
-    let bias = m.bias.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+    // A dynamic stage adds its bias after the shift, outside the array (dynamic.rs).
+    let bias = if m.dynamic {
+        0
+    } else {
+        m.bias.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0)
+    };
     let bound = u128::from(amax) * u128::from(bmax) * k as u128 + u128::from(bias);
     let needed = 129 - bound.leading_zeros();
     if !(needed..=64).contains(&m.acc_bits) {
@@ -397,8 +416,13 @@ fn gemm(name: &str, g: &GemmStage, x: &Format, y: &Format) -> Result<()> {
     }
     if g.acc_overflow.is_none() {
         // The proof: every partial sum |Σ x w + b| <= K · max|x| · max|w| + max|b| < 2^(acc_bits - 1).
+        // A dynamic stage adds its bias after the shift, outside the array (dynamic.rs).
         let xmax = u128::from(max_code(x));
-        let bmax = g.bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0) as u128;
+        let bmax = if g.dynamic {
+            0
+        } else {
+            g.bias.iter().map(|b| b.unsigned_abs()).max().unwrap_or(0) as u128
+        };
         let bound = g.k as u128 * xmax * u128::from(wmax) + bmax;
         if bound >= 1u128 << (g.acc_bits - 1) {
             return Err(bad(name, format!("accumulator of {} bits can overflow (worst case |acc| = {bound}); widen it or give it an overflow mode", g.acc_bits)));

@@ -110,6 +110,9 @@ pub struct QuantConfig {
     pub smooth_alpha: Option<f64>,
     /// Overrides by layer (graph node) name.
     pub layers: BTreeMap<String, LayerChoice>,
+    /// Dynamic activation quantization: array stages read their input through a run-time
+    /// per-row exponent (per sample for Conv/Gemm, per token for the encoder's linear layers).
+    pub dynamic: bool,
 }
 
 impl Default for QuantConfig {
@@ -126,6 +129,7 @@ impl Default for QuantConfig {
             bias_correction: false,
             smooth_alpha: None,
             layers: BTreeMap::new(),
+            dynamic: false,
         }
     }
 }

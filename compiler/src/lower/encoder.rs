@@ -46,8 +46,13 @@ impl Lowering<'_> {
 
     /// The activation format of encoder value `v` (see the module note on widths).
     fn enc_format(&self, v: ValueId) -> Result<Format> {
+        let by_array = if self.cfg.dynamic {
+            self.read_by_static_array(v)
+        } else {
+            self.read_by_array(v)
+        };
         let spec = match self.cfg.acts {
-            ActSpec::Int { bits } if !self.read_by_array(v) => ActSpec::Int { bits: bits.max(16) },
+            ActSpec::Int { bits } if !by_array => ActSpec::Int { bits: bits.max(16) },
             a => a,
         };
         self.act_format_of(v, spec)
@@ -442,7 +447,7 @@ impl Lowering<'_> {
         let op = "MatMul";
         let err = |m: String| node_err(&n.name, op, m);
         let x = self.input_of(&n.name, op, n.inputs[0])?;
-        let xi = self.tensors[x.0].clone();
+        let mut xi = self.tensors[x.0].clone();
         let wt = self
             .konst(n.inputs[1])
             .ok_or_else(|| err("no weight".into()))?
@@ -454,6 +459,14 @@ impl Lowering<'_> {
             )));
         }
         let (k, nn) = (wt.shape[0], wt.shape[1]);
+        // --dynamic: per-token exponents over rows of k.
+        let (x, exps) = if self.cfg.dynamic {
+            let (q, e) = self.dynamic_input(&n.name, x, k)?;
+            xi = self.tensors[q.0].clone();
+            (q, Some(e))
+        } else {
+            (x, None)
+        };
         let b = wt.to_f32_vec();
         let mut w_real = vec![0f32; nn * k];
         for c in 0..nn {
@@ -503,7 +516,7 @@ impl Lowering<'_> {
             _ => quantize_weights(&w_real, nn, k, spec, self.cfg.per_channel)
                 .map_err(|e| err(format!("weights: {e}")))?,
         };
-        let stage = linear_stage(
+        let mut stage = linear_stage(
             &n.name,
             weights,
             &bias,
@@ -512,8 +525,18 @@ impl Lowering<'_> {
             self.cfg.rounding,
             xi.len() / k,
         )?;
+        if let (true, Some(w)) = (exps.is_some(), &stage.weights) {
+            // The bias is added after the row's shift, outside the array (fxir::dynamic).
+            stage.acc_bits = super::gemm::bound_bits(&xi.format, w, &[]).min(64);
+            stage.dynamic = true;
+        }
         let y = self.out_tensor(out, yf)?;
-        self.push(&n.name, StageKind::MatMul(stage), vec![x], y);
+        self.push(
+            &n.name,
+            StageKind::MatMul(stage),
+            std::iter::once(x).chain(exps).collect(),
+            y,
+        );
         Ok(())
     }
 
@@ -590,6 +613,7 @@ impl Lowering<'_> {
             bias: Vec::new(),
             acc_bits,
             requant: vec![r],
+            dynamic: false,
         };
         let y = self.out_tensor(out, yf)?;
         self.push(&n.name, StageKind::MatMul(stage), vec![a, b], y);
@@ -639,6 +663,7 @@ pub fn linear_stage(
         bias,
         acc_bits,
         requant,
+        dynamic: false,
     })
 }
 

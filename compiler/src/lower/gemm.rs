@@ -16,6 +16,13 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     let err = |msg: String| node_err(&n.name, op, msg);
     let x = l.input_of(&n.name, op, n.inputs[0])?;
     let xs = l.tensors[x.0].shape.clone();
+    // --dynamic: one exponent per sample (the whole input is the row).
+    let (x, exps) = if l.cfg.dynamic {
+        let (q, e) = l.dynamic_input(&n.name, x, xs.iter().product())?;
+        (q, Some(e))
+    } else {
+        (x, None)
+    };
     let konst = |i: usize, what: &str| -> Result<Option<Vec<f32>>> {
         match n.inputs.get(i).copied().flatten() {
             None => Ok(None),
@@ -212,12 +219,20 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
         ActSpec::ApFixed(a) => (a.rounding, a.overflow),
         ActSpec::Int { .. } => (l.cfg.rounding, Overflow::Sat),
     };
-    let stage = build(
+    let mut stage = build(
         &n.name, weights, &b_real, &xf, &yf, relu, conv, rounding, overflow,
     )
     .map_err(|e| err(e.to_string()))?;
+    if exps.is_some() {
+        stage.make_dynamic(&xf);
+    }
     let y = l.add_tensor(&l.g.value(out).name.clone(), out_shape, yf);
-    l.push(&n.name, StageKind::Gemm(stage), vec![x], y);
+    l.push(
+        &n.name,
+        StageKind::Gemm(stage),
+        std::iter::once(x).chain(exps).collect(),
+        y,
+    );
     l.map.insert(out, y);
     Ok(())
 }
@@ -315,6 +330,18 @@ pub(super) fn bound_bits(xf: &Format, weights: &crate::fxir::Weights, bias: &[i6
     129 - bound.leading_zeros()
 }
 
+impl GemmStage {
+    /// Marks the stage dynamic: its bias is added after the row's shift, outside the array, so
+    /// the array's accumulator is sized for `Σ x·w` alone (the shifted sum is proven by
+    /// `validate`).
+    pub fn make_dynamic(&mut self, xf: &Format) {
+        self.dynamic = true;
+        self.acc_bits = acc_bits(xf.bits, self.weights.operand_bits(), self.k as u64)
+            .max(bound_bits(xf, &self.weights, &[]))
+            .min(64);
+    }
+}
+
 /// Builds an array stage from quantized weights: folds the bias and the input zero point, derives
 /// each channel's requantizer `S_x · S_w[c] / S_y`, and sizes the accumulator for the worst case.
 #[allow(clippy::too_many_arguments)]
@@ -347,5 +374,6 @@ pub fn build(
         acc_overflow: None,
         requant,
         relu,
+        dynamic: false,
     })
 }

@@ -7,6 +7,7 @@
 //! Each array stage's output gets the activation format its calibration statistics call for.
 
 mod config;
+mod dynamic;
 pub mod encoder;
 mod gemm;
 pub mod hls4ml;
@@ -44,6 +45,8 @@ struct Lowering<'a> {
     masks: BTreeMap<ValueId, TensorId>,
     /// Scores with the mask bias added: the mask tensor the softmax applies.
     masked: BTreeMap<ValueId, TensorId>,
+    /// `--dynamic`: the (codes, exponents) read for a tensor in rows of a length.
+    dyn_inputs: BTreeMap<(TensorId, usize), (TensorId, TensorId)>,
 }
 
 fn node_err(node: &str, op: &str, msg: impl Into<String>) -> Error {
@@ -137,7 +140,7 @@ impl Lowering<'_> {
             .any(|(id, _)| matches!(self.g.node(*id).op, Op::Softmax { .. }));
         match self.cfg.acts {
             ActSpec::Int { bits } if feeds_softmax => ActSpec::Int { bits: bits.max(16) },
-            a => a,
+            a => self.wide(a),
         }
     }
 
@@ -343,10 +346,11 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
         skip: Default::default(),
         masks: BTreeMap::new(),
         masked: BTreeMap::new(),
+        dyn_inputs: BTreeMap::new(),
     };
     let in_name = g.value(*input).name.clone();
     let in_shape = sample_shape(g, *input)?;
-    let f = l.act_format_of(*input, cfg.acts)?;
+    let f = l.act_format_of(*input, l.wide(cfg.acts))?;
     let t = l.add_tensor(&format!("{in_name}.q"), in_shape.clone(), f);
     l.push(
         "quantize-input",
@@ -415,6 +419,7 @@ fn lower_encoder(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Prog
         skip: Default::default(),
         masks: BTreeMap::new(),
         masked: BTreeMap::new(),
+        dyn_inputs: BTreeMap::new(),
     };
     let mut int_inputs = Vec::new();
     for &i in &g.inputs {

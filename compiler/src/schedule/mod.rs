@@ -335,6 +335,8 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
                     VectorOp::Add { .. } => (HwOp::Add, b * out.len() as u64),
                     VectorOp::LayerNorm { .. } => (HwOp::LayerNorm, b * out.len() as u64),
                     VectorOp::Gelu { .. } => (HwOp::Gelu, b * out.len() as u64),
+                    VectorOp::DynamicExponent { .. } => (HwOp::RowMax, b * input.len() as u64),
+                    VectorOp::DynamicQuant { .. } => (HwOp::Requantize, b * out.len() as u64),
                 };
                 if hw.vector.supports(op) {
                     Work::Vector(VectorWork {

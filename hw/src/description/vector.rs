@@ -25,6 +25,9 @@ pub enum VectorOp {
     Softmax,
     LayerNorm,
     Gelu,
+    /// A max-reduction of `|x − z|` over a row with a leading-zero count at its end: the
+    /// per-row exponent of dynamic quantization, one op per input element.
+    RowMax,
 }
 
 /// The vector (post-processing) unit.

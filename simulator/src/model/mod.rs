@@ -113,6 +113,8 @@ pub fn simulate_inputs(
 /// The schedule against the program and the description, and the batch against the schedule;
 /// returns the batch size.
 fn check(p: &Program, s: &Schedule, hw: &Accelerator, inputs: Inputs<'_>) -> Result<usize> {
+    // A dynamic MatMul's input 1 is its row exponents, which the engines would read as B.
+    systole_compiler::flow::check_static_program(p, "simulate").map_err(SimError::Compiler)?;
     s.validate(p)?;
     if !array::same_array(s, hw) {
         return Err(SimError::Shape {

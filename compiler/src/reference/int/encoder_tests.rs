@@ -132,7 +132,7 @@ proptest! {
         // Activation × activation.
         let st = MatMulStage {
             groups: g, m, k, n, weights: None, bias: vec![], acc_bits: acc,
-            requant: vec![rq(0.05 * 0.01 / 0.1, &yf)],
+            requant: vec![rq(0.05 * 0.01 / 0.1, &yf)], dynamic: false,
         };
         let got = encoder::matmul(&st, &a, &af, Some((&bv, &bf)), batch);
         prop_assert_eq!(got, matmul_definition(&st, &a, &af, Some((&bv, &bf)), batch));
@@ -144,6 +144,7 @@ proptest! {
             bias: (0..n).map(|_| (r.next() % 2001) as i64 - 1000).collect(),
             acc_bits: acc,
             requant: (0..n).map(|c| rq(0.05 * 0.02 / 0.1 * (1.0 + c as f64 / 8.0), &yf)).collect(),
+            dynamic: false,
         };
         let got = encoder::matmul(&st, &a, &af, None, batch);
         prop_assert_eq!(got, matmul_definition(&st, &a, &af, None, batch));

@@ -6,11 +6,14 @@
 //! program order over the whole batch, samples in parallel (rayon); each stage's output is kept
 //! only until the last stage that reads it, unless the caller asks to observe every tensor.
 
+pub mod dynamic;
 pub mod encoder;
 pub(crate) mod gemm;
 mod kernel;
 mod vector;
 
+#[cfg(test)]
+mod dynamic_tests;
 #[cfg(test)]
 mod encoder_tests;
 #[cfg(test)]
@@ -83,6 +86,8 @@ fn samples_independent(p: &Program) -> bool {
             | VectorOp::Add { .. }
             | VectorOp::LayerNorm { .. }
             | VectorOp::Gelu { .. } => true,
+            // Rows are within a sample (a token, or the whole sample): never across samples.
+            VectorOp::DynamicExponent { .. } | VectorOp::DynamicQuant { .. } => true,
         },
     })
 }
@@ -232,6 +237,21 @@ pub fn exec_stage<'a>(
                     .collect(),
             }
         }
+        StageKind::Gemm(g) if g.dynamic => {
+            let q = p.tensor(st.inputs[0]);
+            dynamic::gemm(
+                g,
+                get(st.inputs[0]),
+                &q.format,
+                get(st.inputs[1]),
+                batch,
+                out_len,
+            )
+        }
+        StageKind::MatMul(m) if m.dynamic => {
+            let q = p.tensor(st.inputs[0]);
+            dynamic::matmul(m, get(st.inputs[0]), &q.format, get(st.inputs[1]))
+        }
         StageKind::Gemm(g) => {
             let xin = get(st.inputs[0]);
             let xf = p.tensor(st.inputs[0]).format;
@@ -248,6 +268,16 @@ pub fn exec_stage<'a>(
             let xin = get(st.inputs[0]);
             let xinfo = p.tensor(st.inputs[0]);
             match v {
+                VectorOp::DynamicExponent { row, mag_bits } => {
+                    dynamic::exponents(xin, &xinfo.format, *row, *mag_bits)
+                }
+                VectorOp::DynamicQuant { row } => dynamic::quantize(
+                    xin,
+                    &xinfo.format,
+                    get(st.inputs[1]),
+                    *row,
+                    &out_info.format,
+                ),
                 VectorOp::MaskedSoftmax {
                     q_ln2,
                     q_b,

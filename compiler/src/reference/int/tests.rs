@@ -77,7 +77,7 @@ prop_compose! {
             bias: (0..n).map(|_| next(20001) - 10000).collect(),
             acc_bits: if narrow { 12 } else { 40 },
             acc_overflow: if narrow { Some(Overflow::Sat) } else { None },
-            requant, relu,
+            requant, relu, dynamic: false,
         };
         Some((g, x, zx))
     }
