@@ -198,7 +198,53 @@ fn quantize_and_embed_sysq() {
         "models/data/digits_test_y.npy",
     ]);
     assert_usage_error(&o, &["input_ids", "integer inputs"]);
+    run_sysq(m, t, s, &dir);
     simulate_sysq(s, t, &dir);
+}
+
+/// `systole run` on the encoder program: integer inputs by name (as `embed --tokens-out` writes
+/// them), the token embeddings out; a missing or float input is exit 2 naming it.
+fn run_sysq(m: &str, t: &str, s: &str, dir: &std::path::Path) {
+    let prefix = dir.join("tok");
+    let o = systole(&[
+        "embed",
+        m,
+        "--tokenizer",
+        t,
+        "--text",
+        "A man is playing a guitar.",
+        "--text",
+        "The stock market fell.",
+        "--seq",
+        "16",
+        "--tokens-out",
+        prefix.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let ids = format!("input_ids={}", dir.join("tok_ids.npy").display());
+    let mask = format!("attention_mask={}", dir.join("tok_mask.npy").display());
+    let out = dir.join("tokens.npy");
+    let o = systole(&[
+        "run",
+        s,
+        "--input",
+        &ids,
+        "--input",
+        &mask,
+        "--output",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["outputs"][0]["shape"][0], 2, "{j}");
+    assert_eq!(j["outputs"][0]["shape"][1], 16, "{j}");
+    assert!(out.exists());
+    let o = systole(&["run", s, "--input", &ids]);
+    assert_usage_error(&o, &["attention_mask", "--input NAME=FILE.npy"]);
+    let float = format!("attention_mask={}", "models/data/digits_test_x.npy");
+    let o = systole(&["run", s, "--input", &ids, "--input", &float]);
+    assert_usage_error(&o, &["attention_mask", "integer codes"]);
 }
 
 /// `systole simulate` on the encoder program: both engines from sentences, equal cycles, the

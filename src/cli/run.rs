@@ -19,13 +19,15 @@ use super::Failure;
 /// Run a model on the float reference kernels, or a .sysq program on the integer reference.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  systole run models/digits_mlp.onnx --input models/data/digits_test_x.npy --output probs.npy\n  systole run models/digits_cnn.onnx --input input=models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy --json"
+    after_help = "Examples:\n  systole run models/digits_mlp.onnx --input models/data/digits_test_x.npy --output probs.npy\n  systole run models/digits_cnn.onnx --input input=models/data/digits_test_x_img.npy --labels models/data/digits_test_y.npy --json\n  systole run w8a8-s128.sysq --input input_ids=tok_ids.npy --input attention_mask=tok_mask.npy --repeat 5 --json"
 )]
 pub struct Args {
     /// ONNX model, or a .sysq program (from `systole quantize`).
     pub model: PathBuf,
     /// Input as FILE.npy (the first graph input) or NAME=FILE.npy; repeat for several inputs.
-    /// The first axis is the batch.
+    /// The first axis is the batch. An encoder .sysq takes its integer inputs by name
+    /// (input_ids=IDS.npy attention_mask=MASK.npy, integer arrays [batch, seq]; `systole embed
+    /// --tokens-out` writes them).
     #[arg(long, value_parser = clap::builder::OsStringValueParser::new().map(binding_os), required = true)]
     pub input: Vec<Binding>,
     /// Output as FILE.npy (graph outputs in order) or NAME=FILE.npy; repeatable.
