@@ -57,6 +57,36 @@ fn spans(total: usize, size: usize) -> impl Iterator<Item = Span> {
     })
 }
 
+/// The operand and accumulator widths of an array layer against the PEs (`input_bits`,
+/// `weight_bits`, `acc_bits`); `b_what` says what the B operand is in the message.
+fn check_widths(
+    hw: &Accelerator,
+    a_bits: u32,
+    b_what: &str,
+    b_bits: u32,
+    acc_bits: u32,
+) -> std::result::Result<(), String> {
+    if a_bits > hw.input_bits {
+        return Err(format!(
+            "{a_bits}-bit activations, the array takes {} (input_bits)",
+            hw.input_bits
+        ));
+    }
+    if b_bits > hw.weight_bits {
+        return Err(format!(
+            "{b_what} {b_bits}-bit operands, the array takes {} (weight_bits)",
+            hw.weight_bits
+        ));
+    }
+    if acc_bits > hw.acc_bits {
+        return Err(format!(
+            "needs a {acc_bits}-bit accumulator, the PEs have {} (acc_bits)",
+            hw.acc_bits
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn array_work(
     st: &Stage,
     g: &GemmStage,
@@ -70,26 +100,8 @@ pub(super) fn array_work(
         hw: hw.name.clone(),
         msg,
     };
-    let act_bits = input.format.bits;
-    if act_bits > hw.input_bits {
-        return Err(fail(format!(
-            "{act_bits}-bit activations, the array takes {} (input_bits)",
-            hw.input_bits
-        )));
-    }
-    let w_bits = g.weights.operand_bits();
-    if w_bits > hw.weight_bits {
-        return Err(fail(format!(
-            "weights decode to {w_bits}-bit operands, the array takes {} (weight_bits)",
-            hw.weight_bits
-        )));
-    }
-    if g.acc_bits > hw.acc_bits {
-        return Err(fail(format!(
-            "needs a {}-bit accumulator, the PEs have {} (acc_bits)",
-            g.acc_bits, hw.acc_bits
-        )));
-    }
+    let (act_bits, w_bits) = (input.format.bits, g.weights.operand_bits());
+    check_widths(hw, act_bits, "weights decode to", w_bits, g.acc_bits).map_err(fail)?;
     if let Some(mode) = g.acc_overflow {
         return Err(fail(format!(
             "a narrowed accumulator with overflow mode {mode:?} is not modelled by the array \
@@ -319,24 +331,7 @@ pub(super) fn matmul_work(
     } else {
         "input 1 (B) has"
     };
-    if a_bits > hw.input_bits {
-        return Err(fail(format!(
-            "{a_bits}-bit activations, the array takes {} (input_bits)",
-            hw.input_bits
-        )));
-    }
-    if b_bits > hw.weight_bits {
-        return Err(fail(format!(
-            "{b_what} {b_bits}-bit operands, the array takes {} (weight_bits)",
-            hw.weight_bits
-        )));
-    }
-    if mm.acc_bits > hw.acc_bits {
-        return Err(fail(format!(
-            "needs a {}-bit accumulator, the PEs have {} (acc_bits)",
-            mm.acc_bits, hw.acc_bits
-        )));
-    }
+    check_widths(hw, a_bits, b_what, b_bits, mm.acc_bits).map_err(fail)?;
     if !hw.vector.supports(systole_hw::VectorOp::Requantize) {
         return Err(fail(
             "the vector unit has no Requantize, which every array layer needs".into(),
