@@ -305,18 +305,11 @@ fn write_vcd(
 }
 
 /// The first `b` samples of a batch (all of it when it has fewer).
-pub(super) fn first_samples(
-    x: systole_compiler::Tensor,
-    b: usize,
-) -> Result<systole_compiler::Tensor, String> {
+pub(super) fn first_samples(x: systole_compiler::Tensor, b: usize) -> systole_compiler::Tensor {
     if x.shape.is_empty() || b >= x.shape[0] {
-        return Ok(x);
+        return x;
     }
-    let per = x.len() / x.shape[0].max(1);
-    let idx: Vec<usize> = (0..b * per).collect();
-    let mut shape = x.shape.clone();
-    shape[0] = b;
-    systole_compiler::Tensor::new(shape, x.data.gather(&idx))
+    systole_compiler::quant::calibrate::batch_slice(&x, 0, b)
 }
 
 /// The last path component of a node name, for chart labels.
@@ -356,8 +349,7 @@ fn read_inputs(
         (Some(path), false) => {
             let mut x = read_npy(path)?;
             if let Some(b) = batch {
-                x = first_samples(x, b)
-                    .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+                x = first_samples(x, b);
             }
             Ok(Input::Real(x))
         }

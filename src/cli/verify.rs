@@ -78,8 +78,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
     let b = read::open(&a.build)?;
     let x = read_npy(&a.input)?;
-    let x = first_samples(x, b.schedule.batch)
-        .map_err(|e| Failure::usage(format!("{}: {e}", a.input.display())))?;
+    let x = first_samples(x, b.schedule.batch);
     let batch = reference::check_input(&b.program, &x)?;
     if batch != b.schedule.batch {
         return Err(Failure::usage(format!(

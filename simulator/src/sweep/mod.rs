@@ -312,13 +312,9 @@ pub fn input_batch(
             msg: format!("--data has {have} samples, the space's batch is {batch}"),
         });
     }
-    let per = x.len() / have.max(1);
-    let idx: Vec<usize> = (0..batch * per).collect();
-    let mut s = x.shape.clone();
-    s[0] = batch;
-    Tensor::new(s, x.data.gather(&idx))
-        .map(SweepBatch::Real)
-        .map_err(|msg| SimError::Sweep { msg })
+    Ok(SweepBatch::Real(
+        systole_compiler::quant::calibrate::batch_slice(x, 0, batch),
+    ))
 }
 
 #[cfg(test)]

@@ -43,7 +43,6 @@ pub fn run(p: &Program, x: &Tensor) -> Result<Codes> {
     // each other between stages (at batch 256 on the digits CNN those barriers cost as much
     // as the arithmetic). The stages' own parallel loops still split a slice when a thread
     // idles. Samples are independent, so the concatenation equals the whole-batch run.
-    let per = x.len() / batch;
     let chunk = batch.div_ceil(threads);
     let parts: Vec<Result<Codes>> = (0..batch)
         .step_by(chunk)
@@ -51,13 +50,7 @@ pub fn run(p: &Program, x: &Tensor) -> Result<Codes> {
         .into_par_iter()
         .map(|lo| {
             let hi = (lo + chunk).min(batch);
-            let mut shape = x.shape.clone();
-            shape[0] = hi - lo;
-            let idx: Vec<usize> = (lo * per..hi * per).collect();
-            let xs = Tensor {
-                shape,
-                data: x.data.gather(&idx),
-            };
+            let xs = crate::quant::calibrate::batch_slice(x, lo, hi);
             run_env(p, &xs, hi - lo, Vec::new(), &mut |_, _| {})
         })
         .collect();
