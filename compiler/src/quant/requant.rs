@@ -36,6 +36,15 @@ pub struct Requant {
 }
 
 impl Requant {
+    /// The output codes' range `[lo, hi]` (SAT clamps to it).
+    pub fn code_range(&self) -> (i64, i64) {
+        if self.signed {
+            (-(1i64 << (self.bits - 1)), (1i64 << (self.bits - 1)) - 1)
+        } else {
+            (0, (1i64 << self.bits) - 1)
+        }
+    }
+
     /// Checks the ranges [`requantize`] relies on.
     pub fn validate(&self) -> Result<(), QuantError> {
         let bad = |msg: String| Err(QuantError::Format(format!("requantization: {msg}")));
@@ -91,11 +100,7 @@ pub fn requantize_fast(acc: i64, bias: i64, p: &Requant) -> i64 {
             if p.rounding == Rounding::Rnd && p.overflow == Overflow::Sat {
                 // The default pair, without the general mode dispatch: floor(x + 1/2), clamp.
                 let y = ((prod + half) >> total) + i64::from(p.zero_point);
-                let (lo, hi) = if p.signed {
-                    (-(1i64 << (p.bits - 1)), (1i64 << (p.bits - 1)) - 1)
-                } else {
-                    (0, (1i64 << p.bits) - 1)
-                };
+                let (lo, hi) = p.code_range();
                 return y.clamp(lo, hi);
             }
             let q = prod >> total;
@@ -121,12 +126,8 @@ pub fn requantize_fast(acc: i64, bias: i64, p: &Requant) -> i64 {
         {
             let prod = (i128::from(acc) + i128::from(bias)) * i128::from(p.m0);
             let y = ((prod + (1i128 << (total - 1))) >> total) + i128::from(p.zero_point);
-            let (lo, hi) = if p.signed {
-                (-(1i128 << (p.bits - 1)), (1i128 << (p.bits - 1)) - 1)
-            } else {
-                (0, (1i128 << p.bits) - 1)
-            };
-            y.clamp(lo, hi) as i64
+            let (lo, hi) = p.code_range();
+            y.clamp(i128::from(lo), i128::from(hi)) as i64
         }
         _ => requantize(acc, bias, p),
     }

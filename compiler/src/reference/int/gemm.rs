@@ -119,11 +119,7 @@ fn folded_requant(g: &GemmStage) -> Option<RequantLanes> {
         {
             return None;
         }
-        let (lo, hi) = if r.signed {
-            (-(1i64 << (r.bits - 1)), (1i64 << (r.bits - 1)) - 1)
-        } else {
-            (0, (1i64 << r.bits) - 1)
-        };
+        let (lo, hi) = r.code_range();
         let z = i64::from(r.zero_point);
         l.bias.push(bias);
         l.m0.push(i64::from(r.m0));
