@@ -156,12 +156,21 @@ fn madd_rows<const V: usize>(pairs: &[i16], k: usize, cols: &[i16], acc: &mut [i
         }
     };
     let kp = k.div_ceil(2);
+    let one_row = |c: &[i16], a: &mut [i32]| {
+        let mut sum = [_mm256_setzero_si256(); V];
+        for p in 0..kp {
+            let x = pair(c, p);
+            for (v, s) in sum.iter_mut().enumerate() {
+                *s = _mm256_add_epi32(*s, _mm256_madd_epi16(x, weights(p, v)));
+            }
+        }
+        store(a, &sum);
+    };
     let mut rows = cols.chunks_exact(k).zip(acc.chunks_exact_mut(n));
     while let Some((c0, a0)) = rows.next() {
-        let mut s0 = [_mm256_setzero_si256(); V];
         match rows.next() {
             Some((c1, a1)) if V <= 4 => {
-                let mut s1 = [_mm256_setzero_si256(); V];
+                let (mut s0, mut s1) = ([_mm256_setzero_si256(); V], [_mm256_setzero_si256(); V]);
                 for p in 0..kp {
                     let (x0, x1) = (pair(c0, p), pair(c1, p));
                     for v in 0..V {
@@ -174,22 +183,9 @@ fn madd_rows<const V: usize>(pairs: &[i16], k: usize, cols: &[i16], acc: &mut [i
                 store(a1, &s1);
             }
             next => {
-                for p in 0..kp {
-                    let x0 = pair(c0, p);
-                    for (v, s) in s0.iter_mut().enumerate() {
-                        *s = _mm256_add_epi32(*s, _mm256_madd_epi16(x0, weights(p, v)));
-                    }
-                }
-                store(a0, &s0);
+                one_row(c0, a0);
                 if let Some((c1, a1)) = next {
-                    let mut s1 = [_mm256_setzero_si256(); V];
-                    for p in 0..kp {
-                        let x1 = pair(c1, p);
-                        for (v, s) in s1.iter_mut().enumerate() {
-                            *s = _mm256_add_epi32(*s, _mm256_madd_epi16(x1, weights(p, v)));
-                        }
-                    }
-                    store(a1, &s1);
+                    one_row(c1, a1);
                 }
             }
         }
@@ -204,8 +200,8 @@ const BLOCK: usize = 64;
 /// at `k = 384`) stay in cache while every row of `A` passes over them, where a dot product per
 /// output streamed all of `W` once per row.
 pub(crate) struct BlockedWeights {
-    n: usize,
-    blocks: Vec<(usize, usize, ChannelWeights)>,
+    /// First channel of each block, and the block.
+    blocks: Vec<(usize, ChannelWeights)>,
 }
 
 impl BlockedWeights {
@@ -215,14 +211,10 @@ impl BlockedWeights {
             .step_by(BLOCK)
             .map(|j0| {
                 let nb = BLOCK.min(n - j0);
-                (
-                    j0,
-                    nb,
-                    ChannelWeights::new(&w[j0 * k..(j0 + nb) * k], k, nb),
-                )
+                (j0, ChannelWeights::new(&w[j0 * k..(j0 + nb) * k], k, nb))
             })
             .collect();
-        BlockedWeights { n, blocks }
+        BlockedWeights { blocks }
     }
 
     /// `out(i, j, Σ_t a[i][t] · W[j][t])` for every row `i` of `a` (`[rows][k]`) and channel
@@ -233,21 +225,16 @@ impl BlockedWeights {
         acc: &mut Vec<i32>,
         mut out: impl FnMut(usize, usize, i32),
     ) {
-        let Some((_, _, first)) = self.blocks.first() else {
-            return;
-        };
-        let rows = a.len() / first.k.max(1);
-        for (j0, nb, cw) in &self.blocks {
+        for (j0, cw) in &self.blocks {
             acc.clear();
-            acc.resize(rows * nb, 0);
+            acc.resize(a.len() / cw.k.max(1) * cw.n, 0);
             cw.accumulate(a, acc);
-            for (i, r) in acc.chunks_exact(*nb).enumerate() {
+            for (i, r) in acc.chunks_exact(cw.n).enumerate() {
                 for (c, &v) in r.iter().enumerate() {
                     out(i, j0 + c, v);
                 }
             }
         }
-        debug_assert!(self.blocks.iter().map(|b| b.1).sum::<usize>() == self.n);
     }
 }
 
