@@ -141,25 +141,33 @@ pub fn apply(g: &mut Graph, r: &ChannelRanges, alpha: f64) -> Result<usize> {
             continue;
         };
         let ln = g.node(site.layernorm).clone();
-        let weights: Vec<Tensor> = site
+        // `sites` keeps only linear layers with a constant rank-2 W.
+        let linears: Vec<(OpId, Tensor)> = site
             .linears
             .iter()
-            .filter_map(|&l| g.node(l).inputs[1].and_then(|w| g.const_of(w)).cloned())
+            .filter_map(|&l| {
+                let w = g.node(l).inputs[1].and_then(|w| g.const_of(w))?;
+                Some((l, w.clone()))
+            })
             .collect();
-        if weights.iter().any(|w| w.shape[0] != x_absmax.len()) {
+        if linears.iter().any(|(_, w)| w.shape[0] != x_absmax.len()) {
             return Err(Error::Invalid(format!(
                 "SmoothQuant: a linear layer after '{}' does not take its {} channels",
                 site.output,
                 x_absmax.len()
             )));
         }
-        let s = factors(x_absmax, &weights.iter().collect::<Vec<_>>(), alpha);
-        let scaled = |t: &Tensor, f: &dyn Fn(f32, f32) -> f32| {
+        let s = factors(
+            x_absmax,
+            &linears.iter().map(|(_, w)| w).collect::<Vec<_>>(),
+            alpha,
+        );
+        let divided = |t: &Tensor| {
             let v: Vec<f32> = t
                 .to_f32_vec()
                 .iter()
-                .zip(s.iter().cycle())
-                .map(|(&a, &b)| f(a, b))
+                .zip(&s)
+                .map(|(&a, &b)| a / b)
                 .collect();
             Tensor::f32(t.shape.clone(), v)
         };
@@ -172,7 +180,7 @@ pub fn apply(g: &mut Graph, r: &ChannelRanges, alpha: f64) -> Result<usize> {
         if gamma.len() != s.len() || beta.len() != s.len() {
             continue;
         }
-        let (gamma, beta) = (scaled(gamma, &|a, b| a / b), scaled(beta, &|a, b| a / b));
+        let (gamma, beta) = (divided(gamma), divided(beta));
         let gv = g.add_const(format!("{}/smooth_gamma", ln.name), gamma);
         let bv = g.add_const(format!("{}/smooth_beta", ln.name), beta);
         let y = ln.outputs[0];
@@ -188,10 +196,7 @@ pub fn apply(g: &mut Graph, r: &ChannelRanges, alpha: f64) -> Result<usize> {
             inputs: vec![ln.inputs[0], Some(gv), Some(bv)],
             outputs: vec![ys],
         });
-        for &l in &site.linears {
-            let Some(w) = g.node(l).inputs[1].and_then(|w| g.const_of(w)).cloned() else {
-                continue;
-            };
+        for (l, w) in linears {
             // Rows of W `[k, n]`: row j times s_j.
             let n = w.shape[1];
             let v: Vec<f32> = w
