@@ -66,6 +66,17 @@ fn eval_sentences(n: usize) -> Vec<String> {
     set.split("eval").texts().into_iter().take(n).collect()
 }
 
+/// What the integer-path tests start from: the tokenizer, the float encoder and the first 64
+/// sentences of the calib split; None (skip) without the MiniLM assets.
+fn quantize_setup() -> Option<(Tokenizer, Encoder, Vec<String>)> {
+    let dir = minilm()?;
+    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
+    let enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
+    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
+    let calib = set.split("calib").texts().into_iter().take(64).collect();
+    Some((tok, enc, calib))
+}
+
 #[test]
 fn binding_folds_the_shape_chains() {
     let Some(dir) = minilm() else { return };
@@ -282,11 +293,9 @@ fn w8a8_integer_path_tracks_float() {
     use systole_compiler::lower::QuantConfig;
     use systole_compiler::text::pool::cosine;
     use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
-    let Some(dir) = minilm() else { return };
-    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
-    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
-    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
-    let calib: Vec<String> = set.split("calib").texts().into_iter().take(64).collect();
+    let Some((tok, mut enc, calib)) = quantize_setup() else {
+        return;
+    };
     let eval = eval_sentences(12);
     let seq = tok
         .encode(&[calib.clone(), eval.clone()].concat(), None)
@@ -427,11 +436,9 @@ fn smoothquant_is_exact_in_float_and_helps_w8a8() {
     use systole_compiler::quant::threshold::Method;
     use systole_compiler::text::pool::cosine;
     use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program, smooth_encoder};
-    let Some(dir) = minilm() else { return };
-    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
-    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
-    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
-    let calib: Vec<String> = set.split("calib").texts().into_iter().take(64).collect();
+    let Some((tok, mut enc, calib)) = quantize_setup() else {
+        return;
+    };
     let sites = smooth::sites(enc.base()).len();
     assert_eq!(sites, 6, "embedding LN + two LNs per layer but the last");
     let mut smoothed = smooth_encoder(&mut enc, &tok, &calib, 32, 0.5).unwrap();
@@ -473,11 +480,9 @@ fn w8a8_dynamic_per_token_tracks_float_at_least_as_well_as_static() {
     use systole_compiler::lower::QuantConfig;
     use systole_compiler::text::pool::cosine;
     use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
-    let Some(dir) = minilm() else { return };
-    let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
-    let mut enc = Encoder::new(load_model(&dir.join("model.onnx")).unwrap()).unwrap();
-    let set = SentenceSet::read(&repo().join("models/text/sentences.tsv")).unwrap();
-    let calib: Vec<String> = set.split("calib").texts().into_iter().take(64).collect();
+    let Some((tok, mut enc, calib)) = quantize_setup() else {
+        return;
+    };
     let eval = eval_sentences(12);
     let seq = tok
         .encode(&[calib.clone(), eval.clone()].concat(), None)
