@@ -154,6 +154,21 @@ fn rows(work: &Path, sysq: &Path) -> Vec<Row> {
             &[],
         ),
         row(
+            "eval --reference",
+            &[
+                "eval",
+                &s(&model),
+                "--data",
+                &s(&x),
+                "--labels",
+                &s(&y),
+                "--reference",
+                "{}",
+            ],
+            &model,
+            &[],
+        ),
+        row(
             "profile",
             &["profile", "{}", "--calib", &s(&x), "-o", &s(&out_dir)],
             &model,

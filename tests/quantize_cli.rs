@@ -118,6 +118,38 @@ fn mixed_precision_at_4_bits_beats_uniform_int4_and_stays_near_float() {
     eprintln!("float {float:.4} mixed<=4 bits {mixed:.4} uniform int4 {uniform:.4}");
     assert!(mixed >= float - 0.015, "mixed {mixed} float {float}");
     assert!(mixed > uniform, "mixed {mixed} uniform int4 {uniform}");
+    // Fidelity to the float model, the finer measure: the mixed program agrees with it more often
+    // and its outputs are closer; the float model against itself is exact.
+    let fidelity = |m: &str| {
+        let j = json(&[
+            "eval",
+            m,
+            "--data",
+            TEST_X,
+            "--labels",
+            TEST_Y,
+            "--reference",
+            CNN,
+            "--json",
+        ]);
+        let [lo, hi] = [0, 1].map(|i| j["top1_ci95"][i].as_f64().unwrap());
+        let t = j["top1"].as_f64().unwrap();
+        assert!(lo <= t && t <= hi && hi - lo < 0.1, "{j}");
+        (
+            j["agreement"].as_f64().unwrap(),
+            j["output_mse"].as_f64().unwrap(),
+        )
+    };
+    assert_eq!(fidelity(CNN), (1.0, 0.0));
+    let (am, em) = fidelity(&s("mixed.sysq"));
+    let (au, eu) = fidelity(&s("int4.sysq"));
+    eprintln!(
+        "agreement mixed {am:.4} uniform {au:.4}; output mse mixed {em:.3e} uniform {eu:.3e}"
+    );
+    assert!(
+        am > au && em < eu,
+        "mixed ({am}, {em}) uniform int4 ({au}, {eu})"
+    );
     // The allocation file goes back in and gives the same program.
     json(&[
         "quantize",
