@@ -40,3 +40,31 @@ for spec in "models/digits_mlp.onnx models/data/digits_calib_x.npy models/data/d
     row "$m" "$c" "$x" "uniform int5 $name" --weights int5 $r
   done
 done
+
+# Hardware budgets on the CNN: DSPs of a layer-parallel design and bit-operations per sample
+# (the "Bit allocation" table).
+echo
+echo "| options | budget | allocation (conv1/conv2/dense) | uses | top-1 % |"
+echo "|---|---|---|---|---|"
+m=models/digits_cnn.onnx c=models/data/digits_calib_x_img.npy x=models/data/digits_test_x_img.npy
+hw_row() { # label budget quantize-options...
+  local label=$1 b=$2; shift 2
+  local f="$OUT/cnn-budget-$(echo "$b" | tr -c 'a-zA-Z0-9\n' '_').sysq"
+  if ! "$S" quantize "$m" --calib "$c" "$@" --budget "$b" -o "$f" --write-alloc "$f.ron" --json > "$f.q.json" 2> "$f.err"; then
+    printf '| %s | `%s` | %s | | |\n' "$label" "$b" "$(sed -n 's/.*infeasible; //p' "$f.err")"
+    return
+  fi
+  "$S" eval "$f" --data "$x" --labels "$Y" --json > "$f.e.json"
+  python3 - "$f" "$label" "$b" <<'PY'
+import json, re, sys
+f, label, b = sys.argv[1:]
+q, e = json.load(open(f + ".q.json")), json.load(open(f + ".e.json"))
+alloc = "/".join(re.findall(r'": "([^"]+)"', open(f + ".ron").read()))
+print(f"| {label} | `{b}` | {alloc} | {q['budget_used']} | {100*e['top1']:.2f} |")
+PY
+}
+hw_row "--acts int4 --method mse" dsp=0 --acts int4 --method mse
+hw_row "--acts int4 --method mse" dsp=20,reuse=16 --acts int4 --method mse
+hw_row "int8 acts" dsp=100,reuse=16
+hw_row "int8 acts" dsp=100,reuse=16,part=artix7-100t
+for b in 1.5M 2M 3M 5M; do hw_row "int8 acts" "bitops=$b"; done

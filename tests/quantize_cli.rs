@@ -402,3 +402,78 @@ fn dynamic_quantization_evaluates_and_compile_refuses_it_by_name() {
         &["--dynamic"],
     );
 }
+
+/// The count at the front of `budget_used` ("45 DSPs on …", "2809856 bit-operations …").
+fn used(q: &serde_json::Value) -> u64 {
+    let u = q["budget_used"].as_str().unwrap_or_else(|| panic!("{q}"));
+    u.split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn dsp_and_bitops_budgets_bind_the_allocation() {
+    let d = tmpdir("hwbudget");
+    let out = d.join("b.sysq").display().to_string();
+    let q = |extra: &[&str]| {
+        let mut args = vec!["quantize", CNN, "--calib", CALIB, "-o", &out, "--json"];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    // With 4-bit activations and no DSPs at all, every product must fit a LUT multiplier.
+    let none = q(&["--acts", "int4", "--method", "mse", "--budget", "dsp=0"]);
+    assert_eq!(used(&none), 0, "{none}");
+    for l in none["layers"].as_array().unwrap() {
+        assert!(l["operand_bits"].as_u64().unwrap() <= 4, "{l}");
+    }
+    // A few DSPs buy a wider layer, and the allocation stays within them.
+    let some = q(&[
+        "--acts",
+        "int4",
+        "--method",
+        "mse",
+        "--budget",
+        "dsp=20,reuse=16",
+    ]);
+    assert!(used(&some) <= 20, "{some}");
+    assert!(
+        some["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["operand_bits"].as_u64().unwrap() > 4),
+        "{some}"
+    );
+    // 8-bit activations need a DSP per (packed) product whatever the weights: the message names
+    // the smallest achievable count.
+    bad(
+        &[
+            "quantize",
+            CNN,
+            "--calib",
+            CALIB,
+            "--budget",
+            "dsp=10,reuse=16",
+            "-o",
+            &out,
+        ],
+        &[
+            "infeasible",
+            "smallest achievable",
+            "DSPs on zu9eg at reuse factor 16",
+        ],
+    );
+    // Bit-operations: a tighter budget is met and costs accuracy on the calibration set.
+    let loose = q(&["--budget", "bitops=5M"]);
+    let tight = q(&["--budget", "bitops=2M"]);
+    assert!(used(&loose) <= 5_000_000 && used(&tight) <= 2_000_000);
+    assert!(used(&tight) < used(&loose));
+    assert!(
+        tight["calibration_agreement"].as_f64() < loose["calibration_agreement"].as_f64(),
+        "{tight} {loose}"
+    );
+    bad(
+        &[
+            "quantize", CNN, "--calib", CALIB, "--budget", "luts=3", "-o", &out,
+        ],
+        &["unknown budget 'luts'", "bitops=N", "dsp=N"],
+    );
+}

@@ -11,6 +11,7 @@ use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
 use systole_compiler::npy::{read_npy, write_atomic};
 use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
+use systole_compiler::quant::budget::Budget;
 use systole_compiler::quant::calibrate::{calibrate, collect_hessians};
 use systole_compiler::quant::sensitivity::{analyze, score};
 use systole_compiler::quant::spec::{ActSpec, WeightSpec};
@@ -95,7 +96,10 @@ pub struct Args {
     /// Magnitude pruning before quantization: a fraction (0.5) or N:M (2:4).
     #[arg(long)]
     pub prune: Option<String>,
-    /// Choose per-layer weight formats under a budget: avg-bits=X or weight-bytes=N.
+    /// Choose per-layer weight formats under a budget: avg-bits=X, weight-bytes=N, bitops=N
+    /// (bit-operations per sample, Σ MACs × weight bits × input bits; K/M/G suffixes) or
+    /// dsp=N[,part=NAME][,reuse=R] (DSPs of a layer-parallel FPGA design, hls4ml-style: each
+    /// layer owns weights/R multipliers; ≤4-bit products go to LUTs; default part zu9eg).
     #[arg(long)]
     pub budget: Option<String>,
     /// Candidate weight formats for --budget, comma-separated.
@@ -123,7 +127,7 @@ pub struct Args {
     pub dump: bool,
     /// Print JSON: output, weights, weight_bits, avg_bits, float_bytes, quantized_bytes,
     /// calibration_agreement, layers[] (name, format, operand_bits, acc_bits, rom_bits, zeros),
-    /// pareto[] (avg_bits, predicted_error, agreement) when --budget, dynamic (the number of
+    /// pareto[] (avg_bits, predicted_error, agreement) and budget_used (text) when --budget, dynamic (the number of
     /// inputs quantized at run time: 0 without --dynamic), seconds.
     #[arg(long)]
     pub json: bool,
@@ -159,6 +163,9 @@ struct Report {
     pareto: Vec<ParetoPoint>,
     /// Tensors quantized at run time (`--dynamic`): the number of dynamic-exponent stages.
     dynamic: usize,
+    /// With --budget: what the allocation uses of it, in the budget's units.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    budget_used: Option<String>,
     seconds: f64,
 }
 
@@ -191,6 +198,7 @@ impl Report {
                     )
                 })
                 .count(),
+            budget_used: None,
             seconds: t0.elapsed().as_secs_f64(),
         }
     }
@@ -308,6 +316,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let float_out = run_float(&g, &calib)?;
     let fv = float_out.to_f32_vec();
     let mut pareto = Vec::new();
+    let mut budget_used = None;
     if let Some(b) = &a.budget {
         let candidates: Vec<WeightSpec> = a
             .candidates
@@ -316,17 +325,22 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .collect::<Result<_, _>>()
             .map_err(usage("--candidates"))?;
         let total_w = base.weight_count();
-        let budget_bits = parse_budget(b, total_w)?;
+        let budget = Budget::parse(b).map_err(|e| Failure::usage(format!("--budget {e}")))?;
         let layers = analyze(&g, &cal, &cfg, &candidates, &calib, &fv)?;
-        let pick = solve(&layers, budget_bits).map_err(|min| {
+        let costed = budget.costed(&layers);
+        let pick = solve(&costed, budget.limit(total_w)).map_err(|min| {
             Failure::usage(format!(
-                "--budget {b}: infeasible; the smallest achievable with candidates {} is {} bits ({:.3} bits/weight, {} bytes)",
+                "--budget {b}: infeasible; the smallest achievable with candidates {} is {}",
                 a.candidates,
-                min,
-                min as f64 / total_w.max(1) as f64,
-                min.div_ceil(8)
+                budget.describe(min, total_w)
             ))
         })?;
+        let used: u64 = pick
+            .iter()
+            .zip(&costed)
+            .map(|(&i, l)| l.choices[i].cost)
+            .sum();
+        budget_used = Some(budget.describe(used, total_w));
         // The Pareto front (size vs predicted error and measured agreement) at a ladder of budgets.
         for tenth in (10..=80).step_by(5) {
             let bb = (total_w as f64 * f64::from(tenth) / 10.0) as u64;
@@ -374,7 +388,8 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .collect(),
     };
     SysqFile::new(prov, p.clone()).write(&a.output)?;
-    let report = Report::of(&a.output, &p, agreement, pareto, t0);
+    let mut report = Report::of(&a.output, &p, agreement, pareto, t0);
+    report.budget_used = budget_used;
     if a.json {
         print_json(&report)?;
     } else {
@@ -392,6 +407,9 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 "  {} array inputs quantized at run time (per-sample exponents)",
                 report.dynamic
             );
+        }
+        if let Some(u) = &report.budget_used {
+            println!("  budget {}: uses {u}", a.budget.as_deref().unwrap_or(""));
         }
         for pt in &report.pareto {
             println!(
@@ -589,25 +607,5 @@ fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {
     for (l, &i) in layers.iter().zip(pick) {
         let w: WeightSpec = l.choices[i].format.parse().expect("candidates were parsed");
         cfg.layers.entry(l.name.clone()).or_default().weights = Some(w);
-    }
-}
-
-fn parse_budget(s: &str, weights: u64) -> Result<u64, Failure> {
-    let bad = || {
-        Failure::usage(format!(
-            "--budget {s}: expected avg-bits=X (e.g. avg-bits=4.5) or weight-bytes=N"
-        ))
-    };
-    let (k, v) = s.split_once('=').ok_or_else(bad)?;
-    match k {
-        "avg-bits" => {
-            let x: f64 = v.parse().map_err(|_| bad())?;
-            if !(x > 0.0 && x.is_finite()) {
-                return Err(bad());
-            }
-            Ok((x * weights as f64).floor() as u64)
-        }
-        "weight-bytes" => Ok(v.parse::<u64>().map_err(|_| bad())? * 8),
-        _ => Err(bad()),
     }
 }

@@ -19,8 +19,13 @@ pub const MAX_UNITS: u64 = 200_000;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Choice {
     pub format: String,
-    /// ROM bits of the layer in this format.
+    /// What the knapsack counts against the budget (`budget::Budget::cost`).
     pub cost: u64,
+    /// ROM bits of the layer in this format.
+    pub rom_bits: u64,
+    /// Widths the array multiplies: the decoded weight and the stage's input operand.
+    pub operand_bits: u32,
+    pub input_bits: u32,
     /// Output error this choice causes with every other layer at the reference format.
     pub error: f64,
 }
@@ -29,6 +34,8 @@ pub struct Choice {
 pub struct Layer {
     pub name: String,
     pub weights: u64,
+    /// Multiply-accumulates per sample.
+    pub macs: u64,
     pub choices: Vec<Choice>,
 }
 
@@ -112,11 +119,15 @@ mod tests {
         Layer {
             name: name.into(),
             weights: 1,
+            macs: 1,
             choices: opts
                 .iter()
                 .map(|&(cost, error)| Choice {
                     format: format!("c{cost}"),
                     cost,
+                    rom_bits: cost,
+                    operand_bits: 8,
+                    input_bits: 8,
                     error,
                 })
                 .collect(),

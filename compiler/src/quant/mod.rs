@@ -18,6 +18,7 @@
 
 pub mod adaround;
 pub mod bitalloc;
+pub mod budget;
 pub mod calibrate;
 pub mod error;
 #[cfg(test)]

@@ -6,7 +6,7 @@ use rayon::prelude::*;
 
 use super::bitalloc::{Choice, Layer};
 use super::spec::WeightSpec;
-use crate::fxir::Program;
+use crate::fxir::{Program, StageKind};
 use crate::ir::Graph;
 use crate::lower::{lower, QuantConfig};
 use crate::quant::calibrate::Calibration;
@@ -55,9 +55,14 @@ pub fn analyze(
     float_out: &[f32],
 ) -> Result<Vec<Layer>> {
     let reference = lower(g, cal, base)?;
-    let names: Vec<(String, u64)> = reference
+    // (name, weights, MACs per sample)
+    let names: Vec<(String, u64, u64)> = reference
         .gemms()
-        .map(|(s, gs)| (s.name.clone(), (gs.n * gs.k) as u64))
+        .map(|(s, gs)| {
+            let w = (gs.n * gs.k) as u64;
+            let rows = gs.conv.as_ref().map_or(1, |c| c.output_area()) as u64;
+            (s.name.clone(), w, w * rows)
+        })
         .collect();
     let jobs: Vec<(usize, usize)> = (0..names.len())
         .flat_map(|l| (0..candidates.len()).map(move |c| (l, c)))
@@ -69,11 +74,19 @@ pub fn analyze(
             let entry = cfg.layers.entry(names[l].0.clone()).or_default();
             entry.weights = Some(candidates[c]);
             let p = lower(g, cal, &cfg)?;
-            let cost = p
-                .gemms()
-                .find(|(s, _)| s.name == names[l].0)
-                .map(|(_, gs)| gs.weights.storage_bits())
-                .unwrap_or(0);
+            let (rom_bits, operand_bits, input_bits) = p
+                .stages
+                .iter()
+                .find(|s| s.name == names[l].0)
+                .and_then(|s| match &s.kind {
+                    StageKind::Gemm(gs) => Some((
+                        gs.weights.storage_bits(),
+                        gs.weights.operand_bits(),
+                        p.tensor(s.inputs[0]).format.bits,
+                    )),
+                    _ => None,
+                })
+                .unwrap_or((0, 0, 0));
             let s = score(&p, x, float_out)?;
             // Top-1 disagreement dominates; MSE breaks ties between formats that keep every class.
             let error = (1.0 - s.agreement) + s.mse;
@@ -81,7 +94,10 @@ pub fn analyze(
                 l,
                 Choice {
                     format: candidates[c].to_string(),
-                    cost,
+                    cost: rom_bits,
+                    rom_bits,
+                    operand_bits,
+                    input_bits,
                     error,
                 },
             ))
@@ -89,9 +105,10 @@ pub fn analyze(
         .collect();
     let mut layers: Vec<Layer> = names
         .iter()
-        .map(|(n, w)| Layer {
+        .map(|(n, w, macs)| Layer {
             name: n.clone(),
             weights: *w,
+            macs: *macs,
             choices: Vec::new(),
         })
         .collect();

@@ -160,21 +160,29 @@ fn dsp_tiles(fab: &Fabric, a: u64, b: u64) -> u64 {
     t(a, b).min(t(b, a))
 }
 
+/// DSPs one `in_bits × w_bits` multiplier takes on `family`, as `(numerator, denominator)`: 0
+/// when both operands are narrow enough for LUTs, ½ when two int8 products share a DSP48E2
+/// (WP486), else the tiles of the widened product. The streamed operand gains one bit so
+/// unsigned activations multiply correctly, as in the PE. Shared by the array core and the
+/// layer-parallel DSP budget of `systole quantize --budget dsp=N`.
+pub fn dsps_per_multiplier(family: Family, in_bits: u64, w_bits: u64) -> (u64, u64) {
+    let fab = fabric(family);
+    if in_bits <= LUT_MULT_MAX_BITS && w_bits <= LUT_MULT_MAX_BITS {
+        (0, 1)
+    } else if fab.packs_int8 && in_bits <= 8 && w_bits <= 8 {
+        (1, 2)
+    } else {
+        (dsp_tiles(&fab, in_bits + 1, w_bits), 1)
+    }
+}
+
 /// The resources of the array core (PEs, skew registers, controller) on `part`, with at most
 /// `dsp_budget` DSPs: PEs that do not get one multiply in LUTs.
 pub fn core(c: &Core, part: &Part, dsp_budget: u64) -> Resources {
     let fab = fabric(part.family);
     // The PE widens the streamed operand by one bit so unsigned activations multiply correctly.
     let (ma, mb) = (c.in_bits + 1, c.w_bits);
-    let lut_mult = c.in_bits <= LUT_MULT_MAX_BITS && c.w_bits <= LUT_MULT_MAX_BITS;
-    // DSPs per PE, as a fraction when two PEs share one (DSP48E2 int8 packing).
-    let (dsp_num, dsp_den) = if lut_mult {
-        (0, 1)
-    } else if fab.packs_int8 && c.in_bits <= 8 && c.w_bits <= 8 {
-        (1, 2)
-    } else {
-        (dsp_tiles(&fab, ma, mb), 1)
-    };
+    let (dsp_num, dsp_den) = dsps_per_multiplier(part.family, c.in_bits, c.w_bits);
     let dsp_pes = dsp_budget
         .saturating_mul(dsp_den)
         .checked_div(dsp_num)
