@@ -71,8 +71,11 @@ pub struct Args {
     #[arg(long, default_value = "int8")]
     pub acts: String,
     /// One weight step per tensor instead of per output channel (the default).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "per_channel")]
     pub per_tensor: bool,
+    /// One weight step per output channel: the default, accepted so scripts can say so.
+    #[arg(long)]
+    pub per_channel: bool,
     /// Rounding of requantizers: RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV, TRN, TRN_ZERO.
     #[arg(long, default_value = "RND")]
     pub rounding: String,
