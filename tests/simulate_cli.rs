@@ -267,3 +267,84 @@ fn a_build_directory_simulates_with_its_own_description_and_schedule() {
     ]);
     assert_usage_error(&o, &["hw.ron", "drop --hw"]);
 }
+
+/// `quantize --dynamic`: `simulate` runs the program on both engines with equal cycles, its
+/// exponents charged as `RowMax` on edge-16x16's vector unit (the host on edge-8x8, which has
+/// none), the exact engine equal to the reference; `compile` still refuses it by stage name.
+#[test]
+fn dynamic_programs_simulate_with_row_max_and_compile_refuses_them() {
+    let d = tmpdir("simulate-dynamic");
+    let f = |n: &str| d.join(n).display().to_string();
+    let (dynamic, fixed) = (f("mlp-dyn.sysq"), f("mlp.sysq"));
+    for (out, extra) in [(&dynamic, Some("--dynamic")), (&fixed, None)] {
+        let mut args = vec![
+            "quantize",
+            "models/digits_mlp.onnx",
+            "--calib",
+            "models/data/digits_calib_x.npy",
+            "-o",
+            out,
+        ];
+        args.extend(extra);
+        let o = systole(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    }
+    let run = |sysq: &str, hw: &str, engine: &str| {
+        let o = systole(&[
+            "simulate",
+            sysq,
+            "--hw",
+            hw,
+            "--input",
+            "models/data/digits_test_x.npy",
+            "--batch",
+            "4",
+            engine,
+            "--json",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let exact = run(&dynamic, "edge-16x16", "--exact");
+    let fast = run(&dynamic, "edge-16x16", "--fast");
+    assert_eq!(exact["equal"], true, "{}", exact["mismatch"]);
+    assert!(exact["total_cycles"].as_u64().unwrap() > 0);
+    assert_eq!(exact["total_cycles"], fast["total_cycles"]);
+    let layers = exact["layers"].as_array().unwrap();
+    let row_max: Vec<&serde_json::Value> = layers
+        .iter()
+        .filter(|l| l["name"].as_str().unwrap().ends_with("/dynamic-exponent"))
+        .collect();
+    assert_eq!(row_max.len(), 3, "one exponent per array layer");
+    for l in &row_max {
+        assert_eq!(l["unit"], "vector", "{l}");
+        assert!(l["compute_cycles"].as_u64().unwrap() > 0, "{l}");
+        assert_eq!(l["equal"], true, "{l}");
+    }
+    for l in layers.iter().filter(|l| l["unit"] == "array") {
+        assert_eq!(l["equal"], true, "{l}");
+    }
+    // The dynamic program costs more cycles than the static one (its exponent and quantizer
+    // passes), and without RowMax the exponents are host work.
+    let stat = run(&fixed, "edge-16x16", "--fast");
+    assert!(exact["total_cycles"].as_u64() > stat["total_cycles"].as_u64());
+    let host = run(&dynamic, "edge-8x8", "--exact");
+    assert_eq!(host["equal"], true);
+    for l in host["layers"].as_array().unwrap() {
+        if l["name"].as_str().unwrap().ends_with("/dynamic-exponent") {
+            assert_eq!(
+                (&l["unit"], l["cycles"].as_u64()),
+                (&"host".into(), Some(0))
+            );
+        }
+    }
+    let o = systole(&["compile", &dynamic, "--hw", "edge-16x16", "-o", &f("build")]);
+    assert_usage_error(
+        &o,
+        &[
+            "compile does not take dynamic quantization",
+            "/dynamic-exponent'",
+        ],
+    );
+    assert!(!d.join("build").exists(), "compile wrote a build");
+}

@@ -471,3 +471,46 @@ fn results_of_another_format_version_are_refused_on_resume_and_merge() {
     assert!(stderr(&o).contains("systole-sweep-99"), "{}", stderr(&o));
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A `quantize --dynamic` program sweeps like a static one: every point simulated, each
+/// design's vector unit given `RowMax` for the exponents.
+#[test]
+fn a_dynamic_program_sweeps_every_point() {
+    let d = tmpdir("sweep-dynamic");
+    let sysq = d.join("cnn-dyn.sysq").display().to_string();
+    let o = systole(&[
+        "quantize",
+        "models/digits_cnn.onnx",
+        "--calib",
+        CALIB,
+        "--dynamic",
+        "-o",
+        &sysq,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = d.join("out");
+    let s = json(&systole(&[
+        "sweep",
+        &sysq,
+        "--space",
+        SMALL,
+        "--data",
+        X,
+        "--labels",
+        Y,
+        "--best",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let n = space_len(SMALL);
+    assert_eq!(s["points"].as_u64(), Some(n));
+    let recs = records(&out);
+    assert_eq!(recs.len() as u64, n);
+    assert!(
+        recs.iter().all(|r| latency(r) > 0.0),
+        "every point simulated"
+    );
+    let best = std::fs::read_to_string(out.join("best.ron")).unwrap();
+    assert!(best.contains("RowMax"), "{best}");
+}

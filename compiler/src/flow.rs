@@ -97,12 +97,12 @@ pub fn quantize(
     Ok((p, cal))
 }
 
-/// Refuses programs the backend, the RTL and the sizing sweep do not take yet: integer program
+/// Refuses programs the backend and the RTL do not take yet: integer program
 /// inputs (token ids) and the encoder stages (row-major `MatMul`, `Embed`, vector `Add`,
 /// `LayerNorm`, `Gelu`, `MaskedSoftmax`), and dynamic quantization (`DynamicExponent`,
-/// `DynamicQuant`: the exact engine and the RTL apply no run-time exponent). The error names the
-/// first such stage; `what` is the verb ("compile", "sweep"). `simulate` takes the encoder
-/// stages (both engines) and refuses only dynamic programs ([`check_static_program`]).
+/// `DynamicQuant`: the RTL applies no run-time exponent). The error names the first such stage;
+/// `what` is the verb ("compile"). `simulate` and `sweep` take the encoder stages and dynamic
+/// programs (both engines).
 pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
     use crate::fxir::{StageKind, VectorOp};
     check_static_program(p, what)?;
@@ -139,8 +139,10 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
     }
 }
 
-/// Refuses dynamic quantization (`DynamicExponent`, `DynamicQuant`), which neither the
-/// simulator's engines nor the RTL apply yet; names the first such stage.
+/// Refuses dynamic quantization (`DynamicExponent`, `DynamicQuant`), which the RTL does not
+/// implement yet (no `RowMax` in its vector unit, no shifter in its requantizer); names the
+/// first such stage. `compile` (and so the RTL paths) calls it; `simulate` and `sweep` run
+/// dynamic programs on the simulator's engines.
 pub fn check_static_program(p: &Program, what: &str) -> Result<()> {
     use crate::fxir::{StageKind, VectorOp};
     let dynamic = p.stages.iter().find(|st| {
@@ -152,7 +154,7 @@ pub fn check_static_program(p: &Program, what: &str) -> Result<()> {
     if let Some(st) = dynamic {
         return Err(Error::Model {
             msg: format!(
-                "{what} does not take dynamic quantization yet: stage '{}' is a run-time per-row exponent or quantizer (quantize --dynamic); quantize without --dynamic, or evaluate it on the integer reference (systole eval, systole embed --sysq)",
+                "{what} does not take dynamic quantization yet: stage '{}' is a run-time per-row exponent or quantizer (quantize --dynamic) and the RTL has no RowMax nor exponent shifter; `systole simulate` and `systole sweep` run it, or quantize without --dynamic",
                 st.name
             ),
         });

@@ -394,7 +394,7 @@ fn dynamic_int8_is_within_half_a_point_of_float_round_trips_as_version_3_and_is_
             .unwrap_err()
             .to_string();
         assert!(e.contains("newer") && e.contains('9'), "{e}");
-        // The backend and the simulator refuse it, naming the first dynamic stage.
+        // The backend (and so the RTL) refuses it, naming the first dynamic stage.
         let e = systole_compiler::flow::check_array_program(&p, "compile")
             .unwrap_err()
             .to_string();

@@ -1,7 +1,8 @@
 //! Random row-major `MatMul` stages (constant weights and activation × activation, random
 //! groups, sizes, zero points, batches, arrays and dataflows) through the scheduler and both
 //! engines: the exact engine equals the integer reference code for code, and its measured cycles
-//! equal the fast engine's closed form.
+//! equal the fast engine's closed form. Dynamic linear layers (`quantize --dynamic`: run-time
+//! per-row exponents, codes, and the shift in the requantizer) get the same checks.
 
 use proptest::prelude::*;
 use systole_compiler::fxir::{
@@ -285,4 +286,175 @@ fn zero_points_reach_the_array_as_the_reference_defines_them() {
         e.contains("mm") && e.contains("9-bit") && e.contains("input_bits"),
         "{e}"
     );
+}
+
+/// A dynamic linear layer (`quantize --dynamic` in an encoder): a wide 16-bit input `x`
+/// (integer input, zero point `zx`), its per-row exponents (`DynamicExponent`, rows of `k`),
+/// its 8-bit codes (`DynamicQuant`) and the `MatMul` with `dynamic: true` reading both.
+fn dynamic_program(c: &Case, zx: i32) -> Program {
+    use systole_compiler::fxir::{exponent_format, max_shift, VectorOp};
+    let (g, m, k, n) = (c.groups, c.m, c.k, c.n);
+    let xf = Format::affine(true, 16, 1 << 30, 0, zx);
+    let qf = Format::affine(true, 8, 1 << 30, 0, 0);
+    let mag_bits = 7;
+    let ef = exponent_format(max_shift(&xf, mag_bits));
+    let t = |name: &str, shape: Vec<usize>, f: Format| TensorInfo {
+        name: name.into(),
+        shape,
+        format: f,
+    };
+    let codes = c.weights.clone().unwrap_or_default();
+    let bias: Vec<i64> = (0..n as i64).map(|j| 3 * j - 5).collect();
+    let r = Requant {
+        m0: c.m0,
+        shift: c.shift + 8,
+        zero_point: 3,
+        bits: 8,
+        signed: true,
+        rounding: Rounding::Rnd,
+        overflow: Overflow::Sat,
+    };
+    let stage = |name: &str, kind, inputs, output| Stage {
+        name: name.into(),
+        kind,
+        inputs,
+        output: TensorId(output),
+    };
+    let p = Program {
+        name: "dynamic-matmul".into(),
+        input_name: String::new(),
+        input_shape: vec![],
+        tensors: vec![
+            t("x", vec![g, m, k], xf),
+            t("e", vec![g, m], ef),
+            t("q", vec![g, m, k], qf),
+            t("y", vec![g, m, n], format(true, 3)),
+        ],
+        stages: vec![
+            stage(
+                "mm/dynamic-exponent",
+                StageKind::Vector(VectorOp::DynamicExponent { row: k, mag_bits }),
+                vec![TensorId(0)],
+                1,
+            ),
+            stage(
+                "mm/dynamic-quant",
+                StageKind::Vector(VectorOp::DynamicQuant { row: k }),
+                vec![TensorId(0), TensorId(1)],
+                2,
+            ),
+            stage(
+                "mm",
+                StageKind::MatMul(MatMulStage {
+                    groups: g,
+                    m,
+                    k,
+                    n,
+                    weights: Some(Weights {
+                        n,
+                        k,
+                        coding: Coding::Int { bits: 8 },
+                        codes,
+                        scales: vec![0.01; n],
+                    }),
+                    bias,
+                    // 8-bit codes × 8-bit weights over k, sign included.
+                    acc_bits: 16 + (k as u32).next_power_of_two().trailing_zeros() + 1,
+                    requant: vec![r; n],
+                    dynamic: true,
+                }),
+                vec![TensorId(2), TensorId(1)],
+                3,
+            ),
+        ],
+        output: TensorId(3),
+        output_name: "y".into(),
+        int_inputs: vec![IntInput {
+            name: "x".into(),
+            tensor: TensorId(0),
+        }],
+    };
+    p.validate().unwrap();
+    p
+}
+
+/// Runs the dynamic case through both engines: exponents, codes and outputs equal the
+/// reference's, cycles equal the fast engine's, and a wrong reference exponent is named.
+fn check_dynamic(c: &Case, zx: i32, hw: &Accelerator, batch: usize, seed: u64) {
+    let p = dynamic_program(c, zx);
+    let xf = p.tensors[0].format;
+    // Row `r` scaled down by 2^(r mod 12): exponents from the largest down to 0.
+    let mut x = codes(&xf, batch * p.tensors[0].len(), seed);
+    for (r, row) in x.chunks_mut(c.k).enumerate() {
+        row.iter_mut()
+            .for_each(|v| *v = zx + ((*v - zx) >> (r % 12)));
+    }
+    let ins = vec![x];
+    let input = Inputs::Int { codes: &ins, batch };
+    let mut want = vec![Vec::new(); p.stages.len()];
+    reference::run_int(&p, &ins, batch, &mut |i, y| want[i] = y.to_vec()).unwrap();
+    let s = schedule(&p, hw, batch).unwrap();
+    let exact = simulate_inputs(&p, &s, hw, input, Engine::Exact, None).unwrap();
+    let fast = simulate_inputs(&p, &s, hw, input, Engine::Fast, None).unwrap();
+    let r = &exact.report;
+    assert!(r.mismatch.is_none(), "{:?}", r.mismatch);
+    let compared: Vec<Option<bool>> = r.layers.iter().map(|l| l.equal).collect();
+    assert_eq!(compared, vec![Some(true); 3]);
+    assert_eq!(exact.output, want[2]);
+    assert_eq!(r.total_cycles, fast.report.total_cycles);
+    for (a, b) in r.layers.iter().zip(&fast.report.layers) {
+        assert_eq!((a.cycles, a.compute_cycles), (b.cycles, b.compute_cycles));
+    }
+    // The exponent tensor is not an operand: the array multiplies groups × m × k by k × n.
+    assert_eq!(
+        r.layers[2].macs,
+        (batch * c.groups * c.m * c.k * c.n) as u64
+    );
+    let mut bad = want.clone();
+    let i = bad[0].len() / 2;
+    bad[0][i] += 1;
+    let sim = simulate_inputs_against(&p, &s, hw, input, Engine::Exact, None, &bad).unwrap();
+    let m = sim.report.mismatch.expect("the wrong exponent is found");
+    let per = c.groups * c.m;
+    assert_eq!(
+        (
+            m.layer.as_str(),
+            m.tensor.as_str(),
+            m.index,
+            m.expected,
+            m.got
+        ),
+        (
+            "mm/dynamic-exponent",
+            "e",
+            [i / per, i % per],
+            bad[0][i],
+            want[0][i]
+        )
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_dynamic_linear_layers_equal_the_reference_and_the_fast_cycles(
+        groups in 1usize..=3,
+        m in 1usize..=9,
+        k in 1usize..=20,
+        n in 1usize..=9,
+        zx in -300i32..=300,
+        m0 in (1i32 << 30)..i32::MAX,
+        shift in 0i32..=6,
+        rows in 1usize..=8,
+        cols in 1usize..=8,
+        df in dataflow(),
+        batch in 1usize..=3,
+        seed in any::<u64>(),
+    ) {
+        let weights = Some(codes(&Format::affine(true, 8, 1 << 30, 0, 0), n * k, seed ^ 0x5eed));
+        let c = Case { groups, m, k, n, weights, za: 0, zb: 0, a_signed: true, m0, shift };
+        let hw = wide(Accelerator::new("random", rows, cols, df, 100.0));
+        check_dynamic(&c, zx, &hw, batch, seed);
+    }
 }

@@ -108,7 +108,6 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         let hw = systole_hw::presets::load(hw_arg)?;
         (prog, hw, None)
     };
-    systole_compiler::flow::check_static_program(&prog, "simulate")?;
     let want = a
         .batch
         .map(|b| b as usize)

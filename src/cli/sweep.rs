@@ -172,9 +172,6 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let refs: Vec<&[u8]> = hashed.iter().map(Vec::as_slice).collect();
     let hash = sweep::space::fnv1a(&refs);
-    for al in &allocs {
-        systole_compiler::flow::check_static_program(&al.program, "sweep")?;
-    }
     let x = sweep::input_batch(&allocs[0].program, data.as_ref(), space.batch).map_err(sim_err)?;
     let out = a
         .out

@@ -148,13 +148,15 @@ pub(crate) fn run_steps(s: &Schedule, w: &ArrayWork, ops: &Operands) -> Result<A
     Ok(Accumulated { acc, done, cycles })
 }
 
-/// Runs every step register by register, sums partial sums in step order and requantizes.
+/// Runs every step register by register, sums partial sums in step order and requantizes;
+/// `exps` (a dynamic stage) holds one exponent per sample, applied in the requantizer.
 pub(crate) fn exact_layer(
     s: &Schedule,
     w: &ArrayWork,
     g: &GemmStage,
     x: &[i32],
     zx: i32,
+    exps: Option<&[i32]>,
 ) -> Result<ExactLayer> {
     let (a, b) = operands(g, x, zx, s.batch);
     let run = run_steps(s, w, &vec![(a, b)])?;
@@ -168,7 +170,11 @@ pub(crate) fn exact_layer(
         let (bi, p) = (row / pixels, row % pixels);
         for c in 0..n {
             let dst = bi * n * pixels + c * pixels + p;
-            codes[dst] = requant_output(g, c, acc[row * n + c]);
+            let a = acc[row * n + c];
+            codes[dst] = match exps {
+                Some(e) => super::dynamic::requant(a, e[bi], g.bias[c], &g.requant[c], g.relu),
+                None => requant_output(g, c, a),
+            };
             finished_by[dst] = done[row * n + c];
         }
     }

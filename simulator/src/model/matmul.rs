@@ -6,7 +6,8 @@
 //! the bias, as the reference defines it); with an activation `B` one GEMM per sample and group
 //! (`ArrayWork::groups`), both operands with their zero points subtracted before they enter the
 //! array. Partial sums are added in step order and requantized by the reference's
-//! requantization (`quant::requantize`) at the array edge.
+//! requantization (`quant::requantize`) at the array edge; a dynamic linear layer's
+//! requantizer first shifts each accumulator by its token row's exponent (`super::dynamic`).
 
 use systole_compiler::fxir::MatMulStage;
 use systole_compiler::quant::{requantize, Format};
@@ -81,6 +82,7 @@ pub(crate) fn exact_layer(
     w: &ArrayWork,
     mm: &MatMulStage,
     ops: &Operands,
+    exps: Option<&[i32]>,
 ) -> Result<ExactLayer> {
     let run = array::run_steps(s, w, ops)?;
     let n = mm.n.max(1);
@@ -99,7 +101,11 @@ pub(crate) fn exact_layer(
                     mm.bias.get(j).copied().unwrap_or(0),
                     mm.requant.get(j).unwrap_or(first),
                 );
-                requantize(acc, bias, r) as i32
+                match exps {
+                    // A dynamic linear layer: one exponent per token row of `n` outputs.
+                    Some(e) => super::dynamic::requant(acc, e[i / n], bias, r, false),
+                    None => requantize(acc, bias, r) as i32,
+                }
             } else {
                 requantize(acc, 0, first) as i32
             }

@@ -17,6 +17,7 @@
 
 pub(crate) mod array;
 pub mod category;
+pub(crate) mod dynamic;
 pub(crate) mod matmul;
 pub mod report;
 pub(crate) mod sram;
@@ -113,8 +114,6 @@ pub fn simulate_inputs(
 /// The schedule against the program and the description, and the batch against the schedule;
 /// returns the batch size.
 fn check(p: &Program, s: &Schedule, hw: &Accelerator, inputs: Inputs<'_>) -> Result<usize> {
-    // A dynamic MatMul's input 1 is its row exponents, which the engines would read as B.
-    systole_compiler::flow::check_static_program(p, "simulate").map_err(SimError::Compiler)?;
     s.validate(p)?;
     if !array::same_array(s, hw) {
         return Err(SimError::Shape {
@@ -308,7 +307,11 @@ pub fn simulate_inputs_against(
                             Ok(vec![array::operands(g, get(st.inputs[0]), zx, s.batch)])
                         }
                         StageKind::MatMul(mm) => {
-                            let b = st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format));
+                            // A dynamic layer's input 1 is its exponents, not an operand.
+                            let b = match mm.dynamic {
+                                true => None,
+                                false => st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format)),
+                            };
                             let af = p.tensor(st.inputs[0]).format;
                             matmul::operands(w, mm, get(st.inputs[0]), &af, b, batch)
                         }
@@ -323,13 +326,22 @@ pub fn simulate_inputs_against(
                         None,
                     ),
                     Engine::Exact => {
+                        let get = |t: TensorId| env_or(&env, expected, p, t);
+                        let rows = match &st.kind {
+                            StageKind::Gemm(_) => batch,
+                            _ => w.m,
+                        };
+                        let exps = match dynamic::is_dynamic_array(st) {
+                            true => Some(dynamic::row_exponents(p, st, rows, &get)?),
+                            false => None,
+                        };
                         let run = match &st.kind {
                             StageKind::Gemm(g) => {
-                                let xin = env_or(&env, expected, p, st.inputs[0]);
+                                let xin = get(st.inputs[0]);
                                 let zx = p.tensor(st.inputs[0]).format.zero_point() as i32;
-                                array::exact_layer(s, w, g, xin, zx)?
+                                array::exact_layer(s, w, g, xin, zx, exps)?
                             }
-                            StageKind::MatMul(mm) => matmul::exact_layer(s, w, mm, &ops()?)?,
+                            StageKind::MatMul(mm) => matmul::exact_layer(s, w, mm, &ops()?, exps)?,
                             _ => {
                                 return Err(SimError::Shape {
                                     what: format!("layer '{}': not an array stage", st.name),
@@ -418,7 +430,18 @@ pub fn simulate_inputs_against(
             None => match engine {
                 Engine::Fast => expected[li].clone(),
                 Engine::Exact => {
-                    reference::exec_stage(p, li, x, batch, &|t| env_or(&env, expected, p, t))
+                    let y =
+                        reference::exec_stage(p, li, x, batch, &|t| env_or(&env, expected, p, t));
+                    if dynamic::is_dynamic_vector(st) {
+                        // The exponents and codes the array's requantizer and operands use.
+                        let at = vec![clock + rep.cycles; y.len()];
+                        let found = compare(&st.name, out_info, &y, &expected[li], &at);
+                        rep.equal = Some(found.is_none());
+                        if first_mismatch.is_none() {
+                            first_mismatch = found;
+                        }
+                    }
+                    y
                 }
             },
         };

@@ -153,7 +153,9 @@ pub fn accelerator(space: &Space, p: &Point, a: &Alloc) -> Accelerator {
 
 /// An encoder program's vector unit also gets the ops its stages need (`Softmax`, `LayerNorm`,
 /// `Gelu`), at transformer-128x128's cycles per element group (4, 3, 2), so they are timed on
-/// the accelerator rather than left to the host; a CNN/MLP's description is unchanged.
+/// the accelerator rather than left to the host; a dynamic program's gets `RowMax` (its
+/// exponents' max-reduction, at the unit's `cycles_per_op`); a static CNN/MLP's description is
+/// unchanged.
 pub fn add_program_ops(hw: &mut Accelerator, program: &systole_compiler::fxir::Program) {
     use systole_compiler::fxir::{StageKind, VectorOp as Op};
     use systole_hw::VectorOp as HwOp;
@@ -162,12 +164,15 @@ pub fn add_program_ops(hw: &mut Accelerator, program: &systole_compiler::fxir::P
             StageKind::Vector(Op::MaskedSoftmax { .. }) => Some((HwOp::Softmax, 4)),
             StageKind::Vector(Op::LayerNorm { .. }) => Some((HwOp::LayerNorm, 3)),
             StageKind::Vector(Op::Gelu { .. }) => Some((HwOp::Gelu, 2)),
+            StageKind::Vector(Op::DynamicExponent { .. }) => Some((HwOp::RowMax, 0)),
             _ => None,
         };
         if let Some((op, cycles)) = need {
             if !hw.vector.ops.contains(&op) {
                 hw.vector.ops.push(op);
-                hw.vector.op_cycles.insert(op, cycles);
+                if cycles > 0 {
+                    hw.vector.op_cycles.insert(op, cycles);
+                }
             }
         }
     }

@@ -62,10 +62,11 @@ fn shift_round(v: i64, s: u32, yf: &Format) -> i32 {
     saturate(r, yf.bits, yf.signed, Overflow::Sat) as i32
 }
 
-/// The requantized output of an accumulator of a row with exponent `s` (validate proves
-/// `(acc << s) + bias` fits an `i64`).
+/// The requantization unit of a dynamic array stage: the accumulator `Σ q·w` of a row with
+/// exponent `s`, shifted left by `s`, plus the bias, requantized, ReLU-clamped when fused
+/// (validate proves `(acc << s) + bias` fits an `i64`). The simulator's array edge calls this.
 #[inline]
-fn finish(acc: i64, s: i32, bias: i64, r: &crate::quant::Requant, relu: bool) -> i32 {
+pub fn finish(acc: i64, s: i32, bias: i64, r: &crate::quant::Requant, relu: bool) -> i32 {
     let y = requantize_fast(acc << s, bias, r) as i32;
     if relu {
         y.max(r.zero_point)
