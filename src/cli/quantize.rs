@@ -122,7 +122,7 @@ pub struct Args {
     /// at run time, a power-of-two exponent per row from the row's largest magnitude (per sample
     /// for Conv/Gemm, per token for an encoder's linear layers; Q·Kᵀ and P·V stay static). The
     /// producers write those inputs in 16 bits; --acts sets the width the array reads. The
-    /// integer reference runs it (eval, run, embed --sysq); compile and simulate refuse it.
+    /// integer reference runs it (eval, run, embed --sysq), and simulate and sweep (the exponent's max-reduction is the vector unit's RowMax); compile refuses it.
     #[arg(long, conflicts_with = "hls4ml_config")]
     pub dynamic: bool,
     /// Print the fixed-point program's text dump.
