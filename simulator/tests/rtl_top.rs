@@ -319,3 +319,52 @@ fn rtl_top_lint_clean() {
         }
     }
 }
+
+/// A build that lost a ROM file is refused naming it, before any tool runs: given a missing
+/// `$readmemh` file the simulators only warn, and the controller then never finishes.
+#[test]
+fn a_missing_rom_is_named_before_the_simulator_starts() {
+    let (p, x) = model("mlp");
+    let hw = presets::load("edge-8x8").unwrap();
+    let s = schedule(p, &hw, 1).unwrap();
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("rtl_top_missing_rom");
+    let _ = std::fs::remove_dir_all(&dir);
+    let inputs = Inputs {
+        program_file: "digits_mlp.sysq".into(),
+        program_sha256: "0".repeat(64),
+        hw_source: "edge-8x8".into(),
+        hw_sha256: "0".repeat(64),
+        tool: "systole test".into(),
+        program_bytes: Vec::new(),
+    };
+    let b = build(p, &s, &hw, &inputs).unwrap();
+    write(&dir.join("build"), &b, false).unwrap();
+    let rom = dir.join("build/rom/L1_mult.mem");
+    assert!(rom.is_file(), "the build has no {}", rom.display());
+    std::fs::remove_file(&rom).unwrap();
+    let mut codes = Vec::new();
+    run_observed(p, x, &mut |i, y| {
+        if i == 0 {
+            codes = y.to_vec()
+        }
+    })
+    .unwrap();
+    let e = rtl::run(
+        &dir.join("build"),
+        p,
+        &s,
+        &hw,
+        &codes,
+        RtlTool::Iverilog,
+        &dir.join("work"),
+    )
+    .err()
+    .expect("a build without L1_mult.mem must be refused");
+    let msg = e.to_string();
+    // The check runs before any tool, so the message is the same with or without iverilog.
+    assert!(
+        msg.contains("rom/L1_mult.mem") && msg.contains("compile"),
+        "{msg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -28,7 +28,8 @@ impl Lowering<'_> {
     }
 
     /// Encoder: is any reader of `v` (through layout ops) an array stage that stays static (the
-    /// activation × activation matmuls, or every array stage without `--dynamic`)?
+    /// activation × activation matmuls, or every array stage without `--dynamic`)? Without
+    /// `--dynamic` this is "is `v` read by an array stage at all", the static lowering's question.
     pub(super) fn read_by_static_array(&self, v: ValueId) -> bool {
         self.g.consumers(v).iter().any(|(id, _)| {
             let n = self.g.node(*id);

@@ -30,27 +30,9 @@ pub const GELU_A: f64 = 0.2888;
 pub const GELU_R: f64 = 1.769;
 
 impl Lowering<'_> {
-    /// Is any reader of `v` (through layout ops) an array stage?
-    fn read_by_array(&self, v: ValueId) -> bool {
-        self.g.consumers(v).iter().any(|(id, _)| {
-            let n = self.g.node(*id);
-            match &n.op {
-                Op::MatMul { .. } | Op::Gemm(_) => true,
-                Op::Reshape { .. } | Op::Transpose { .. } | Op::Squeeze | Op::Unsqueeze => {
-                    self.read_by_array(n.outputs[0])
-                }
-                _ => false,
-            }
-        })
-    }
-
     /// The activation format of encoder value `v` (see the module note on widths).
     fn enc_format(&self, v: ValueId) -> Result<Format> {
-        let by_array = if self.cfg.dynamic {
-            self.read_by_static_array(v)
-        } else {
-            self.read_by_array(v)
-        };
+        let by_array = self.read_by_static_array(v);
         let spec = match self.cfg.acts {
             ActSpec::Int { bits } if !by_array => ActSpec::Int { bits: bits.max(16) },
             a => a,
@@ -269,7 +251,7 @@ impl Lowering<'_> {
                     ));
                 }
                 let bits = match self.cfg.acts {
-                    ActSpec::Int { bits } if self.read_by_array(out) => bits,
+                    ActSpec::Int { bits } if self.read_by_static_array(out) => bits,
                     _ => 16,
                 };
                 let y = self.out_tensor(out, Format::binary_point(false, bits, bits as i32))?;

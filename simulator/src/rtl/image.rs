@@ -29,9 +29,24 @@ pub(crate) fn param(vh: &str, name: &str) -> Option<u64> {
     })
 }
 
-/// The `$readmemh` lines that load the build's ROMs into `systole_top`'s memories.
-pub(crate) fn init_include(build: &Path, p: &Program, s: &Schedule, vh: &str) -> String {
-    let path = |f: String| build.join(f).to_string_lossy().replace('\\', "/");
+/// The `$readmemh` lines that load the build's ROMs into `systole_top`'s memories. Every file
+/// must exist: a simulator given a missing `$readmemh` file warns and leaves the memory
+/// undefined, and the controller then never finishes (a timeout, not an error naming the file).
+pub(crate) fn init_include(
+    tool: RtlTool,
+    build: &Path,
+    p: &Program,
+    s: &Schedule,
+    vh: &str,
+) -> Result<String> {
+    let mut missing = Vec::new();
+    let mut path = |f: String| {
+        let full = build.join(&f);
+        if !full.is_file() {
+            missing.push(f);
+        }
+        full.to_string_lossy().replace('\\', "/")
+    };
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -71,7 +86,17 @@ pub(crate) fn init_include(build: &Path, p: &Program, s: &Schedule, vh: &str) ->
         }
         base += g.n;
     }
-    o
+    if !missing.is_empty() {
+        return Err(bad(
+            tool,
+            format!(
+                "{}: the build lacks {} (compile it again with `systole compile`)",
+                build.display(),
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(o)
 }
 
 /// The DRAM image with the input codes (reference layout, every sample) at the input tensor.

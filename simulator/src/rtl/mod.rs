@@ -99,7 +99,10 @@ pub fn run(
         let f = work.join(name);
         std::fs::write(&f, text).map_err(|e| io(&f, e))
     };
-    write("systole_init.vh", image::init_include(build_dir, p, s, &vh))?;
+    write(
+        "systole_init.vh",
+        image::init_include(tool, build_dir, p, s, &vh)?,
+    )?;
     write("dram_in.hex", image::dram_in(p, s, input_codes, bytes)?)?;
     let _ = std::fs::remove_file(work.join("report.txt"));
     let (cmd, build_seconds) = tool::build(tool, build_dir, work)?;
