@@ -349,7 +349,7 @@ fn a_missing_rom_is_named_before_the_simulator_starts() {
         }
     })
     .unwrap();
-    let e = rtl::run(
+    let run = rtl::run(
         &dir.join("build"),
         p,
         &s,
@@ -357,9 +357,10 @@ fn a_missing_rom_is_named_before_the_simulator_starts() {
         &codes,
         RtlTool::Iverilog,
         &dir.join("work"),
-    )
-    .err()
-    .expect("a build without L1_mult.mem must be refused");
+    );
+    let Err(e) = run else {
+        panic!("a build without L1_mult.mem must be refused")
+    };
     let msg = e.to_string();
     // The check runs before any tool, so the message is the same with or without iverilog.
     assert!(
