@@ -440,6 +440,21 @@ fn dsp_and_bitops_budgets_bind_the_allocation() {
         "dsp=20,reuse=16",
     ]);
     assert!(used(&some) <= 20, "{some}");
+    // The Pareto ladder is spaced in DSPs, one point per distinct allocation.
+    let ladder: Vec<u64> = some["pareto"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pt| {
+            let u = pt["budget_used"].as_str().unwrap();
+            assert!(u.contains("DSPs on zu9eg at reuse factor 16"), "{pt}");
+            u.split(' ').next().unwrap().parse().unwrap()
+        })
+        .collect();
+    assert!(
+        ladder.len() >= 2 && ladder.windows(2).all(|w| w[0] < w[1]),
+        "{ladder:?}"
+    );
     assert!(
         some["layers"]
             .as_array()

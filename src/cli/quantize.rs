@@ -130,7 +130,7 @@ pub struct Args {
     pub dump: bool,
     /// Print JSON: output, weights, weight_bits, avg_bits, float_bytes, quantized_bytes,
     /// calibration_agreement, layers[] (name, format, operand_bits, acc_bits, rom_bits, zeros),
-    /// pareto[] (avg_bits, predicted_error, agreement) and budget_used (text) when --budget, dynamic (the number of
+    /// pareto[] (avg_bits, budget_used, predicted_error, agreement; one per distinct allocation on a ladder of budgets in the budget's units) and budget_used (text) when --budget, dynamic (the number of
     /// inputs quantized at run time: 0 without --dynamic), seconds.
     #[arg(long)]
     pub json: bool,
@@ -149,6 +149,9 @@ struct LayerReport {
 #[derive(Serialize)]
 struct ParetoPoint {
     avg_bits: f64,
+    /// What the point uses of the budget's quantity (ROM bits, bit-operations, half DSPs are
+    /// reported as DSPs): the ladder is spaced in these units.
+    budget_used: String,
     predicted_error: f64,
     agreement: f64,
 }
@@ -344,16 +347,44 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .map(|(&i, l)| l.choices[i].cost)
             .sum();
         budget_used = Some(budget.describe(used, total_w));
-        // The Pareto front (size vs predicted error and measured agreement) at a ladder of budgets.
-        for tenth in (10..=80).step_by(5) {
-            let bb = (total_w as f64 * f64::from(tenth) / 10.0) as u64;
-            if let Ok(pk) = solve(&layers, bb) {
+        // The Pareto front (cost vs predicted error and measured agreement) at a ladder of
+        // budgets in the budget's own units: 1 to 8 bits per weight for storage, else 15 steps
+        // from the cheapest to the dearest allocation.
+        let span = |pick: fn(&[u64]) -> u64| -> u64 {
+            costed
+                .iter()
+                .map(|l| pick(&l.choices.iter().map(|c| c.cost).collect::<Vec<_>>()))
+                .sum()
+        };
+        let ladder: Vec<u64> = match budget {
+            Budget::AvgBits(_) | Budget::WeightBytes(_) => (10..=80)
+                .step_by(5)
+                .map(|tenth| (total_w as f64 * f64::from(tenth) / 10.0) as u64)
+                .collect(),
+            _ => {
+                let lo = span(|c| c.iter().copied().min().unwrap_or(0));
+                let hi = span(|c| c.iter().copied().max().unwrap_or(0));
+                (0..15u64).map(|i| lo + (hi - lo) * i / 14).collect()
+            }
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for bb in ladder {
+            if let Ok(pk) = solve(&costed, bb) {
+                if !seen.insert(pk.clone()) {
+                    continue;
+                }
                 let mut c = cfg.clone();
                 set_pick(&mut c, &layers, &pk);
                 let p = lower(&g, &cal, &c)?;
                 let s = score(&p, &calib, &fv)?;
+                let cost: u64 = pk
+                    .iter()
+                    .zip(&costed)
+                    .map(|(&i, l)| l.choices[i].cost)
+                    .sum();
                 pareto.push(ParetoPoint {
                     avg_bits: p.weight_bits() as f64 / total_w.max(1) as f64,
+                    budget_used: budget.describe(cost, total_w),
                     predicted_error: pk
                         .iter()
                         .zip(&layers)
@@ -416,8 +447,9 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         }
         for pt in &report.pareto {
             println!(
-                "  pareto: {:.3} bits/weight  predicted error {:.4}  agreement {:.2}%",
+                "  pareto: {:.3} bits/weight  uses {}  predicted error {:.4}  agreement {:.2}%",
                 pt.avg_bits,
+                pt.budget_used,
                 pt.predicted_error,
                 100.0 * pt.agreement
             );
