@@ -343,6 +343,29 @@ fn profile_writes_the_table_and_plots() {
         );
     }
     assert!(out.join("sensitivity.svg").exists() && out.join("sensitivity.csv").exists());
+    // The table carries each choice's hardware costs: int2 weights halve nothing in MACs but
+    // cut bit-operations fourfold against int8 (same 8-bit inputs).
+    let csv = std::fs::read_to_string(out.join("sensitivity.csv")).unwrap();
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| {
+        head.iter()
+            .position(|h| *h == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6);
+    for pair in rows.chunks(2) {
+        let num = |r: &Vec<&str>, n: &str| r[col(n)].parse::<u64>().unwrap();
+        assert!(num(&pair[0], "macs") >= num(&pair[0], "weights"));
+        assert_eq!(
+            num(&pair[0], "bitops") * 4,
+            num(&pair[1], "bitops"),
+            "{pair:?}"
+        );
+        assert_eq!(num(&pair[0], "input_bits"), 8);
+    }
+    assert!(head.contains(&"dsp_zu9eg"), "{head:?}");
 }
 
 #[test]

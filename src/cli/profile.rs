@@ -35,7 +35,8 @@ pub struct Args {
     /// Activation bits the thresholds are computed for.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=16))]
     pub bits: u32,
-    /// Print JSON: layers[] (name, weights, candidates[] of format, rom_bits, error),
+    /// Print JSON: layers[] (name, weights, macs per sample, candidates[] of format, rom_bits,
+    /// operand_bits, input_bits, error),
     /// activations[] (name, min, max, thresholds[] of [method, value]), files[], seconds.
     #[arg(long)]
     pub json: bool,
@@ -45,6 +46,8 @@ pub struct Args {
 struct Cand {
     format: String,
     rom_bits: u64,
+    operand_bits: u32,
+    input_bits: u32,
     error: f64,
 }
 
@@ -52,6 +55,7 @@ struct Cand {
 struct LayerOut {
     name: String,
     weights: u64,
+    macs: u64,
     candidates: Vec<Cand>,
 }
 
@@ -100,12 +104,15 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .map(|l| LayerOut {
                 name: l.name.clone(),
                 weights: l.weights,
+                macs: l.macs,
                 candidates: l
                     .choices
                     .iter()
                     .map(|c| Cand {
                         format: c.format.clone(),
-                        rom_bits: c.cost,
+                        rom_bits: c.rom_bits,
+                        operand_bits: c.operand_bits,
+                        input_bits: c.input_bits,
                         error: c.error,
                     })
                     .collect(),

@@ -2,6 +2,7 @@
 //! behind the activation thresholds, as a table and SVG plots.
 
 use super::bitalloc::Layer;
+use super::budget::{Budget, DEFAULT_DSP_PART};
 use super::calibrate::{Calibration, BINS};
 use super::sensitivity::analyze;
 use super::spec::WeightSpec;
@@ -11,7 +12,7 @@ use crate::ir::Graph;
 use crate::lower::{lower, QuantConfig};
 use crate::plot;
 use crate::tensor::Tensor;
-use crate::Result;
+use crate::{Error, Result};
 
 /// Thresholds of one calibrated activation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -48,12 +49,28 @@ pub fn profile(
     let layers = analyze(g, cal, base, candidates, x, float_out)?;
     let mut files = Vec::new();
     // Table and grouped bars: layers × candidates.
-    let mut csv = String::from("layer,weights,format,rom_bits,error\n");
+    // What each choice costs against every budget kind: storage, bit-operations, and DSPs of a
+    // layer-parallel design on the default part at reuse factor 1 (`quant/budget.rs`).
+    let bitops = Budget::BitOps(0);
+    let dsp = Budget::parse(&format!("dsp=0,part={DEFAULT_DSP_PART}")).map_err(Error::Invalid)?;
+    let mut csv = format!(
+        "layer,weights,macs,format,rom_bits,operand_bits,input_bits,bitops,dsp_{},error\n",
+        DEFAULT_DSP_PART.replace('-', "_")
+    );
     for l in &layers {
         for c in &l.choices {
             csv.push_str(&format!(
-                "{},{},{},{},{:.6e}\n",
-                l.name, l.weights, c.format, c.cost, c.error
+                "{},{},{},{},{},{},{},{},{},{:.6e}\n",
+                l.name,
+                l.weights,
+                l.macs,
+                c.format,
+                c.rom_bits,
+                c.operand_bits,
+                c.input_bits,
+                bitops.cost(l, c),
+                dsp.cost(l, c).div_ceil(2),
+                c.error
             ));
         }
     }
