@@ -44,7 +44,7 @@ done
 # Hardware budgets on the CNN: DSPs of a layer-parallel design and bit-operations per sample
 # (the "Bit allocation" table).
 echo
-echo "| options | budget | allocation (conv1/conv2/dense) | uses | top-1 % |"
+echo "| options | budget | weights (input bits), conv1/conv2/dense | uses | top-1 % |"
 echo "|---|---|---|---|---|"
 m=models/digits_cnn.onnx c=models/data/digits_calib_x_img.npy x=models/data/digits_test_x_img.npy
 hw_row() { # label budget quantize-options...
@@ -59,7 +59,7 @@ hw_row() { # label budget quantize-options...
 import json, re, sys
 f, label, b = sys.argv[1:]
 q, e = json.load(open(f + ".q.json")), json.load(open(f + ".e.json"))
-alloc = "/".join(re.findall(r'": "([^"]+)"', open(f + ".ron").read()))
+alloc = "/".join(f"{l['format']} (in {l['input_bits']})" for l in q["layers"])
 print(f"| {label} | `{b}` | {alloc} | {q['budget_used']} | {100*e['top1']:.2f} |")
 PY
 }
@@ -68,3 +68,7 @@ hw_row "--acts int4 --method mse" dsp=20,reuse=16 --acts int4 --method mse
 hw_row "int8 acts" dsp=100,reuse=16
 hw_row "int8 acts" dsp=100,reuse=16,part=artix7-100t
 for b in 1.5M 2M 3M 5M; do hw_row "int8 acts" "bitops=$b"; done
+# Activation widths as candidates too (the first layer keeps int8).
+hw_row "--act-candidates int4,int8" dsp=100,reuse=16 --act-candidates int4,int8
+hw_row "--act-candidates int4,int8" dsp=40,reuse=16 --act-candidates int4,int8
+for b in 1.5M 2M; do hw_row "--act-candidates int4,int8" "bitops=$b" --act-candidates int4,int8; done

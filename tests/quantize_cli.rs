@@ -514,6 +514,39 @@ fn dsp_and_bitops_budgets_bind_the_allocation() {
         tight["calibration_agreement"].as_f64() < loose["calibration_agreement"].as_f64(),
         "{tight} {loose}"
     );
+    // Activation widths as candidates: the same DSP budget becomes feasible with 8-bit
+    // activations by narrowing some layers' inputs; the first layer keeps --acts.
+    let alloc = d.join("wa.ron").display().to_string();
+    let wa = q(&[
+        "--act-candidates",
+        "int4,int8",
+        "--budget",
+        "dsp=100,reuse=16",
+        "--write-alloc",
+        &alloc,
+    ]);
+    assert!(used(&wa) <= 100, "{wa}");
+    let layers = wa["layers"].as_array().unwrap();
+    assert_eq!(layers[0]["input_bits"], 8, "{wa}");
+    assert!(
+        layers
+            .iter()
+            .any(|l| l["input_bits"].as_u64().unwrap() <= 4),
+        "{wa}"
+    );
+    let text = std::fs::read_to_string(&alloc).unwrap();
+    assert!(text.contains("acts:"), "{text}");
+    // The allocation file, acts included, gives the same program back.
+    let again = d.join("again.sysq").display().to_string();
+    json(&[
+        "quantize", CNN, "--calib", CALIB, "--alloc", &alloc, "-o", &again, "--json",
+    ]);
+    let prog = |f: &str| {
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(f).unwrap()).unwrap()
+            ["program"]
+            .clone()
+    };
+    assert_eq!(prog(&out), prog(&again));
     bad(
         &[
             "quantize", CNN, "--calib", CALIB, "--budget", "luts=3", "-o", &out,

@@ -25,7 +25,7 @@ use super::Failure;
 /// Quantize a model: calibrate on data, choose per-layer formats, write a .sysq program.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq\n  systole quantize .cache/minilm/model.onnx --calib-sentences models/text/sentences.tsv --tokenizer .cache/minilm/tokenizer.json --smooth-alpha 0.5 -o w8a8-sq.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --dynamic -o cnn-dyn.sysq   # per-sample scales at run time"
+    after_help = "Examples:\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy -o cnn.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget avg-bits=4 --write-alloc alloc.ron -o cnn4.sysq --json\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --budget dsp=100,reuse=16 --act-candidates int4,int8 -o cnn-dsp.sysq   # weights and input widths under a DSP budget\n  systole quantize models/digits_mlp.onnx --calib models/data/digits_calib_x.npy --weights kmeans:4 --method kl -o mlp.sysq\n  systole quantize .cache/minilm/model.onnx --calib-sentences models/text/sentences.tsv --tokenizer .cache/minilm/tokenizer.json --smooth-alpha 0.5 -o w8a8-sq.sysq\n  systole quantize models/digits_cnn.onnx --calib models/data/digits_calib_x_img.npy --dynamic -o cnn-dyn.sysq   # per-sample scales at run time"
 )]
 pub struct Args {
     /// ONNX model.
@@ -108,6 +108,12 @@ pub struct Args {
     /// Candidate weight formats for --budget, comma-separated.
     #[arg(long, default_value = "int2,int3,int4,int5,int6,int8")]
     pub candidates: String,
+    /// Candidate activation formats for --budget, comma-separated (e.g. int4,int8): each layer
+    /// whose input is another array layer's output (through ReLU, pooling or reshapes, read by
+    /// it alone) also chooses that input's width, so bit-operation and DSP budgets can trade
+    /// activation bits too. The first layer keeps --acts. Default: none (activations at --acts).
+    #[arg(long, requires = "budget")]
+    pub act_candidates: Option<String>,
     /// With --budget: fail (exit 1) if the allocation's top-1 agreement with the float model on
     /// the calibration set drops by more than this many points.
     #[arg(long)]
@@ -129,7 +135,7 @@ pub struct Args {
     #[arg(long)]
     pub dump: bool,
     /// Print JSON: output, weights, weight_bits, avg_bits, float_bytes, quantized_bytes,
-    /// calibration_agreement, layers[] (name, format, operand_bits, acc_bits, rom_bits, zeros),
+    /// calibration_agreement, layers[] (name, format, operand_bits, input_bits, acc_bits, rom_bits, zeros),
     /// pareto[] (avg_bits, budget_used, predicted_error, agreement; one per distinct allocation on a ladder of budgets in the budget's units) and budget_used (text) when --budget, dynamic (the number of
     /// inputs quantized at run time: 0 without --dynamic), seconds.
     #[arg(long)]
@@ -141,6 +147,8 @@ struct LayerReport {
     name: String,
     format: String,
     operand_bits: u32,
+    /// Width of the activation codes the layer reads.
+    input_bits: u32,
     acc_bits: u32,
     rom_bits: u64,
     zeros: usize,
@@ -244,6 +252,17 @@ fn apply_alloc(
             .map_err(|e| Failure::usage(format!("{what}: layer '{layer}': {e}")))?;
         cfg.layers.entry(layer.clone()).or_default().weights = Some(w);
     }
+    for (layer, fmt) in &alloc.acts {
+        if !names.contains(layer) {
+            return Err(Failure::usage(format!(
+                "{what}: acts: no layer '{layer}'; the layers are {names:?}"
+            )));
+        }
+        let act: ActSpec = fmt
+            .parse()
+            .map_err(|e| Failure::usage(format!("{what}: acts: layer '{layer}': {e}")))?;
+        cfg.layers.entry(layer.clone()).or_default().acts = Some(act);
+    }
     Ok(())
 }
 
@@ -332,7 +351,15 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .map_err(usage("--candidates"))?;
         let total_w = base.weight_count();
         let budget = Budget::parse(b).map_err(|e| Failure::usage(format!("--budget {e}")))?;
-        let layers = analyze(&g, &cal, &cfg, &candidates, &calib, &fv)?;
+        let act_candidates: Vec<ActSpec> = match &a.act_candidates {
+            Some(list) => list
+                .split(',')
+                .map(|s| s.trim().parse())
+                .collect::<Result<_, _>>()
+                .map_err(usage("--act-candidates"))?,
+            None => Vec::new(),
+        };
+        let layers = analyze(&g, &cal, &cfg, &candidates, &act_candidates, &calib, &fv)?;
         let costed = budget.costed(&layers);
         let pick = solve(&costed, budget.limit(total_w)).map_err(|min| {
             Failure::usage(format!(
@@ -404,6 +431,11 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 .gemms()
                 .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
                 .collect(),
+            acts: cfg
+                .layers
+                .iter()
+                .filter_map(|(n, c)| c.acts.map(|a| (n.clone(), a.to_string())))
+                .collect(),
         };
         write_atomic(path, alloc.to_ron().as_bytes())?;
     }
@@ -432,8 +464,8 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         }
         for l in &report.layers {
             println!(
-                "  {:<40} {:<12} operand i{:<2} acc i{:<2} rom {:>7} bits  zeros {}",
-                l.name, l.format, l.operand_bits, l.acc_bits, l.rom_bits, l.zeros
+                "  {:<40} {:<12} operand i{:<2} input {:<2} bits  acc i{:<2} rom {:>7} bits  zeros {}",
+                l.name, l.format, l.operand_bits, l.input_bits, l.acc_bits, l.rom_bits, l.zeros
             );
         }
         if report.dynamic > 0 {
@@ -516,6 +548,7 @@ fn layer_reports(p: &Program) -> Vec<LayerReport> {
             name: s.name.clone(),
             format: w.coding.label(),
             operand_bits: w.operand_bits(),
+            input_bits: s.inputs.first().map_or(0, |&t| p.tensor(t).format.bits),
             acc_bits,
             rom_bits: w.storage_bits(),
             zeros: w.zeros(),
@@ -640,7 +673,11 @@ fn acts_label(cfg: &QuantConfig) -> String {
 
 fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {
     for (l, &i) in layers.iter().zip(pick) {
-        let w: WeightSpec = l.choices[i].format.parse().expect("candidates were parsed");
+        let c = &l.choices[i];
+        let w: WeightSpec = c.format.parse().expect("candidates were parsed");
         cfg.layers.entry(l.name.clone()).or_default().weights = Some(w);
+        if let (Some(a), Some(prod)) = (c.acts, &l.producer) {
+            cfg.layers.entry(prod.clone()).or_default().acts = Some(a);
+        }
     }
 }

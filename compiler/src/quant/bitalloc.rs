@@ -18,7 +18,11 @@ pub const MAX_UNITS: u64 = 200_000;
 /// One way to store one layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Choice {
+    /// The weight format.
     pub format: String,
+    /// The width of the layer's input, set as its producer's output format (`Layer::producer`);
+    /// `None` leaves it at the configuration's.
+    pub acts: Option<super::spec::ActSpec>,
     /// What the knapsack counts against the budget (`budget::Budget::cost`).
     pub cost: u64,
     /// ROM bits of the layer in this format.
@@ -36,6 +40,9 @@ pub struct Layer {
     pub weights: u64,
     /// Multiply-accumulates per sample.
     pub macs: u64,
+    /// The array layer whose output is this layer's input, when activation widths are
+    /// candidates and that output feeds this layer alone (`sensitivity::input_producer`).
+    pub producer: Option<String>,
     pub choices: Vec<Choice>,
 }
 
@@ -93,7 +100,12 @@ pub fn solve(layers: &[Layer], budget: u64) -> Result<Vec<usize>, u64> {
 /// An allocation file (`--alloc FILE`, RON): the weight format of each layer by name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct AllocFile {
+    /// Weight format per array layer.
     pub layers: BTreeMap<String, String>,
+    /// Output activation format per layer, where the allocation chose one (activation
+    /// candidates): the next layer's input width.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub acts: BTreeMap<String, String>,
 }
 
 impl AllocFile {
@@ -120,10 +132,12 @@ mod tests {
             name: name.into(),
             weights: 1,
             macs: 1,
+            producer: None,
             choices: opts
                 .iter()
                 .map(|&(cost, error)| Choice {
                     format: format!("c{cost}"),
+                    acts: None,
                     cost,
                     rom_bits: cost,
                     operand_bits: 8,

@@ -172,6 +172,7 @@ mod tests {
             name: "l".into(),
             weights,
             macs,
+            producer: None,
             choices: Vec::new(),
         }
     }
@@ -179,6 +180,7 @@ mod tests {
     fn choice(rom_bits: u64, operand_bits: u32, input_bits: u32) -> Choice {
         Choice {
             format: String::new(),
+            acts: None,
             cost: 0,
             rom_bits,
             operand_bits,

@@ -46,7 +46,7 @@ pub fn profile(
     float_out: &[f32],
     bits: u32,
 ) -> Result<Profile> {
-    let layers = analyze(g, cal, base, candidates, x, float_out)?;
+    let layers = analyze(g, cal, base, candidates, &[], x, float_out)?;
     let mut files = Vec::new();
     // Table and grouped bars: layers × candidates.
     // What each choice costs against every budget kind: storage, bit-operations, and DSPs of a

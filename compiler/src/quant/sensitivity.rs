@@ -5,8 +5,8 @@
 use rayon::prelude::*;
 
 use super::bitalloc::{Choice, Layer};
-use super::spec::WeightSpec;
-use crate::fxir::{Program, StageKind};
+use super::spec::{ActSpec, WeightSpec};
+use crate::fxir::{Program, StageKind, VectorOp};
 use crate::ir::Graph;
 use crate::lower::{lower, QuantConfig};
 use crate::quant::calibrate::Calibration;
@@ -44,40 +44,90 @@ pub fn score(p: &Program, x: &Tensor, float_out: &[f32]) -> Result<Score> {
     })
 }
 
-/// For every array layer of `base` and every candidate format: storage cost and the error
-/// (MSE plus a top-1 disagreement term) with that layer alone in that format.
+/// The array stage whose output layer `i` (a stage index) reads as its input 0, through stages
+/// that keep the format (ReLU, max pool, layout), when that chain is the producer's only reader:
+/// then the producer's output format is the layer's input width and choosing it is a choice for
+/// this layer alone. `None` for the first layer (it reads the input quantizer) and for branches.
+pub fn input_producer(p: &Program, i: usize) -> Option<String> {
+    let readers = |t| p.stages.iter().filter(|s| s.inputs.contains(&t)).count();
+    let mut t = *p.stages.get(i)?.inputs.first()?;
+    loop {
+        if readers(t) != 1 {
+            return None;
+        }
+        let st = p.stages.iter().find(|s| s.output == t)?;
+        match &st.kind {
+            StageKind::Gemm(_) => return Some(st.name.clone()),
+            StageKind::Layout(_)
+            | StageKind::Vector(VectorOp::Relu)
+            | StageKind::Vector(VectorOp::MaxPool { .. }) => t = *st.inputs.first()?,
+            _ => return None,
+        }
+    }
+}
+
+/// For every array layer of `base` and every candidate weight format — and, when
+/// `act_candidates` is not empty and the layer's input comes from one other array layer
+/// ([`input_producer`]), every candidate width of that input — the costs and the error (MSE plus
+/// a top-1 disagreement term) with that layer alone changed.
 pub fn analyze(
     g: &Graph,
     cal: &Calibration,
     base: &QuantConfig,
     candidates: &[WeightSpec],
+    act_candidates: &[ActSpec],
     x: &Tensor,
     float_out: &[f32],
 ) -> Result<Vec<Layer>> {
     let reference = lower(g, cal, base)?;
-    // (name, weights, MACs per sample)
-    let names: Vec<(String, u64, u64)> = reference
-        .gemms()
-        .map(|(s, gs)| {
+    let mut layers: Vec<Layer> = Vec::new();
+    for (i, st) in reference.stages.iter().enumerate() {
+        if let StageKind::Gemm(gs) = &st.kind {
             let w = (gs.n * gs.k) as u64;
             let rows = gs.conv.as_ref().map_or(1, |c| c.output_area()) as u64;
-            (s.name.clone(), w, w * rows)
+            layers.push(Layer {
+                name: st.name.clone(),
+                weights: w,
+                macs: w * rows,
+                producer: input_producer(&reference, i).filter(|_| !act_candidates.is_empty()),
+                choices: Vec::new(),
+            });
+        }
+    }
+    let acts: Vec<Option<ActSpec>> = if act_candidates.is_empty() {
+        vec![None]
+    } else {
+        act_candidates.iter().copied().map(Some).collect()
+    };
+    let jobs: Vec<(usize, usize, Option<ActSpec>)> = layers
+        .iter()
+        .enumerate()
+        .flat_map(|(l, layer)| {
+            let acts = if layer.producer.is_some() {
+                acts.clone()
+            } else {
+                vec![None]
+            };
+            (0..candidates.len())
+                .flat_map(move |c| acts.clone().into_iter().map(move |a| (l, c, a)))
         })
-        .collect();
-    let jobs: Vec<(usize, usize)> = (0..names.len())
-        .flat_map(|l| (0..candidates.len()).map(move |c| (l, c)))
         .collect();
     let results: Vec<Result<(usize, Choice)>> = jobs
         .par_iter()
-        .map(|&(l, c)| {
+        .map(|&(l, c, a)| {
             let mut cfg = base.clone();
-            let entry = cfg.layers.entry(names[l].0.clone()).or_default();
-            entry.weights = Some(candidates[c]);
+            cfg.layers
+                .entry(layers[l].name.clone())
+                .or_default()
+                .weights = Some(candidates[c]);
+            if let (Some(a), Some(prod)) = (a, &layers[l].producer) {
+                cfg.layers.entry(prod.clone()).or_default().acts = Some(a);
+            }
             let p = lower(g, cal, &cfg)?;
             let (rom_bits, operand_bits, input_bits) = p
                 .stages
                 .iter()
-                .find(|s| s.name == names[l].0)
+                .find(|s| s.name == layers[l].name)
                 .and_then(|s| match &s.kind {
                     StageKind::Gemm(gs) => Some((
                         gs.weights.storage_bits(),
@@ -94,6 +144,7 @@ pub fn analyze(
                 l,
                 Choice {
                     format: candidates[c].to_string(),
+                    acts: a,
                     cost: rom_bits,
                     rom_bits,
                     operand_bits,
@@ -101,15 +152,6 @@ pub fn analyze(
                     error,
                 },
             ))
-        })
-        .collect();
-    let mut layers: Vec<Layer> = names
-        .iter()
-        .map(|(n, w, macs)| Layer {
-            name: n.clone(),
-            weights: *w,
-            macs: *macs,
-            choices: Vec::new(),
         })
         .collect();
     for r in results {

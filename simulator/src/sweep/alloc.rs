@@ -91,7 +91,7 @@ pub fn from_onnx(
             }
             let total = lower(&g, &cal, &cfg)?.weight_count();
             let fv = run_float(&g, calib)?.to_f32_vec();
-            let layers = analyze(&g, &cal, &cfg, &cands, calib, &fv)?;
+            let layers = analyze(&g, &cal, &cfg, &cands, &[], calib, &fv)?;
             let budget = (avg * total as f64).floor() as u64;
             let pick = solve(&layers, budget).map_err(|min| {
                 bad(
