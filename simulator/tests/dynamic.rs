@@ -7,29 +7,20 @@
 //! faults (a flipped weight, exponents off by one) are reported by layer, tensor, index, values
 //! and cycle.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{data, repo};
+
 use std::sync::OnceLock;
 
 use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::{Program, StageKind, VectorOp};
 use systole_compiler::lower::QuantConfig;
-use systole_compiler::npy::read_npy;
 use systole_compiler::reference::int as reference;
 use systole_compiler::schedule::schedule;
 use systole_compiler::Tensor;
 use systole_hw::{presets, Accelerator, Dataflow};
 use systole_sim::model::{simulate, simulate_against, Engine, SimReport};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn data(f: &str) -> Tensor {
-    read_npy(&repo().join("models/data").join(f)).unwrap()
-}
 
 /// `b` samples from `from` on.
 fn samples(x: &Tensor, from: usize, b: usize) -> Tensor {

@@ -6,6 +6,10 @@
 //! them the test prints why and skips, unless SYSTOLE_REQUIRE_ORACLES is set (CI), and then it
 //! fails.
 
+mod common;
+
+use common::repo;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,13 +26,6 @@ use systole_hw::presets;
 use systole_sim::model::{simulate_inputs, simulate_inputs_against, Engine, Inputs};
 
 const SEQ: usize = 128;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn cache() -> PathBuf {
     std::env::var_os("SYSTOLE_CACHE")

@@ -20,7 +20,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{have, tools_present};
+use common::{have, repo, tools_present};
 use systole_hw::Dataflow;
 use systole_sim::exact::{run_gemm_on, Mismatch};
 use systole_sim::fast::ArrayShape;
@@ -31,13 +31,6 @@ const SHAPES: [(usize, usize); 5] = [(1, 1), (1, 4), (4, 1), (3, 5), (8, 8)];
 const CASES: usize = 8;
 const TMAX: usize = 48;
 const ACC_W: u32 = 32;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn rtl_sources() -> Vec<PathBuf> {
     let d = repo().join("hw/rtl");

@@ -15,30 +15,18 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use common::{have, tools_present};
+use common::{data, have, repo, tools_present};
 
 use systole_compiler::backend::{build, write, Inputs};
 use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::QuantConfig;
-use systole_compiler::npy::read_npy;
 use systole_compiler::reference::int::run_observed;
 use systole_compiler::schedule::{schedule, Work};
 use systole_compiler::Tensor;
 use systole_hw::{presets, Dataflow};
 use systole_sim::model::{simulate, Engine};
 use systole_sim::rtl::{self, RtlRun, RtlTool};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn data(f: &str) -> Tensor {
-    read_npy(&repo().join("models/data").join(f)).unwrap()
-}
 
 /// The first sample.
 fn first(x: &Tensor) -> Tensor {

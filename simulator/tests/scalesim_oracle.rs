@@ -5,16 +5,13 @@
 //! compute utilisation, SRAM reads/writes and SRAM start/stop cycles must be equal (floats to
 //! 1e-9 relative: SCALE-Sim averages per fold, Systole uses the closed form).
 
+mod common;
+
+use common::repo;
+
 use std::path::{Path, PathBuf};
 
 use systole_sim::scalesim::{self, ScaleConfig, Topology};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 fn cache() -> PathBuf {
     std::env::var_os("SYSTOLE_CACHE")

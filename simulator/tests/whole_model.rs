@@ -3,29 +3,20 @@
 //! on random accelerator descriptions (array shapes including 1×1 and 1×N, all dataflows,
 //! buffer sizes, single or double buffering, DRAM bandwidth and latency).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{data, repo};
+
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::QuantConfig;
-use systole_compiler::npy::read_npy;
 use systole_compiler::schedule::schedule;
 use systole_compiler::Tensor;
 use systole_hw::{presets, Accelerator, Buffer, Buffers, Dataflow};
 use systole_sim::model::{simulate, Engine, SimReport};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn data(f: &str) -> Tensor {
-    read_npy(&repo().join("models/data").join(f)).unwrap()
-}
 
 /// The first `b` samples.
 fn first(x: &Tensor, b: usize) -> Tensor {

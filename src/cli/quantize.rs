@@ -241,27 +241,30 @@ fn apply_alloc(
     what: &str,
 ) -> Result<(), Failure> {
     let names: Vec<String> = p.gemms().map(|(s, _)| s.name.clone()).collect();
-    for (layer, fmt) in &alloc.layers {
-        if !names.contains(layer) {
-            return Err(Failure::usage(format!(
-                "{what}: no layer '{layer}'; the layers are {names:?}"
-            )));
-        }
-        let w: WeightSpec = fmt
-            .parse()
-            .map_err(|e| Failure::usage(format!("{what}: layer '{layer}': {e}")))?;
-        cfg.layers.entry(layer.clone()).or_default().weights = Some(w);
+    // Each entry names a layer of the program and a format string of type T.
+    fn entries<T: std::str::FromStr<Err = E>, E: std::fmt::Display>(
+        map: &std::collections::BTreeMap<String, String>,
+        names: &[String],
+        what: &str,
+    ) -> Result<Vec<(String, T)>, Failure> {
+        map.iter()
+            .map(|(layer, fmt)| {
+                if !names.contains(layer) {
+                    return Err(Failure::usage(format!(
+                        "{what}: no layer '{layer}'; the layers are {names:?}"
+                    )));
+                }
+                fmt.parse()
+                    .map(|v| (layer.clone(), v))
+                    .map_err(|e| Failure::usage(format!("{what}: layer '{layer}': {e}")))
+            })
+            .collect()
     }
-    for (layer, fmt) in &alloc.acts {
-        if !names.contains(layer) {
-            return Err(Failure::usage(format!(
-                "{what}: acts: no layer '{layer}'; the layers are {names:?}"
-            )));
-        }
-        let act: ActSpec = fmt
-            .parse()
-            .map_err(|e| Failure::usage(format!("{what}: acts: layer '{layer}': {e}")))?;
-        cfg.layers.entry(layer.clone()).or_default().acts = Some(act);
+    for (layer, w) in entries::<WeightSpec, _>(&alloc.layers, &names, what)? {
+        cfg.layers.entry(layer).or_default().weights = Some(w);
+    }
+    for (layer, a) in entries::<ActSpec, _>(&alloc.acts, &names, &format!("{what}: acts"))? {
+        cfg.layers.entry(layer).or_default().acts = Some(a);
     }
     Ok(())
 }

@@ -1,6 +1,25 @@
-//! Helpers shared by the RTL tests (`rtl_fold.rs`, `rtl_top.rs`).
+//! Helpers shared by the simulator's integration tests: the repository root, the bundled data,
+//! and whether the RTL tools are installed.
+#![allow(dead_code)]
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use systole_compiler::npy::read_npy;
+use systole_compiler::Tensor;
+
+/// The repository root (the simulator crate's parent).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A bundled array of `models/data`.
+pub fn data(f: &str) -> Tensor {
+    read_npy(&repo().join("models/data").join(f)).unwrap()
+}
 
 pub fn have(tool: &str, arg: &str) -> bool {
     Command::new(tool)
