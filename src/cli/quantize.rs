@@ -380,20 +380,20 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         // The Pareto front (cost vs predicted error and measured agreement) at a ladder of
         // budgets in the budget's own units: 1 to 8 bits per weight for storage, else 15 steps
         // from the cheapest to the dearest allocation.
-        let span = |pick: fn(&[u64]) -> u64| -> u64 {
-            costed
-                .iter()
-                .map(|l| pick(&l.choices.iter().map(|c| c.cost).collect::<Vec<_>>()))
-                .sum()
-        };
         let ladder: Vec<u64> = match budget {
             Budget::AvgBits(_) | Budget::WeightBytes(_) => (10..=80)
                 .step_by(5)
                 .map(|tenth| (total_w as f64 * f64::from(tenth) / 10.0) as u64)
                 .collect(),
             _ => {
-                let lo = span(|c| c.iter().copied().min().unwrap_or(0));
-                let hi = span(|c| c.iter().copied().max().unwrap_or(0));
+                let lo: u64 = costed
+                    .iter()
+                    .filter_map(|l| l.choices.iter().map(|c| c.cost).min())
+                    .sum();
+                let hi: u64 = costed
+                    .iter()
+                    .filter_map(|l| l.choices.iter().map(|c| c.cost).max())
+                    .sum();
                 (0..15u64).map(|i| lo + (hi - lo) * i / 14).collect()
             }
         };

@@ -9,6 +9,7 @@ use systole_hw::Accelerator;
 use crate::error::{Result, SimError};
 use crate::exact::{self, Observer};
 use crate::fast::{ArrayShape, Mapping};
+use systole_compiler::reference::int::dynamic;
 
 /// Steps simulated at once (bounds the memory of their outputs).
 const CHUNK: usize = 256;
@@ -172,7 +173,7 @@ pub(crate) fn exact_layer(
             let dst = bi * n * pixels + c * pixels + p;
             let a = acc[row * n + c];
             codes[dst] = match exps {
-                Some(e) => super::dynamic::requant(a, e[bi], g.bias[c], &g.requant[c], g.relu),
+                Some(e) => dynamic::finish(a, e[bi], g.bias[c], &g.requant[c], g.relu),
                 None => requant_output(g, c, a),
             };
             finished_by[dst] = done[row * n + c];

@@ -12,8 +12,6 @@
 //!   in the requantizer, charged no cycles.
 
 use systole_compiler::fxir::{Program, Stage, StageKind, VectorOp};
-use systole_compiler::quant::Requant;
-use systole_compiler::reference::int::dynamic;
 
 use crate::error::{Result, SimError};
 
@@ -70,9 +68,4 @@ pub(crate) fn row_exponents<'a>(
         )));
     }
     Ok(e)
-}
-
-/// The requantization unit of a dynamic stage: `requant((acc << e) + bias)`, ReLU when fused.
-pub(crate) fn requant(acc: i64, e: i32, bias: i64, r: &Requant, relu: bool) -> i32 {
-    dynamic::finish(acc, e, bias, r, relu)
 }

@@ -15,6 +15,7 @@ use systole_compiler::schedule::{ArrayWork, Schedule};
 
 use super::array::{self, ExactLayer, Operands};
 use crate::error::{Result, SimError};
+use systole_compiler::reference::int::dynamic;
 
 /// The operands of each of the layer's GEMMs, as the array multiplies them.
 pub(crate) fn operands(
@@ -103,7 +104,7 @@ pub(crate) fn exact_layer(
                 );
                 match exps {
                     // A dynamic linear layer: one exponent per token row of `n` outputs.
-                    Some(e) => super::dynamic::requant(acc, e[i / n], bias, r, false),
+                    Some(e) => dynamic::finish(acc, e[i / n], bias, r, false),
                     None => requantize(acc, bias, r) as i32,
                 }
             } else {
