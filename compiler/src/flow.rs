@@ -42,8 +42,8 @@ pub fn argmax_rows(scores: &[f32], classes: usize) -> Vec<usize> {
 
 /// Correct and total of top-1 predictions against integer labels.
 pub fn top1(scores: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {
-    let l = labels.to_i64_vec();
     let classes = scores.shape.last().copied().unwrap_or(1);
+    let l = class_labels(labels, classes)?;
     let rows = scores.len() / classes.max(1);
     if l.len() != rows {
         return Err(Error::Input {
@@ -64,6 +64,38 @@ pub fn top1(scores: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {
             .count(),
         rows,
     ))
+}
+
+/// Labels as class indices, refusing what would score silently wrong: a float label that is not
+/// a whole number (truncating 3.7 to 3 scored a shifted label set 100 %), NaN, and a class
+/// outside the output's `0..classes`.
+fn class_labels(labels: &Tensor, classes: usize) -> Result<Vec<i64>> {
+    let bad = |msg: String| Error::Input {
+        name: "labels".into(),
+        msg,
+    };
+    let n = labels.len();
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let v = labels.data.get_f64(i);
+        let y = if labels.dtype().is_float() {
+            if !v.is_finite() || v.fract() != 0.0 {
+                return Err(bad(format!(
+                    "label {i} is {v}; expected a whole-number class index (labels are integers)"
+                )));
+            }
+            v as i64
+        } else {
+            labels.data.get_i64(i)
+        };
+        if y < 0 || y as u64 >= classes as u64 {
+            return Err(bad(format!(
+                "label {i} is {y}, outside the model's classes 0..{classes}"
+            )));
+        }
+        out.push(y);
+    }
+    Ok(out)
 }
 
 /// Runs the float reference on `x` (one input) and returns the single output.

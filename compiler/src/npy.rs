@@ -31,8 +31,53 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
     npy_from_bytes(&bytes, path)
 }
 
+/// Reads a `.npy` file of model inputs (inputs, calibration or evaluation data) and refuses
+/// NaN and infinite values, naming the first. Fixed-point formats have no code for them (the
+/// integer path would turn a NaN image into a confident class), and a float run that accepted
+/// them could not be compared with the quantized one; the policy is in docs/robustness.md.
+pub fn read_data(path: &Path) -> Result<Tensor> {
+    let t = read_npy(path)?;
+    require_finite(&t, path)?;
+    Ok(t)
+}
+
+/// Refuses a tensor holding NaN or ±Inf, naming the file, the first such index and its value.
+pub fn require_finite(t: &Tensor, path: &Path) -> Result<()> {
+    let first = match &t.data {
+        Data::F32(v) => v.iter().position(|x| !x.is_finite()),
+        Data::F64(v) => v.iter().position(|x| !x.is_finite()),
+        _ => None,
+    };
+    match first {
+        None => Ok(()),
+        Some(i) => {
+            let idx = unravel(i, &t.shape);
+            Err(ferr(
+                path,
+                format!(
+                    "element {idx:?} is {}: inputs must be finite numbers (fixed-point formats have no NaN or infinity)",
+                    t.data.get_f64(i)
+                ),
+            ))
+        }
+    }
+}
+
+/// The multi-index of flat index `i` in `shape` (row-major).
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for (k, &d) in shape.iter().enumerate().rev() {
+        if d > 0 {
+            idx[k] = i % d;
+            i /= d;
+        }
+    }
+    idx
+}
+
 /// Parses `.npy` bytes; `path` names them in errors.
 pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
+    check_header_len(bytes, path)?;
     let npy = npyz::NpyFile::new(bytes).map_err(|e| ferr(path, format!("not a .npy file: {e}")))?;
     if npy.order() != npyz::Order::C {
         return Err(ferr(
@@ -83,8 +128,47 @@ pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
     Tensor::new(shape, data).map_err(|m| ferr(path, m))
 }
 
+/// Refuses a header that claims more bytes than the file holds: npyz allocates the header's
+/// declared length before reading it, so a v2/v3 header (a 32-bit length) claiming 4 GB in a
+/// 4 KB file would abort the process instead of failing.
+fn check_header_len(bytes: &[u8], path: &Path) -> Result<()> {
+    const MAGIC: &[u8] = b"\x93NUMPY";
+    if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
+        return Ok(()); // npyz names what is wrong with such a file
+    }
+    let (len, start) = match bytes[6] {
+        1 => (u64::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10u64),
+        2 | 3 if bytes.len() >= 12 => (
+            u64::from(u32::from_le_bytes([
+                bytes[8], bytes[9], bytes[10], bytes[11],
+            ])),
+            12,
+        ),
+        v => {
+            return Err(ferr(
+                path,
+                format!("not a .npy file: format version {v} (expected 1, 2 or 3)"),
+            ))
+        }
+    };
+    if start + len > bytes.len() as u64 {
+        return Err(ferr(
+            path,
+            format!(
+                "not a .npy file: its header claims {len} bytes but the file has only {}",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Serializes a tensor as `.npy` bytes.
 pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
+    let shape_text: usize = t.shape.iter().map(|d| d.to_string().len() + 2).sum();
+    if shape_text > LONG_HEADER {
+        return Ok(npy_bytes_v2(t));
+    }
     let mut out = Vec::new();
     let shape: Vec<u64> = t.shape.iter().map(|&d| d as u64).collect();
     macro_rules! write_as {
@@ -115,6 +199,46 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
         Data::Bool(v) => write_as!(v, bool),
     }
     Ok(out)
+}
+
+/// Shape texts longer than this go through [`npy_bytes_v2`]: npyz 0.9 picks the 16-bit header
+/// length of format 1.0 for any header under 4 GiB and then asserts it fits (a panic for a
+/// tensor of some 20,000 unit dimensions). Shorter ones keep npyz's bytes exactly.
+const LONG_HEADER: usize = 60_000;
+
+/// A format 2.0 `.npy` (32-bit header length), written by hand for the long headers npyz cannot.
+fn npy_bytes_v2(t: &Tensor) -> Vec<u8> {
+    let descr = match t.data {
+        Data::F32(_) => "<f4",
+        Data::F64(_) => "<f8",
+        Data::I8(_) => "|i1",
+        Data::U8(_) => "|u1",
+        Data::I16(_) => "<i2",
+        Data::U16(_) => "<u2",
+        Data::I32(_) => "<i4",
+        Data::U32(_) => "<u4",
+        Data::I64(_) => "<i8",
+        Data::U64(_) => "<u8",
+        Data::Bool(_) => "|b1",
+    };
+    let dims: Vec<String> = t.shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // Magic (6) + version (2) + length (4) + text, padded with spaces to a multiple of 64
+    // and ended by a newline, as the format asks.
+    while (12 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = Vec::with_capacity(12 + header.len() + t.len() * t.dtype().size_bytes());
+    out.extend_from_slice(b"\x93NUMPY\x02\x00");
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&t.data.to_le_bytes());
+    out
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
@@ -156,6 +280,28 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tensors_of_many_unit_dimensions_round_trip_through_a_v2_header() {
+        // 25,000 unit dimensions: a shape text of 75 kB, past npyz's 16-bit header length.
+        let mut shape = vec![1usize; 25_000];
+        shape[7] = 3;
+        for t in [
+            Tensor::f32(shape.clone(), vec![1.5, -2.0, f32::MAX]),
+            Tensor::i64(shape.clone(), vec![i64::MIN, 0, 9]),
+            Tensor::new(shape.clone(), Data::Bool(vec![true, false, true])).unwrap(),
+            Tensor::new(shape.clone(), Data::U16(vec![1, 2, 65535])).unwrap(),
+        ] {
+            let bytes = npy_bytes(&t).unwrap();
+            assert_eq!(&bytes[..8], b"\x93NUMPY\x02\x00");
+            let header = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+            assert_eq!((12 + header) % 64, 0);
+            assert_eq!(npy_from_bytes(&bytes, Path::new("v2.npy")).unwrap(), t);
+        }
+        // Short shapes keep npyz's format 1.0 bytes.
+        let b = npy_bytes(&Tensor::f32(vec![2], vec![1.0, 2.0])).unwrap();
+        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
+    }
 
     #[test]
     fn roundtrip_f32_and_i64() {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use systole_compiler::flow::{argmax_rows, load_optimized, run_float, run_quantized, top1};
-use systole_compiler::npy::read_npy;
+use systole_compiler::npy::{read_data, read_npy};
 use systole_compiler::sysq::SysqFile;
 use systole_compiler::Tensor;
 
@@ -106,7 +106,7 @@ pub fn run_any(model: &Path, x: &Tensor) -> Result<(&'static str, Tensor), Failu
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {
-    let x = read_npy(&a.data)?;
+    let x = read_data(&a.data)?;
     let labels = read_npy(&a.labels)?;
     let t0 = Instant::now();
     let (kind, out) = run_any(&a.model, &x)?;

@@ -96,21 +96,23 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map(|l| l.name.len())
         .max()
         .unwrap_or(0)
-        .max(5);
+        .clamp(5, COLUMN_MAX);
     let wo = s
         .layers
         .iter()
         .map(|l| l.op.len())
         .max()
         .unwrap_or(0)
-        .max(2);
+        .clamp(2, COLUMN_MAX);
     let wt = s
         .layers
         .iter()
         .map(|l| l.outputs.join(" ").len())
         .max()
         .unwrap_or(0)
-        .max(6);
+        .clamp(6, COLUMN_MAX);
+    // Columns wider than COLUMN_MAX stop aligning: a longer name overflows its column (and
+    // std's formatter refuses widths of 65,536 or more, so an unbounded width would panic).
     println!(
         "  {:<wn$}  {:<wo$}  {:<wt$}  {:>10}  {:>12}",
         "layer", "op", "output", "params", "MACs"
@@ -124,3 +126,6 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     Ok(0)
 }
+
+/// The widest a table column pads to.
+const COLUMN_MAX: usize = 80;

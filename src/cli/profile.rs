@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use systole_compiler::flow::{load_for_quantize, run_float};
 use systole_compiler::lower::QuantConfig;
-use systole_compiler::npy::{read_npy, write_atomic};
+use systole_compiler::npy::{read_data, write_atomic};
 use systole_compiler::quant::calibrate::calibrate;
 use systole_compiler::quant::profile::{profile, ActProfile};
 use systole_compiler::quant::spec::WeightSpec;
@@ -76,7 +76,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .collect::<Result<_, _>>()
         .map_err(|e| Failure::usage(format!("--candidates: {e}")))?;
     let g = load_for_quantize(&a.model)?;
-    let calib = read_npy(&a.calib)?;
+    let calib = read_data(&a.calib)?;
     let cal = calibrate(&g, &calib, 64, &mut |_, _| {})
         .map_err(|e| Failure::usage(format!("--calib {}: {e}", a.calib.display())))?;
     let f = run_float(&g, &calib)?.to_f32_vec();

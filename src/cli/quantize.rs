@@ -9,7 +9,7 @@ use systole_compiler::flow::{load_for_quantize, load_optimized, run_float};
 use systole_compiler::fxir::{dump, Program, StageKind};
 use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
-use systole_compiler::npy::{read_npy, write_atomic};
+use systole_compiler::npy::{read_data, write_atomic};
 use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
 use systole_compiler::quant::budget::Budget;
 use systole_compiler::quant::calibrate::{calibrate, collect_hessians};
@@ -322,7 +322,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .clone()
         .ok_or_else(|| Failure::usage("--calib FILE.npy is required (unless --hls4ml-config)"))?;
     let g = load_for_quantize(&a.model)?;
-    let calib = read_npy(&calib_path)?;
+    let calib = read_data(&calib_path)?;
     let mut cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
         .map_err(|e| Failure::usage(format!("--calib {}: {e}", calib_path.display())))?;
     if a.gptq || a.adaround || a.bias_correction {

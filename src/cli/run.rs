@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use systole_compiler::frontend::load_model;
-use systole_compiler::npy::{read_npy, write_npy};
+use systole_compiler::npy::{read_data, read_npy, write_npy};
 use systole_compiler::passes::{self, bind_dims, PipelineOptions};
 use systole_compiler::reference::{int, interp};
 use systole_compiler::Tensor;
@@ -70,28 +70,14 @@ struct Report {
     runs: u32,
 }
 
-fn top1(probs: &Tensor, labels: &Tensor) -> Result<(usize, usize), Failure> {
-    let p = probs.to_f32_vec();
-    let l = labels.to_i64_vec();
-    if probs.rank() != 2 || probs.shape[0] != l.len() {
-        return Err(Failure::usage(format!(
-            "labels: {} labels for an output of shape {:?}; expected one label per row",
-            l.len(),
-            probs.shape
-        )));
-    }
-    let c = probs.shape[1];
-    let correct = (0..l.len())
-        .filter(|&i| {
-            let row = &p[i * c..(i + 1) * c];
-            let arg = row
-                .iter()
-                .enumerate()
-                .fold(0, |b, (j, &x)| if x > row[b] { j } else { b });
-            arg as i64 == l[i]
-        })
-        .count();
-    Ok((correct, l.len()))
+/// Top-1 of the first output against `--labels`, named in errors.
+fn top1(
+    probs: &Tensor,
+    labels: &Tensor,
+    path: &std::path::Path,
+) -> Result<(usize, usize), Failure> {
+    systole_compiler::flow::top1(probs, labels)
+        .map_err(|e| Failure::usage(format!("--labels {}: {e}", path.display())))
 }
 
 fn stage_kind(k: &systole_compiler::fxir::StageKind) -> String {
@@ -135,7 +121,7 @@ fn int_inputs(
                     inp.name
                 ))
             })?;
-        let t = read_npy(&b.path)?;
+        let t = read_data(&b.path)?;
         let bad = |msg: String| {
             Failure::usage(format!("--input {}={}: {msg}", inp.name, b.path.display()))
         };
@@ -183,7 +169,7 @@ fn main_sysq(a: &Args) -> Result<i32, Failure> {
     };
     let x = match (&ints, a.input.as_slice()) {
         (Some(_), _) => systole_compiler::Tensor::f32(vec![0], vec![]),
-        (None, [b]) => read_npy(&b.path)?,
+        (None, [b]) => read_data(&b.path)?,
         (None, _) => return Err(Failure::usage("a .sysq program takes exactly one --input")),
     };
     let mut times = Vec::new();
@@ -229,7 +215,7 @@ fn main_sysq(a: &Args) -> Result<i32, Failure> {
     }
     let (correct, total) = match &a.labels {
         Some(l) => {
-            let (c, t) = top1(&out, &read_npy(l)?)?;
+            let (c, t) = top1(&out, &read_npy(l)?, l)?;
             (Some(c), Some(t))
         }
         None => (None, None),
@@ -281,7 +267,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 ))
             })?,
         };
-        inputs.insert(name, read_npy(&b.path)?);
+        inputs.insert(name, read_data(&b.path)?);
     }
     if !a.no_passes {
         // Symbolic dimensions bind from the inputs' shapes before the pipeline, so Shape chains
@@ -341,12 +327,12 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     for (name, path) in &files {
         write_npy(path, &outs[name])?;
     }
-    let (correct, total) = match &labels {
-        Some(l) => {
-            let (c, t) = top1(&outs[&out_names[0]], l)?;
+    let (correct, total) = match (&labels, &a.labels) {
+        (Some(l), Some(lp)) => {
+            let (c, t) = top1(&outs[&out_names[0]], l, lp)?;
             (Some(c), Some(t))
         }
-        None => (None, None),
+        _ => (None, None),
     };
     let report = Report {
         outputs: out_names

@@ -311,7 +311,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map(|l| l.name.len())
         .max()
         .unwrap_or(5)
-        .max(5);
+        .clamp(5, 80); // longer names overflow the column; std refuses widths of 2^16 or more
     println!(
         "{:>4}  {:<w$}  {:>12}  {:>7}  {:>8}  {:>8}",
         "id", "layer", "cycles", "folds", "util %", "map %"

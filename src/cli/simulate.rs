@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::npy::{read_npy, write_atomic, write_npy};
+use systole_compiler::npy::{read_data, write_atomic, write_npy};
 use systole_compiler::reference::int as reference;
 use systole_compiler::schedule::{self, Schedule};
 use systole_compiler::sysq::SysqFile;
@@ -346,7 +346,7 @@ fn read_inputs(
     let encoder = !prog.int_inputs.is_empty();
     match (&a.input, encoder) {
         (Some(path), false) => {
-            let mut x = read_npy(path)?;
+            let mut x = read_data(path)?;
             if let Some(b) = batch {
                 x = first_samples(x, b);
             }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use systole_compiler::npy::read_npy;
+use systole_compiler::npy::{read_data, read_npy};
 use systole_hw::cost::Target;
 use systole_sim::sweep::{self, alloc, Objective, Run, Shard, Space, Summary};
 
@@ -125,7 +125,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map_err(|_| Failure::usage(format!("--space {}: not UTF-8 text", space_path.display())))?;
     let space = Space::from_ron(&space_text, &space_path.display().to_string()).map_err(sim_err)?;
     let model_bytes = read(model, "model")?;
-    let data = a.data.as_deref().map(read_npy).transpose()?;
+    let data = a.data.as_deref().map(read_data).transpose()?;
     let labels = a.labels.as_deref().map(read_npy).transpose()?;
     if labels.is_some() && data.is_none() {
         return Err(Failure::usage("--labels needs --data"));
@@ -162,7 +162,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 space_path.display()
             )));
         }
-        let calib = read_npy(calib_path)?;
+        let calib = read_data(calib_path)?;
         hashed.push(read(calib_path, "--calib")?);
         let name = calib_path.display().to_string();
         alloc::from_onnx(model, &calib, &name, &space.bits, eval.as_ref()).map_err(sim_err)?

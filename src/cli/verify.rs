@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 use systole_compiler::backend::read;
-use systole_compiler::npy::read_npy;
+use systole_compiler::npy::read_data;
 use systole_compiler::reference::int as reference;
 use systole_sim::rtl::RtlTool;
 use systole_sim::verify::{self, VerifyReport};
@@ -77,7 +77,7 @@ impl Drop for Work {
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
     let b = read::open(&a.build)?;
-    let x = read_npy(&a.input)?;
+    let x = read_data(&a.input)?;
     let x = first_samples(x, b.schedule.batch);
     let batch = reference::check_input(&b.program, &x)?;
     if batch != b.schedule.batch {

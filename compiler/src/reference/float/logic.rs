@@ -99,13 +99,16 @@ pub fn range(inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelError> {
             return Err(err(format!("Range: delta must be finite and non-zero, got {cf}")));
         }
         let n = ((bf - af) / cf).ceil().max(0.0);
-        systole_hw::limits::MAX_TENSOR_ELEMENTS
-            .check(n as u128)
-            .map_err(|m| err(format!("Range: the output would have {m}")))?;
+        if !n.is_finite() || n >= usize::MAX as f64 {
+            return Err(err(format!(
+                "Range: start {af}, limit {bf} and delta {cf} give {n} elements"
+            )));
+        }
+        let n = super::runtime_elements("Range", &[n as usize], s.dtype().size_bytes())?;
         // ONNX: element i is start + i·delta, accumulated as the spec's loop does.
-        let mut v = Vec::with_capacity(n as usize);
+        let mut v = Vec::with_capacity(n);
         let mut x = a;
-        for _ in 0..n as usize {
+        for _ in 0..n {
             v.push(x);
             x = x.add(c);
         }

@@ -101,6 +101,39 @@ pub fn eval(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>, KernelEr
     })
 }
 
+/// Checks an output whose shape came from the data (ConstantOfShape, Range, Expand) before it
+/// is allocated: shape inference could not bound it, so a hostile input could otherwise ask
+/// for 2^64 elements (a capacity-overflow panic) or more memory than the machine has (an abort
+/// that no error handler sees). The element limit is the process-wide one; the fallible
+/// reservation turns "larger than memory" into an error as well.
+pub(crate) fn runtime_elements(
+    op: &str,
+    shape: &[usize],
+    elem_bytes: usize,
+) -> Result<usize, KernelError> {
+    let n = shape
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .ok_or_else(|| err(format!("{op}: the output shape {shape:?} overflows")))?;
+    systole_hw::limits::MAX_TENSOR_ELEMENTS
+        .check(n as u128)
+        .map_err(|m| {
+            err(format!(
+                "{op}: the output of shape {shape:?} would have {m}"
+            ))
+        })?;
+    let bytes = n
+        .checked_mul(elem_bytes.max(1))
+        .ok_or_else(|| err(format!("{op}: the output shape {shape:?} overflows")))?;
+    let mut probe: Vec<u8> = Vec::new();
+    probe.try_reserve_exact(bytes).map_err(|_| {
+        err(format!(
+            "{op}: the output of shape {shape:?} needs {bytes} bytes, more than this machine can allocate"
+        ))
+    })?;
+    Ok(n)
+}
+
 fn err(msg: impl Into<String>) -> KernelError {
     KernelError::new(msg)
 }

@@ -80,6 +80,7 @@ pub fn expand(inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelError> {
         })
         .collect::<Result<Vec<usize>, _>>()?;
     let out = broadcast::broadcast_shapes("Expand", &[&x.shape, &target])?;
+    super::runtime_elements("Expand", &out, x.dtype().size_bytes())?;
     dispatch_all!(x.dtype(), T => expand_typed::<T>(x, &out))
 }
 

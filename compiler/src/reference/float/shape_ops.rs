@@ -187,8 +187,8 @@ pub fn constant_of_shape(
         }
         shape.push(d as usize);
     }
-    let n: usize = shape.iter().product();
-    let data = value.data.gather(&vec![0; n]);
+    let n = super::runtime_elements("ConstantOfShape", &shape, value.dtype().size_bytes())?;
+    let data = crate::map_data!(&value.data, v => vec![v[0]; n]);
     Ok(Tensor { shape, data })
 }
 
