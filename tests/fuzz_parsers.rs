@@ -255,10 +255,31 @@ fn fuzz_scalesim_topology() {
 fn fuzz_npy() {
     fuzz(
         "npy",
-        seeds(&[
-            "models/data/digits_test_y.npy",
-            "models/data/digits_calib_x_img.npy",
-        ]),
+        {
+            // Format 2.0 (a 32-bit header length, where a "4 GB header" hides) beside the
+            // bundled files' format 1.0.
+            let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
+            let mut header =
+                "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".to_string();
+            while (12 + header.len() + 1) % 64 != 0 {
+                header.push(' ');
+            }
+            header.push('\n');
+            v2.extend((header.len() as u32).to_le_bytes());
+            v2.extend(header.as_bytes());
+            v2.extend(
+                [1.5f32, -2.0, 0.0, 3.0, 4.0, 5.0]
+                    .iter()
+                    .flat_map(|x| x.to_le_bytes()),
+            );
+            assert!(systole_compiler::npy::npy_from_bytes(&v2, p("v2.npy")).is_ok());
+            let mut s = seeds(&[
+                "models/data/digits_test_y.npy",
+                "models/data/digits_calib_x_img.npy",
+            ]);
+            s.push(v2);
+            s
+        },
         |b| {
             let _ = systole_compiler::npy::npy_from_bytes(b, p("f.npy"));
         },
