@@ -402,3 +402,49 @@ fn an_output_of_many_unit_dimensions_is_written() {
     let out = systole_compiler::npy::read_npy(&y).unwrap();
     assert_eq!(out, Tensor::f32(shape, vec![0.0, 2.0]));
 }
+
+/// `x → Gemm → Relu → Relu → … → y`: every Relu asks for its input's sole producer.
+fn relu_chain(path: &Path, n: usize) {
+    let name = |i: usize| {
+        if i == n {
+            "y".to_string()
+        } else {
+            format!("v{i}")
+        }
+    };
+    let mut nodes = vec![node("Gemm", "fc", &["x", "w"], &["v0"])];
+    nodes.extend((0..n).map(|i| node("Relu", &format!("r{i}"), &[&name(i)], &[&name(i + 1)])));
+    let w = TensorProto {
+        name: Some("w".into()),
+        dims: vec![4, 4],
+        data_type: Some(1),
+        float_data: (0..16).map(|i| i as f32 - 8.0).collect(),
+        ..Default::default()
+    };
+    save(
+        path,
+        nodes,
+        vec![value("x", 1, &[Ok(1), Ok(4)])],
+        vec![value("y", 1, &[Ok(1), Ok(4)])],
+        vec![w],
+    );
+}
+
+#[test]
+fn a_chain_of_150000_activations_optimizes() {
+    // fuse-activation looked up consumers by scanning every node: quadratic, so this chain hung.
+    let d = tmpdir("robust-chain");
+    let m = d.join("chain.onnx");
+    relu_chain(&m, 150_000);
+    let o = systole(&[
+        "inspect",
+        m.to_str().unwrap(),
+        "--optimized",
+        "--verify",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The first Relu fuses into the Gemm; the other 149,999 remain.
+    assert_eq!(v["nodes"], 150_000, "{v}");
+}

@@ -33,8 +33,9 @@ pub fn run(g: &mut Graph) -> Result<()> {
         let n = g.node(id);
         let (x, y) = (n.inputs[0].expect("checked in is_noop"), n.outputs[0]);
         if !g.outputs.contains(&y) {
-            g.remove_node(id);
+            // Rewire first: y's readers are then found through its producer's edges.
             g.replace_all_uses(y, x);
+            g.remove_node(id);
             continue;
         }
         // y is a graph output: keep its name by making x's producer write y directly,

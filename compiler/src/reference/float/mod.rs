@@ -119,7 +119,7 @@ pub(crate) fn runtime_elements(
         .check(n as u128)
         .map_err(|m| {
             err(format!(
-                "{op}: the output of shape {shape:?} would have {m}"
+                "{op}: the output of shape {shape:?} is too large: {m}"
             ))
         })?;
     let bytes = n
