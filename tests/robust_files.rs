@@ -467,3 +467,41 @@ fn there_is_one_write_atomic() {
     assert_eq!(defs.len(), 1, "{defs:?}");
     assert!(defs[0].ends_with("hw/src/fsio.rs"), "{defs:?}");
 }
+
+#[test]
+fn force_replaces_a_build_of_another_manifest_version_without_keeping_its_roms() {
+    let d = tmpdir("robust-force-old");
+    let prog = sysq(&d);
+    let out = d.join("build");
+    std::fs::create_dir_all(out.join("rom")).unwrap();
+    std::fs::write(out.join("rom/stale.mem"), "00\n").unwrap();
+    std::fs::write(
+        out.join("manifest.json"),
+        r#"{"format": "systole-build", "version": 99,
+            "files": [{"path": "rom/stale.mem", "bytes": 3, "sha256": "x"}]}"#,
+    )
+    .unwrap();
+    let args = |force: bool| {
+        let mut a = vec![
+            "compile",
+            &prog,
+            "--hw",
+            "edge-8x8",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            a.push("--force");
+        }
+        systole(&a)
+    };
+    assert_usage_error(&args(false), &["version 99", "--force"]);
+    let o = args(true);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        !out.join("rom/stale.mem").exists(),
+        "--force kept a ROM of the older build"
+    );
+    assert!(out.join("rom/instructions.mem").is_file());
+    let _ = std::fs::remove_dir_all(&d);
+}
