@@ -1,6 +1,8 @@
 //! Interrupted work (issue 9): `compile` killed with SIGKILL at many points leaves no partial
 //! file under a final name, and the next `compile` into the same directory succeeds and gives
-//! the same tree as an uninterrupted run. (`sweep --resume` has its own kill test.)
+//! the same tree as an uninterrupted run; killed at each of 40 points of the swap of a new build
+//! over an older one (issue 18), the next `compile`, with or without `--force`, recovers and
+//! leaves no file of the older build. (`sweep --resume` has its own kill test.)
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use common::{repo, systole, tmpdir};
+use common::{quantize_mlp, repo, systole, tmpdir};
 
 /// Every file under `dir` whose name is final (not a hidden staging entry or journal).
 fn final_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -152,6 +154,147 @@ fn compile_killed_midway_leaves_no_partial_file() {
     assert!(
         interrupted > 0,
         "every kill came after compile had finished: nothing was tested"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Starts `compile` paused before step `step` of its swap (the test hook
+/// `SYSTOLE_TEST_PAUSE_AT_SWAP_STEP`), SIGKILLs it there; returns the step count it printed.
+fn compile_killed_at_swap_step(args: &[&str], step: u64) -> u64 {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_systole"))
+        .args(args)
+        .current_dir(repo())
+        .env("SYSTOLE_TEST_PAUSE_AT_SWAP_STEP", step.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut total = None;
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("swap step ") {
+            total = rest
+                .split(" of ")
+                .nth(1)
+                .and_then(|t| t.trim().parse().ok());
+            break;
+        }
+    }
+    let _ = child.kill(); // SIGKILL on Unix
+    let _ = child.wait();
+    total.unwrap_or_else(|| panic!("compile never reached swap step {step}"))
+}
+
+#[test]
+fn compile_killed_at_every_point_of_the_swap_recovers() {
+    let t0 = Instant::now();
+    let d = tmpdir("kill-swap");
+    let sysq = d.join("mlp.sysq");
+    quantize_mlp(&sysq);
+    let sysq = sysq.to_str().unwrap().to_string();
+    // The older build: an input-stationary array, whose row ROMs the new (weight-stationary)
+    // build does not write, so a kept stale ROM would show.
+    let is_hw = d.join("is.ron");
+    std::fs::write(
+        &is_hw,
+        "(name: \"is-4x4\", rows: 4, cols: 4, clock_mhz: 100.0, dataflow: InputStationary)",
+    )
+    .unwrap();
+    let build = |hw: &str, out: &Path| {
+        let o = systole(&["compile", &sysq, "--hw", hw, "-o", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+        final_files(out)
+    };
+    let old_dir = d.join("old");
+    let old = build(is_hw.to_str().unwrap(), &old_dir);
+    let want = build("edge-8x8", &d.join("new"));
+    let stale: Vec<&String> = old.keys().filter(|k| !want.contains_key(*k)).collect();
+    assert!(!stale.is_empty(), "the two builds have the same files");
+
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "compile",
+            &sysq,
+            "--hw",
+            "edge-8x8",
+            "-o",
+            out.to_str().unwrap(),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let probe = d.join("probe");
+    copy_tree(&old_dir, &probe);
+    let a = args(&probe);
+    let total = compile_killed_at_swap_step(&a.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    assert!(total > 20, "only {total} swap steps");
+    let points = 40u64;
+    let mut recovered = 0;
+    for i in 0..points {
+        // Spread over the whole swap: the journal, every rename, every removal, the end.
+        let step = 1 + i * (total - 1) / (points - 1);
+        let out = d.join(format!("swap-{i}"));
+        copy_tree(&old_dir, &out);
+        let a = args(&out);
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        compile_killed_at_swap_step(&a, step);
+        for (rel, bytes) in &final_files(&out) {
+            assert!(
+                want.get(rel) == Some(bytes) || old.get(rel) == Some(bytes),
+                "kill at swap step {step}/{total}: {rel} is neither build's complete file"
+            );
+        }
+        // Recover: without --force on even points, with it on odd ones.
+        let mut a = a.clone();
+        if i % 2 == 1 {
+            a.push("--force");
+        }
+        let o = systole(&a);
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "recompiling after a kill at swap step {step}/{total}: {}",
+            common::stderr(&o)
+        );
+        assert_eq!(
+            final_files(&out),
+            want,
+            "after a kill at swap step {step}/{total}{}, the rebuilt tree differs (stale files \
+             of the older build kept?)",
+            if i % 2 == 1 { " and --force" } else { "" }
+        );
+        let leftovers: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .chain(std::fs::read_dir(&d).unwrap())
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".systole-"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "step {step}: left behind: {leftovers:?}"
+        );
+        recovered += 1;
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    assert_eq!(recovered, points);
+    eprintln!(
+        "{recovered} of {points} kills over {total} swap steps recovered in {:.1} s",
+        t0.elapsed().as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&d);
 }

@@ -7,6 +7,7 @@
 //! ```
 pub mod backend;
 pub mod error;
+pub mod files;
 pub mod flow;
 pub mod frontend;
 pub mod fxir;

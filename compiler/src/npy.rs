@@ -1,7 +1,5 @@
 //! `.npy` input and output (via the npyz crate), with atomic writes.
 
-use std::io::Write;
-
 use npyz::WriterBuilder;
 use std::path::Path;
 
@@ -24,10 +22,7 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
     if meta.is_dir() {
         return Err(ferr(path, "is a directory, not a .npy file"));
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = crate::files::read(path)?;
     npy_from_bytes(&bytes, path)
 }
 
@@ -241,40 +236,8 @@ fn npy_bytes_v2(t: &Tensor) -> Vec<u8> {
     out
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// crash never leaves a partial file under the final name.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let fname = path
-        .file_name()
-        .ok_or_else(|| ferr(path, "is not a file path"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        fname.to_string_lossy(),
-        std::process::id()
-    ));
-    let io = |source| Error::Io {
-        path: tmp.clone(),
-        source,
-    };
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })
-}
-
 pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
-    write_atomic(path, &npy_bytes(t)?)
+    crate::files::write(path, &npy_bytes(t)?)
 }
 
 #[cfg(test)]

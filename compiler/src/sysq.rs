@@ -8,7 +8,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::fxir::Program;
-use crate::npy::write_atomic;
 use crate::{Error, Result};
 
 pub const FORMAT: &str = "systole-sysq";
@@ -76,14 +75,11 @@ impl SysqFile {
     }
 
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomic(path, &self.to_bytes())
+        crate::files::write(path, &self.to_bytes())
     }
 
     pub fn read(path: &Path) -> Result<SysqFile> {
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })?;
+        let bytes = crate::files::read(path)?;
         Self::from_bytes(path, &bytes)
     }
 

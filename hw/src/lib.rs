@@ -6,6 +6,7 @@
 pub mod cost;
 pub mod description;
 pub mod error;
+pub mod fsio;
 pub mod limits;
 pub mod presets;
 

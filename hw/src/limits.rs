@@ -61,13 +61,21 @@ pub static MAX_ARRAY_SIDE: Limit = Limit::new(4096, "--max-array-side", "PEs per
 /// Design points of one sweep.
 pub static MAX_SWEEP_POINTS: Limit = Limit::new(100_000_000, "--max-sweep-points", "design points");
 
+/// Bytes of one input file read whole (models, `.npy`, `.sysq`, configs, sentence files):
+/// checked before a byte is read (`fsio::read_input`), so `/dev/zero` or a runaway file given
+/// as an input is refused instead of filling memory. 2 GiB is the protobuf limit, the largest
+/// model file prost could decode anyway. Accelerator descriptions have their own 1 MiB limit
+/// (`description::MAX_FILE_BYTES`).
+pub static MAX_FILE_BYTES: Limit = Limit::new(2 << 30, "--max-file-bytes", "bytes");
+
 /// Every limit, for help text and docs.
-pub fn all() -> [&'static Limit; 4] {
+pub fn all() -> [&'static Limit; 5] {
     [
         &MAX_NODES,
         &MAX_TENSOR_ELEMENTS,
         &MAX_ARRAY_SIDE,
         &MAX_SWEEP_POINTS,
+        &MAX_FILE_BYTES,
     ]
 }
 

@@ -68,12 +68,16 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             a.program.display()
         )));
     }
-    let bytes = std::fs::read(&a.program)
+    let bytes = systole_hw::fsio::read_input(&a.program)
         .map_err(|e| Failure::usage(format!("{}: {e}", a.program.display())))?;
     let prog = SysqFile::from_bytes(&a.program, &bytes)?.program;
     systole_compiler::flow::check_array_program(&prog, "compile")?;
     let hw = systole_hw::presets::load(&a.hw).map_err(|e| Failure::usage(e.to_string()))?;
-    let hw_text: Vec<u8> = match std::fs::read(&a.hw) {
+    let hw_text: Vec<u8> = match systole_hw::fsio::read_limited(
+        &a.hw,
+        systole_hw::description::MAX_FILE_BYTES,
+        None,
+    ) {
         Ok(t) => t,
         Err(_) => {
             a.hw.to_str()

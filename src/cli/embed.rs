@@ -96,6 +96,27 @@ struct Report {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t_all = Instant::now();
+    let token_file = |suffix: &str| {
+        a.tokens_out.as_ref().map(|prefix| {
+            let mut s = prefix.clone().into_os_string();
+            s.push(suffix);
+            PathBuf::from(s)
+        })
+    };
+    let (ids_out, mask_out) = (token_file("_ids.npy"), token_file("_mask.npy"));
+    super::io::refuse_output_over_input(
+        &[
+            ("-o", a.output.as_deref()),
+            ("--tokens-out", ids_out.as_deref()),
+            ("--tokens-out", mask_out.as_deref()),
+        ],
+        &[
+            ("MODEL", Some(&a.model)),
+            ("--tokenizer", Some(&a.tokenizer)),
+            ("--sentences", a.sentences.as_deref()),
+            ("--sysq", a.sysq.as_deref()),
+        ],
+    )?;
     let (texts, pairs) = match &a.sentences {
         Some(p) => {
             let set = SentenceSet::read(p)?.split(&a.split);

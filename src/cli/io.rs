@@ -1,6 +1,7 @@
-//! Shared helpers of the verbs: `NAME=FILE` arguments and JSON printing.
+//! Shared helpers of the verbs: `NAME=FILE` arguments, outputs that would overwrite inputs,
+//! and JSON printing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Failure;
 
@@ -45,5 +46,31 @@ pub fn binding_os(s: std::ffi::OsString) -> Binding {
 pub fn print_json<T: serde::Serialize>(v: &T) -> Result<(), Failure> {
     let s = serde_json::to_string_pretty(v).map_err(|e| Failure::usage(format!("json: {e}")))?;
     println!("{s}");
+    Ok(())
+}
+
+/// Refuses an output file that is one of the inputs (`quantize m.onnx -o m.onnx`): the atomic
+/// write would replace the input, and the run would end with exit 0 and the input gone. Files
+/// are compared by device and inode (`fsio::same_file`), so `./m.onnx`, a symlink or a hard
+/// link to the input are caught too; an output that does not exist yet cannot be an input.
+/// Each entry is `(flag, path)`; `None` paths (flags not given) are skipped.
+pub fn refuse_output_over_input(
+    outputs: &[(&str, Option<&Path>)],
+    inputs: &[(&str, Option<&Path>)],
+) -> Result<(), Failure> {
+    for (oflag, out) in outputs {
+        let Some(out) = out else { continue };
+        for (iflag, inp) in inputs {
+            let Some(inp) = inp else { continue };
+            if systole_hw::fsio::same_file(out, inp) {
+                return Err(Failure::usage(format!(
+                    "{oflag} {} is the same file as {iflag} {}: writing it would destroy the \
+                     input; expected a different output path",
+                    out.display(),
+                    inp.display()
+                )));
+            }
+        }
+    }
     Ok(())
 }

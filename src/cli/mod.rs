@@ -59,6 +59,15 @@ struct Cli {
         help_heading = "Limits (every verb)"
     )]
     max_sweep_points: Option<u64>,
+    /// Refuse input files larger than N bytes (default 2 GiB), checked before reading;
+    /// accelerator descriptions have their own 1 MiB limit.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Limits (every verb)"
+    )]
+    max_file_bytes: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -131,6 +140,7 @@ pub fn main() -> i32 {
         (cli.max_tensor_elements, &limits::MAX_TENSOR_ELEMENTS),
         (cli.max_array_side, &limits::MAX_ARRAY_SIDE),
         (cli.max_sweep_points, &limits::MAX_SWEEP_POINTS),
+        (cli.max_file_bytes, &limits::MAX_FILE_BYTES),
     ] {
         if let Some(v) = v {
             l.set(v);

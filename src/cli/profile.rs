@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde::Serialize;
 use systole_compiler::flow::{load_for_quantize, run_float};
 use systole_compiler::lower::QuantConfig;
-use systole_compiler::npy::{read_data, write_atomic};
+use systole_compiler::npy::read_data;
 use systole_compiler::quant::calibrate::calibrate;
 use systole_compiler::quant::profile::{profile, ActProfile};
 use systole_compiler::quant::spec::WeightSpec;
@@ -89,14 +89,26 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         &f,
         a.bits,
     )?;
-    std::fs::create_dir_all(&a.output)
-        .map_err(|e| Failure::usage(format!("-o {}: {e}", a.output.display())))?;
-    let mut files = Vec::new();
-    for (name, text) in &prof.files {
-        let path = a.output.join(name);
-        write_atomic(&path, text.as_bytes())?;
-        files.push(path.display().to_string());
-    }
+    // All files or none: a failure on one (a name too long for the file system) removes the
+    // others and the directory if this run created it.
+    let outs: Vec<(String, &[u8])> = prof
+        .files
+        .iter()
+        .map(|(n, t)| (n.clone(), t.as_bytes()))
+        .collect();
+    let paths: Vec<_> = outs.iter().map(|(n, _)| a.output.join(n)).collect();
+    super::io::refuse_output_over_input(
+        &paths
+            .iter()
+            .map(|p| ("-o", Some(p.as_path())))
+            .collect::<Vec<_>>(),
+        &[("MODEL", Some(&a.model)), ("--calib", Some(&a.calib))],
+    )?;
+    let files: Vec<String> = systole_hw::fsio::write_into_dir(&a.output, &outs)
+        .map_err(|(p, e)| Failure::usage(format!("-o {}: {e}", p.display())))?
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let report = Report {
         layers: prof
             .layers

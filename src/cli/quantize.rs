@@ -5,11 +5,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
+use systole_compiler::files::write as write_file;
 use systole_compiler::flow::{load_for_quantize, load_optimized, run_float};
 use systole_compiler::fxir::{dump, Program, StageKind};
 use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
-use systole_compiler::npy::{read_data, write_atomic};
+use systole_compiler::npy::read_data;
 use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
 use systole_compiler::quant::budget::Budget;
 use systole_compiler::quant::calibrate::{calibrate, collect_hessians};
@@ -271,6 +272,20 @@ fn apply_alloc(
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
+    super::io::refuse_output_over_input(
+        &[
+            ("-o", Some(&a.output)),
+            ("--write-alloc", a.write_alloc.as_deref()),
+        ],
+        &[
+            ("MODEL", Some(&a.model)),
+            ("--calib", a.calib.as_deref()),
+            ("--calib-sentences", a.calib_sentences.as_deref()),
+            ("--tokenizer", a.tokenizer.as_deref()),
+            ("--hls4ml-config", a.hls4ml_config.as_deref()),
+            ("--alloc", a.alloc.as_deref()),
+        ],
+    )?;
     let method: Method = a
         .method
         .as_deref()
@@ -330,7 +345,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let base = lower(&g, &cal, &cfg)?;
     if let Some(path) = &a.alloc {
-        let text = std::fs::read_to_string(path)
+        let text = systole_hw::fsio::read_input_string(path)
             .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
         let alloc = AllocFile::from_ron(&text)
             .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
@@ -440,7 +455,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 .filter_map(|(n, c)| c.acts.map(|a| (n.clone(), a.to_string())))
                 .collect(),
         };
-        write_atomic(path, alloc.to_ron().as_bytes())?;
+        write_file(path, alloc.to_ron().as_bytes())?;
     }
     let prov = Provenance {
         tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
@@ -506,7 +521,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
 }
 
 fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Failure> {
-    let text = std::fs::read_to_string(path)
+    let text = systole_hw::fsio::read_input_string(path)
         .map_err(|e| Failure::usage(format!("--hls4ml-config {}: {e}", path.display())))?;
     let prec = Hls4mlPrecision::from_json(&text)
         .map_err(|e| Failure::usage(format!("--hls4ml-config {}: {e}", path.display())))?;

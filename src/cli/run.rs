@@ -248,6 +248,21 @@ fn main_sysq(a: &Args) -> Result<i32, Failure> {
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {
+    let outs: Vec<_> = a
+        .output
+        .iter()
+        .map(|b| ("--output", Some(b.path.as_path())))
+        .collect();
+    let mut ins: Vec<_> = a
+        .input
+        .iter()
+        .map(|b| ("--input", Some(b.path.as_path())))
+        .collect();
+    ins.extend([
+        ("MODEL", Some(a.model.as_path())),
+        ("--labels", a.labels.as_deref()),
+    ]);
+    super::io::refuse_output_over_input(&outs, &ins)?;
     if super::eval::is_sysq(&a.model) {
         return main_sysq(&a);
     }

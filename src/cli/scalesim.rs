@@ -215,6 +215,26 @@ fn run_exact(cfg: &ScaleConfig, run: &ScaleRun) -> Result<(Vec<ExactLayer>, f64)
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {
+    if let Some(dir) = &a.out {
+        let reports: Vec<_> = [
+            "COMPUTE_REPORT.csv",
+            "BANDWIDTH_REPORT.csv",
+            "DETAILED_ACCESS_REPORT.csv",
+        ]
+        .iter()
+        .map(|n| dir.join(n))
+        .collect();
+        super::io::refuse_output_over_input(
+            &reports
+                .iter()
+                .map(|p| ("-o", Some(p.as_path())))
+                .collect::<Vec<_>>(),
+            &[
+                ("--config", Some(&a.config)),
+                ("--topology", Some(&a.topology)),
+            ],
+        )?;
+    }
     let cfg = ScaleConfig::load(&a.config).map_err(fail)?;
     let topo = Topology::load(&a.topology, a.gemm).map_err(fail)?;
     let t0 = Instant::now();

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::npy::{read_data, write_atomic, write_npy};
+use systole_compiler::files::write as write_file;
+use systole_compiler::npy::{read_data, write_npy};
 use systole_compiler::reference::int as reference;
 use systole_compiler::schedule::{self, Schedule};
 use systole_compiler::sysq::SysqFile;
@@ -98,6 +99,21 @@ struct Out<'a> {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
+    super::io::refuse_output_over_input(
+        &[
+            ("--output", a.output.as_deref()),
+            ("--csv", a.csv.as_deref()),
+            ("--schedule", a.schedule.as_deref()),
+            ("--vcd", a.vcd.as_deref()),
+        ],
+        &[
+            ("PROGRAM", Some(&a.program)),
+            ("--hw", a.hw.as_deref()),
+            ("--input", a.input.as_deref()),
+            ("--sentences", a.sentences.as_deref()),
+            ("--tokenizer", a.tokenizer.as_deref()),
+        ],
+    )?;
     let (prog, hw, sched) = if a.program.is_dir() {
         from_build(&a)?
     } else {
@@ -167,16 +183,14 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         files.push(p.display().to_string());
     }
     if let Some(p) = &a.csv {
-        write_atomic(p, r.csv().as_bytes())?;
+        write_file(p, r.csv().as_bytes())?;
         files.push(p.display().to_string());
     }
     if let Some(p) = &a.schedule {
-        write_atomic(p, schedule::dump(&sched).as_bytes())?;
+        write_file(p, schedule::dump(&sched).as_bytes())?;
         files.push(p.display().to_string());
     }
     if let Some(dir) = &a.plot_dir {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?;
         let labels: Vec<String> = r.layers.iter().map(|l| short(&l.name)).collect();
         let cycles = systole_compiler::plot::grouped_bars(
             &format!("{} on {}: cycles per layer", r.program, r.hw),
@@ -217,11 +231,13 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         if !prog.int_inputs.is_empty() {
             svgs.push(("categories.svg", category_plot(&prog, r)?));
         }
-        for (name, svg) in svgs {
-            let p = dir.join(name);
-            write_atomic(&p, svg.as_bytes())?;
-            files.push(p.display().to_string());
-        }
+        let svgs: Vec<(String, &[u8])> = svgs
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.as_bytes()))
+            .collect();
+        let written = systole_hw::fsio::write_into_dir(dir, &svgs)
+            .map_err(|(p, e)| Failure::usage(format!("--plot-dir {}: {e}", p.display())))?;
+        files.extend(written.iter().map(|p| p.display().to_string()));
     }
     let seconds = t0.elapsed().as_secs_f64();
     if a.json {
@@ -265,7 +281,8 @@ fn from_build(
     Ok((b.program, b.hw, Some(b.schedule)))
 }
 
-/// Runs the exact engine with a VCD writer, staged in a temporary file renamed into place.
+/// Runs the exact engine with a VCD writer into `fsio::AtomicFile` (a temporary renamed into
+/// place, or straight into a device or pipe); a failed run leaves no file.
 fn write_vcd(
     path: &std::path::Path,
     prog: &systole_compiler::fxir::Program,
@@ -274,33 +291,31 @@ fn write_vcd(
     x: model::Inputs<'_>,
     pes: &[(usize, usize)],
 ) -> Result<model::Simulation, Failure> {
-    let tmp = path.with_extension(format!("vcd.tmp-{}", std::process::id()));
     let io_err = |e: std::io::Error| Failure::usage(format!("{}: {e}", path.display()));
-    let file = std::fs::File::create(&tmp).map_err(io_err)?;
-    let result = (|| {
-        let mut w = systole_sim::vcd::VcdWriter::new(
-            std::io::BufWriter::new(file),
-            hw.rows,
-            hw.cols,
-            pes,
-            hw.clock_mhz,
-            hw.input_bits.max(hw.weight_bits),
-            hw.acc_bits,
-        )?;
-        let sim = model::simulate_inputs(prog, sched, hw, x, Engine::Exact, Some(&mut w))?;
-        w.finish()?;
-        Ok(sim)
-    })();
-    match result {
-        Ok(sim) => {
-            std::fs::rename(&tmp, path).map_err(io_err)?;
-            Ok(sim)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    let file = systole_hw::fsio::AtomicFile::create(path).map_err(io_err)?;
+    let mut w = systole_sim::vcd::VcdWriter::new(
+        std::io::BufWriter::new(file),
+        hw.rows,
+        hw.cols,
+        pes,
+        hw.clock_mhz,
+        hw.input_bits.max(hw.weight_bits),
+        hw.acc_bits,
+    )?;
+    // A write error (disk full, /dev/full, a closed pipe) names the file.
+    let named = |e: systole_sim::SimError| match e {
+        systole_sim::SimError::VcdWrite { source } => io_err(source),
+        e => Failure::from(e),
+    };
+    let sim =
+        model::simulate_inputs(prog, sched, hw, x, Engine::Exact, Some(&mut w)).map_err(named)?;
+    let file = w
+        .finish()
+        .map_err(named)?
+        .into_inner()
+        .map_err(|e| io_err(e.into_error()))?;
+    file.commit().map_err(io_err)?;
+    Ok(sim)
 }
 
 /// The first `b` samples of a batch (all of it when it has fewer).

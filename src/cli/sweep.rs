@@ -91,7 +91,8 @@ fn sim_err(e: systole_sim::SimError) -> Failure {
 }
 
 fn read(path: &Path, flag: &str) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
+    systole_hw::fsio::read_input(path)
+        .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {

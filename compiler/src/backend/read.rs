@@ -54,7 +54,7 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
         ));
     }
     let mf = dir.join("manifest.json");
-    let bytes = std::fs::read(&mf).map_err(|e| {
+    let bytes = systole_hw::fsio::read_input(&mf).map_err(|e| {
         file_err(
             &mf,
             format!("{e}; a build directory from `systole compile` has one"),
@@ -84,7 +84,7 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
     let hw_path = dir.join("hw.ron");
     let hw = Accelerator::load(&hw_path).map_err(|e| file_err(&hw_path, e.to_string()))?;
     let sp = dir.join("schedule.json");
-    let text = std::fs::read(&sp).map_err(|e| file_err(&sp, e.to_string()))?;
+    let text = systole_hw::fsio::read_input(&sp).map_err(|e| file_err(&sp, e.to_string()))?;
     let schedule: Schedule = serde_json::from_slice(&text)
         .map_err(|e| file_err(&sp, format!("not a Systole schedule: {e}")))?;
     schedule.validate(&program)?;
@@ -123,7 +123,7 @@ fn check_files(dir: &Path, files: &[FileEntry]) -> Result<()> {
             ));
         }
         let p = dir.join(&f.path);
-        let bytes = std::fs::read(&p).map_err(|e| {
+        let bytes = systole_hw::fsio::read_input(&p).map_err(|e| {
             file_err(
                 &p,
                 format!("{e}; manifest.json lists it (the build is incomplete: recompile)"),

@@ -8,9 +8,12 @@
 //!
 //! Interruption (SIGKILL, power loss): a new directory is staged beside its final name and
 //! renamed into place whole, so it either exists complete or not at all. Into an existing
-//! directory, files are renamed one by one; a journal (`.systole-pending.json`) listing them is
-//! written first, so after a kill the next build knows those files are its own, and the earlier
-//! manifest stays until the new one replaces it.
+//! directory, files are renamed one by one; a journal (`.systole-pending.json`) is written
+//! first listing both the new build's files and the earlier build's, and removed only after the
+//! earlier build's leftovers are gone. After a kill anywhere in that swap, the next build
+//! counts every journalled file as its own and rolls forward: it rewrites the new files and
+//! removes the earlier build's files the new one does not have (also under `--force`, which
+//! otherwise keeps files it does not know).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,7 +39,47 @@ const JOURNAL: &str = ".systole-pending.json";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Journal {
+    /// The files being renamed into place.
     files: Vec<String>,
+    /// The earlier build's files (from its manifest and any earlier journal): still Systole's
+    /// until they are removed, even once the new manifest has replaced the one that listed them.
+    #[serde(default)]
+    old: Vec<String>,
+}
+
+/// Test hook for `tests/kill.rs`: with `SYSTOLE_TEST_PAUSE_AT_SWAP_STEP=N` set, the swap of
+/// files into an existing build prints `swap step N of TOTAL` to stderr before its N-th change
+/// to the directory (the journal, each rename, each removal) and waits there, so the test can
+/// SIGKILL `compile` at exactly that point instead of at a time that happens to fall in a
+/// swap of a few milliseconds. Without the variable it does nothing.
+struct SwapSteps {
+    pause_at: Option<u64>,
+    total: u64,
+    done: u64,
+}
+
+impl SwapSteps {
+    fn new(total: u64) -> SwapSteps {
+        let pause_at = std::env::var("SYSTOLE_TEST_PAUSE_AT_SWAP_STEP")
+            .ok()
+            .and_then(|v| v.parse().ok());
+        SwapSteps {
+            pause_at,
+            total,
+            done: 0,
+        }
+    }
+
+    fn next(&mut self) {
+        self.done += 1;
+        if self.pause_at == Some(self.done) {
+            use std::io::Write;
+            let mut e = std::io::stderr();
+            let _ = writeln!(e, "swap step {} of {}", self.done, self.total);
+            let _ = e.flush();
+            std::thread::sleep(std::time::Duration::from_secs(600));
+        }
+    }
 }
 
 fn io(path: &Path, e: std::io::Error) -> Error {
@@ -56,7 +99,9 @@ fn existing(dir: &Path) -> Result<Vec<String>> {
             let e = e.map_err(|e| io(&here, e))?;
             let name = e.file_name().to_string_lossy().into_owned();
             if rel.as_os_str().is_empty()
-                && (name.starts_with(STAGING) || name.starts_with(JOURNAL))
+                && (name.starts_with(STAGING)
+                    || name.starts_with(JOURNAL)
+                    || name.contains(systole_hw::fsio::TMP_MARK))
             {
                 continue;
             }
@@ -83,9 +128,11 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let present = existing(dir)?;
     let mf = dir.join("manifest.json");
-    let ours: BTreeSet<String> = match std::fs::read(&mf) {
+    let ours: BTreeSet<String> = match systole_hw::fsio::read_input(&mf) {
         Ok(bytes) => match serde_json::from_slice::<OldManifest>(&bytes) {
-            Ok(m) if m.format == MANIFEST_FORMAT && m.version == MANIFEST_VERSION => m
+            // With --force, a build of another manifest version is replaced like our own: its
+            // files were written by a Systole, and keeping them would leave stale ROMs.
+            Ok(m) if m.format == MANIFEST_FORMAT && (m.version == MANIFEST_VERSION || force) => m
                 .files
                 .into_iter()
                 .map(|f| f.path)
@@ -107,9 +154,10 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
     };
     let mut ours = ours;
     let journal = dir.join(JOURNAL);
-    if let Ok(bytes) = std::fs::read(&journal) {
+    if let Ok(bytes) = systole_hw::fsio::read_input(&journal) {
         if let Ok(j) = serde_json::from_slice::<Journal>(&bytes) {
             ours.extend(j.files);
+            ours.extend(j.old);
         }
     }
     let new: BTreeSet<&String> = b.files.keys().collect();
@@ -141,6 +189,12 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
         });
     }
     remove_stale_staging(dir);
+    // The earlier build's files the new one does not have: removed after the swap.
+    let stale: Vec<String> = ours
+        .iter()
+        .filter(|f| !new.contains(f) && present.contains(f))
+        .cloned()
+        .collect();
     let written = if present.is_empty() {
         let _ = std::fs::remove_file(&journal);
         write_whole(dir, b)?
@@ -149,29 +203,35 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
         let _ = std::fs::remove_dir_all(&staging);
         let result = stage(&staging, b).and_then(|()| {
             let files: Vec<String> = b.files.keys().cloned().collect();
-            write_file_atomic(
-                dir,
-                JOURNAL,
-                &serde_json::to_vec(&Journal { files }).unwrap_or_default(),
-            )?;
-            move_files(dir, &staging, b)
+            let old: Vec<String> = ours.iter().cloned().collect();
+            let mut steps = SwapSteps::new(files.len() as u64 + stale.len() as u64 + 3);
+            steps.next();
+            let j = serde_json::to_vec(&Journal { files, old }).map_err(|e| Error::File {
+                path: journal.clone(),
+                msg: format!("cannot encode the journal: {e}"),
+            })?;
+            systole_hw::fsio::write_atomic(&journal, &j).map_err(|e| io(&journal, e))?;
+            let written = move_files(dir, &staging, b, &mut steps)?;
+            for old in &stale {
+                steps.next();
+                let p = dir.join(old);
+                match std::fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(io(&p, e)),
+                }
+            }
+            steps.next();
+            std::fs::remove_file(&journal).map_err(|e| io(&journal, e))?;
+            steps.next();
+            Ok(written)
         });
         let _ = std::fs::remove_dir_all(&staging);
-        let written = result?;
-        let _ = std::fs::remove_file(&journal);
-        written
+        result?
     };
-    let mut removed = Vec::new();
-    for old in &ours {
-        if !new.contains(old) && present.contains(old) {
-            let p = dir.join(old);
-            std::fs::remove_file(&p).map_err(|e| io(&p, e))?;
-            removed.push(old.clone());
-        }
-    }
     Ok(WriteReport {
         written,
-        removed,
+        removed: stale,
         kept: foreign,
     })
 }
@@ -183,7 +243,9 @@ fn remove_stale_staging(dir: &Path) {
             let n = e.file_name().to_string_lossy().into_owned();
             if n.starts_with(STAGING) {
                 let _ = std::fs::remove_dir_all(e.path());
-            } else if n.starts_with(JOURNAL) && n != JOURNAL {
+            } else if (n.starts_with(JOURNAL) && n != JOURNAL)
+                || n.contains(systole_hw::fsio::TMP_MARK)
+            {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -231,14 +293,6 @@ fn write_whole(dir: &Path, b: &Build) -> Result<Vec<String>> {
     Ok(order)
 }
 
-/// Writes `bytes` to `dir/rel` through a temporary name.
-fn write_file_atomic(dir: &Path, rel: &str, bytes: &[u8]) -> Result<()> {
-    let to = dir.join(rel);
-    let tmp = dir.join(format!("{rel}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| io(&tmp, e))?;
-    std::fs::rename(&tmp, &to).map_err(|e| io(&to, e))
-}
-
 fn stage(staging: &Path, b: &Build) -> Result<()> {
     // Stage everything first: a failure here leaves the directory as it was.
     for (rel, bytes) in &b.files {
@@ -251,7 +305,7 @@ fn stage(staging: &Path, b: &Build) -> Result<()> {
     Ok(())
 }
 
-fn move_files(dir: &Path, staging: &Path, b: &Build) -> Result<Vec<String>> {
+fn move_files(dir: &Path, staging: &Path, b: &Build, steps: &mut SwapSteps) -> Result<Vec<String>> {
     // Rename into place, the manifest last.
     let mut order: Vec<&String> = b.files.keys().filter(|k| *k != "manifest.json").collect();
     order.extend(b.files.keys().filter(|k| *k == "manifest.json"));
@@ -261,6 +315,7 @@ fn move_files(dir: &Path, staging: &Path, b: &Build) -> Result<Vec<String>> {
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
         }
+        steps.next();
         std::fs::rename(staging.join(rel), &to).map_err(|e| io(&to, e))?;
         written.push(rel.clone());
     }

@@ -136,10 +136,7 @@ pub fn load_model(path: &Path) -> Result<Graph> {
             msg: format!("{} bytes exceeds the 2 GiB protobuf limit", meta.len()),
         });
     }
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.into(),
-        source,
-    })?;
+    let bytes = crate::files::read(path)?;
     let stem = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

@@ -83,10 +83,7 @@ fn external_bytes(t: &TensorProto, name: &str, model_dir: Option<&Path>) -> Resu
         ));
     }
     let path = dir.join(rel);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
+    let bytes = crate::files::read(&path)?;
     let start = offset as usize;
     let end = match length {
         Some(l) => start.checked_add(l as usize),
@@ -175,10 +172,7 @@ fn check_raw(name: &str, dtype: DType, raw: &[u8], n: usize) -> Result<()> {
 
 /// Reads a serialized TensorProto file (the `.pb` files of the ONNX test data sets).
 pub fn read_tensor_pb(path: &Path) -> Result<Tensor> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = crate::files::read(path)?;
     let t = TensorProto::decode(bytes.as_slice()).map_err(|e| Error::File {
         path: path.to_path_buf(),
         msg: format!("not a TensorProto: {e}"),

@@ -26,10 +26,7 @@ const HEADER: &str = "id\tsplit\tpair\ttext";
 
 impl SentenceSet {
     pub fn read(path: &Path) -> Result<SentenceSet> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        let text = crate::files::read_string(path)?;
         SentenceSet::parse(&text).map_err(|msg| Error::File {
             path: path.to_path_buf(),
             msg,

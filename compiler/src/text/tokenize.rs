@@ -38,13 +38,10 @@ pub struct Tokenizer {
 
 impl Tokenizer {
     pub fn from_file(path: &Path) -> Result<Tokenizer> {
-        if !path.is_file() {
-            return Err(Error::File {
-                path: path.to_path_buf(),
-                msg: "no such tokenizer file (a Hugging Face tokenizer.json)".into(),
-            });
-        }
-        let mut inner = tokenizers::Tokenizer::from_file(path).map_err(|e| Error::File {
+        // Read through the bounded reader (a regular file, at most --max-file-bytes), then
+        // parsed from memory: the tokenizers crate would read a FIFO or /dev/zero forever.
+        let bytes = crate::files::read(path)?;
+        let mut inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| Error::File {
             path: path.to_path_buf(),
             msg: format!("not a tokenizer.json the tokenizers crate reads: {e}"),
         })?;

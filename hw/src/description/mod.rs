@@ -121,7 +121,13 @@ impl Accelerator {
                 limit: MAX_FILE_BYTES,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        // The bounded reader refuses a FIFO or a device (whose metadata says 0 bytes, so the
+        // check above passes it) and stops at the limit if the file grows meanwhile.
+        let bytes = crate::fsio::read_limited(path, MAX_FILE_BYTES, None).map_err(io)?;
+        let text = String::from_utf8(bytes).map_err(|_| HwError::Parse {
+            path: path.to_path_buf(),
+            msg: "not UTF-8 text, expected a RON description".into(),
+        })?;
         Accelerator::from_ron_str(&text, path)
     }
 

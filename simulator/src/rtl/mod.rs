@@ -87,7 +87,7 @@ pub fn run(
     let work = &work.canonicalize().map_err(|e| io(work, e))?;
     let build_dir = &build_dir.canonicalize().map_err(|e| io(build_dir, e))?;
     let vh_path = build_dir.join("systole_params.vh");
-    let vh = std::fs::read_to_string(&vh_path).map_err(|e| io(&vh_path, e))?;
+    let vh = systole_hw::fsio::read_input_string(&vh_path).map_err(|e| io(&vh_path, e))?;
     let bytes = image::param(&vh, "DRAM_BYTES").ok_or_else(|| SimError::RtlTool {
         tool: tool.name(),
         msg: format!(
@@ -97,7 +97,7 @@ pub fn run(
     })? as usize;
     let write = |name: &str, text: String| {
         let f = work.join(name);
-        std::fs::write(&f, text).map_err(|e| io(&f, e))
+        systole_hw::fsio::write_atomic(&f, text.as_bytes()).map_err(|e| io(&f, e))
     };
     write(
         "systole_init.vh",
@@ -109,7 +109,7 @@ pub fn run(
     let run_seconds = tool::run(tool, &cmd, work)?;
     let read = |name: &str| {
         let f = work.join(name);
-        std::fs::read_to_string(&f).map_err(|e| io(&f, e))
+        systole_hw::fsio::read_input_string(&f).map_err(|e| io(&f, e))
     };
     let (layers, total_cycles) = image::report(&read("report.txt")?, s.layers.len(), tool)?;
     let tensors = image::written_tensors(p, s, &read("dram_out.hex")?, tool)?;

@@ -232,7 +232,7 @@ impl Ini {
 impl ScaleConfig {
     /// Reads and checks a SCALE-Sim 3.0 `.cfg` file.
     pub fn load(path: &Path) -> Result<ScaleConfig> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+        let text = systole_hw::fsio::read_input_string(path).map_err(|source| SimError::Io {
             path: path.to_path_buf(),
             source,
         })?;

@@ -9,7 +9,6 @@
 //! (no DRAM prefetch is modelled), and the DRAM columns count each word once over the window of
 //! its SRAM accesses.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -253,47 +252,16 @@ pub fn report_texts(run: &ScaleRun) -> (String, String, String) {
     (comp, bw, det)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| SimError::Io { path: p, source }
-    };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let dir = dir.unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-    f.write_all(bytes).map_err(io(&tmp))?;
-    f.sync_all().map_err(io(&tmp))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(path)(e)
-    })
-}
-
-/// Writes the three reports into `dir` (created if needed); returns their paths.
+/// Writes the three reports into `dir` (created if needed), all or none; returns their paths.
 pub fn write_reports(run: &ScaleRun, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|source| SimError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
     let (c, b, d) = report_texts(run);
-    let mut out = Vec::new();
-    for (name, text) in [
-        ("COMPUTE_REPORT.csv", c),
-        ("BANDWIDTH_REPORT.csv", b),
-        ("DETAILED_ACCESS_REPORT.csv", d),
-    ] {
-        let p = dir.join(name);
-        write_atomic(&p, text.as_bytes())?;
-        out.push(p);
-    }
-    Ok(out)
+    let files = [
+        ("COMPUTE_REPORT.csv".to_string(), c.as_bytes()),
+        ("BANDWIDTH_REPORT.csv".to_string(), b.as_bytes()),
+        ("DETAILED_ACCESS_REPORT.csv".to_string(), d.as_bytes()),
+    ];
+    systole_hw::fsio::write_into_dir(dir, &files)
+        .map_err(|(path, source)| SimError::Io { path, source })
 }
 
 /// A one-line description of the array, e.g. `32x32 ws`.

@@ -173,7 +173,7 @@ fn topo_name(path: &Path) -> String {
 impl Topology {
     /// Reads a topology file: convolution rows, or `M, N, K` rows when `gemm` is set.
     pub fn load(path: &Path, gemm: bool) -> Result<Topology> {
-        let text = std::fs::read_to_string(path).map_err(|source| SimError::Io {
+        let text = systole_hw::fsio::read_input_string(path).map_err(|source| SimError::Io {
             path: path.to_path_buf(),
             source,
         })?;

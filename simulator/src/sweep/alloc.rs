@@ -42,7 +42,7 @@ fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
 
 /// A `.sysq` program: one allocation, its own widths.
 pub fn from_sysq(path: &Path, data: Option<&EvalData>) -> Result<Vec<Alloc>> {
-    let bytes = std::fs::read(path).map_err(|source| SimError::Io {
+    let bytes = systole_hw::fsio::read_input(path).map_err(|source| SimError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -207,7 +207,7 @@ pub fn shard_best_layers(dirs: &[PathBuf], index: u64) -> Option<BestLayers> {
         design: Option<Record>,
     }
     dirs.iter().find_map(|d| {
-        let text = std::fs::read_to_string(d.join("summary.json")).ok()?;
+        let text = systole_hw::fsio::read_input_string(&d.join("summary.json")).ok()?;
         let s: Part = serde_json::from_str(&text).ok()?;
         let first = s.best.first()?.design.as_ref()?;
         if first.index == index {
@@ -227,7 +227,7 @@ fn json_err(e: serde_json::Error) -> SimError {
 /// `summary.json`, atomically.
 pub fn write_summary(out: &Path, s: &Summary) -> Result<()> {
     let text = serde_json::to_string_pretty(s).map_err(json_err)?;
-    store::write_atomic(&out.join("summary.json"), text.as_bytes())
+    store::write_file(&out.join("summary.json"), text.as_bytes())
 }
 
 fn file_name(target: &str) -> String {
@@ -273,14 +273,14 @@ pub fn write_best(
         }
         for n in names {
             let path = out.join(n);
-            store::write_atomic(&path, text.as_bytes())?;
+            store::write_file(&path, text.as_bytes())?;
             files.push(path.display().to_string());
         }
         if ti == 0 {
             if let Some(a) = allocs.and_then(|a| a.get(p.alloc)) {
                 if !a.sysq.is_empty() {
                     let path = out.join("best.sysq");
-                    store::write_atomic(&path, &a.sysq)?;
+                    store::write_file(&path, &a.sysq)?;
                     files.push(path.display().to_string());
                 }
             }
@@ -300,7 +300,7 @@ pub fn write_outputs(out: &Path, s: &Summary, acc: &Accumulator) -> Result<Vec<S
         csv.push_str(&store::csv_rows(&one));
     }
     let p = out.join("pareto.csv");
-    store::write_atomic(&p, csv.as_bytes())?;
+    store::write_file(&p, csv.as_bytes())?;
     files.push(p.display().to_string());
 
     let target = s.targets.first().cloned().unwrap_or_default();
@@ -348,7 +348,7 @@ pub fn write_outputs(out: &Path, s: &Summary, acc: &Accumulator) -> Result<Vec<S
         ],
     )?;
     let p = out.join("pareto.svg");
-    store::write_atomic(&p, svg.as_bytes())?;
+    store::write_file(&p, svg.as_bytes())?;
     files.push(p.display().to_string());
 
     if let Some(b) = &s.best_layers {
@@ -387,7 +387,7 @@ pub fn write_outputs(out: &Path, s: &Summary, acc: &Accumulator) -> Result<Vec<S
             &series,
         )?;
         let p = out.join("roofline.svg");
-        store::write_atomic(&p, svg.as_bytes())?;
+        store::write_file(&p, svg.as_bytes())?;
         files.push(p.display().to_string());
     }
     Ok(files)

@@ -173,6 +173,17 @@ impl Space {
         if self.name.trim().is_empty() {
             return Err(bad("name is blank".into()));
         }
+        // The name becomes the default output directory `sweep-NAME`: a '/' (or '\\', or a
+        // NUL) would put it elsewhere (`../../x` writes outside the working directory), so it
+        // must be one plain path component. Refused rather than rewritten, so the directory is
+        // always the name the user reads in the file.
+        if self.name.contains(['/', '\\', '\0']) || self.name == "." || self.name == ".." {
+            return Err(bad(format!(
+                "field 'name': {:?} is not a plain name: it names the output directory \
+                 sweep-NAME, so it must not contain '/' or '\\' (nor be '.' or '..')",
+                self.name
+            )));
+        }
         let n = self
             .radices()
             .iter()

@@ -46,7 +46,7 @@ fn bad(msg: String) -> SimError {
 impl Meta {
     pub fn read(dir: &Path) -> Result<Meta> {
         let p = dir.join("sweep.json");
-        let text = std::fs::read_to_string(&p).map_err(|e| {
+        let text = systole_hw::fsio::read_input_string(&p).map_err(|e| {
             bad(format!(
                 "{}: not a sweep directory ({e}); it needs the sweep.json a run writes",
                 dir.display()
@@ -65,9 +65,9 @@ impl Meta {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    systole_compiler::npy::write_atomic(path, bytes).map_err(SimError::from)
+/// Writes an output file through `systole_hw::fsio` (atomic for a regular file).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    systole_hw::fsio::write_atomic(path, bytes).map_err(io(path))
 }
 
 /// The set of finished point indices: one bit per point, so it stays small for any space.
@@ -151,8 +151,9 @@ pub fn csv_rows(r: &Record) -> String {
 /// Complete records of `points.jsonl` (a line cut by an interruption is dropped), each passed
 /// to `f`; returns their indices.
 fn scan(path: &Path, f: &mut dyn FnMut(&Record)) -> Result<Vec<u64>> {
-    let file = match File::open(path) {
-        Ok(f) => f,
+    // Streamed line by line, so no size limit; but a FIFO or device is refused.
+    let file = match systole_hw::fsio::open_input(path, u64::MAX, None) {
+        Ok((f, _)) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(io(path)(e)),
     };
@@ -235,12 +236,12 @@ impl Sink {
                 )));
             }
             _ => {
-                write_atomic(&csv_path, format!("{CSV_HEADER}\n").as_bytes())?;
-                write_atomic(&jsonl_path, b"")?;
+                write_file(&csv_path, format!("{CSV_HEADER}\n").as_bytes())?;
+                write_file(&jsonl_path, b"")?;
             }
         }
         let text = serde_json::to_string_pretty(meta).map_err(|e| bad(format!("json: {e}")))?;
-        write_atomic(&dir.join("sweep.json"), text.as_bytes())?;
+        write_file(&dir.join("sweep.json"), text.as_bytes())?;
         let append = |p: &Path| OpenOptions::new().append(true).open(p).map_err(io(p));
         Ok(Sink {
             dir: dir.to_path_buf(),
