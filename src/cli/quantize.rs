@@ -80,12 +80,14 @@ pub struct Args {
     /// Rounding of requantizers: RND, RND_ZERO, RND_MIN_INF, RND_INF, RND_CONV, TRN, TRN_ZERO.
     #[arg(long, default_value = "RND")]
     pub rounding: String,
-    /// GPTQ: compensate each integer layer's rounding error column by column, using XᵀX of its
-    /// calibration inputs (beats round-to-nearest at 3–4 bits).
+    /// GPTQ: compensate each layer's rounding error column by column, using XᵀX of its
+    /// calibration inputs (beats round-to-nearest at 3–4 bits). Works with every weight format:
+    /// round-to-nearest fixes the grid (steps, codebooks, exponents), GPTQ picks the codes.
     #[arg(long)]
     pub gptq: bool,
     /// AdaRound: learn each integer weight's rounding direction (down or up) to minimise the
-    /// layer's reconstruction error over the calibration inputs (not with --gptq).
+    /// layer's reconstruction error over the calibration inputs (intB weights only; not with
+    /// --gptq).
     #[arg(long, conflicts_with = "gptq")]
     pub adaround: bool,
     /// Bias correction: fold each layer's expected quantization error E[x]·(W − Ŵ) over the
@@ -297,6 +299,13 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .parse()
         .map_err(usage("--method"))?;
     let weights: WeightSpec = a.weights.parse().map_err(usage("--weights"))?;
+    // AdaRound chooses floor or ceiling on a uniform integer grid; refused up front for other
+    // formats rather than after calibration (lowering refuses per layer, e.g. from --alloc).
+    if a.adaround && !matches!(weights, WeightSpec::Int { .. }) {
+        return Err(Failure::usage(format!(
+            "--adaround rounds intB weight formats only, not --weights {weights}; use --gptq (every format) or drop --adaround"
+        )));
+    }
     let acts: ActSpec = a.acts.parse().map_err(usage("--acts"))?;
     let rounding: Rounding = a.rounding.parse().map_err(usage("--rounding"))?;
     let prune: Option<Prune> = a
@@ -367,6 +376,14 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             .map(|s| s.trim().parse())
             .collect::<Result<_, _>>()
             .map_err(usage("--candidates"))?;
+        if let Some(c) = candidates
+            .iter()
+            .find(|c| a.adaround && !matches!(c, WeightSpec::Int { .. }))
+        {
+            return Err(Failure::usage(format!(
+                "--adaround rounds intB weight formats only, not --candidates entry {c}; use --gptq (every format) or drop --adaround"
+            )));
+        }
         let total_w = base.weight_count();
         let budget = Budget::parse(b).map_err(|e| Failure::usage(format!("--budget {e}")))?;
         let act_candidates: Vec<ActSpec> = match &a.act_candidates {

@@ -15,7 +15,7 @@ use crate::fxir::{EmbedStage, MatMulStage, StageKind, TensorId, VectorOp, Weight
 use crate::ir::op::{BinaryOp, UnaryOp};
 use crate::ir::{Node, Op, OpId, ValueId};
 use crate::quant::adaround::adaround_int;
-use crate::quant::gptq::{gptq_group, gptq_int};
+use crate::quant::gptq::gptq_weights;
 use crate::quant::spec::{ActSpec, WeightSpec};
 use crate::quant::weights::quantize_weights;
 use crate::quant::{quantize_multiplier, Format, Overflow, Requant, Rounding};
@@ -468,6 +468,14 @@ impl Lowering<'_> {
                 };
                 if let Some(t) = self.konst(other).filter(|t| t.len() == nn) {
                     bias = t.to_f32_vec();
+                    if let Some(v) = other {
+                        super::gemm::check_finite_bias(
+                            &a.name,
+                            "Add",
+                            &self.g.value(v).name,
+                            &bias,
+                        )?;
+                    }
                     out = a.outputs[0];
                     self.skip.insert(aid);
                 }
@@ -476,13 +484,11 @@ impl Lowering<'_> {
         let yf = self.enc_format(out)?;
         let spec = self.cfg.weights_for(&n.name);
         let weights = match (spec, self.cal.hessians.get(&n.name)) {
-            (WeightSpec::Int { bits }, Some(h)) if self.cfg.gptq && h.xtx.len() == k * k => {
-                gptq_int(&w_real, nn, k, bits, self.cfg.per_channel, &h.xtx)
-            }
-            (WeightSpec::Group { bits, group }, Some(h))
-                if self.cfg.gptq && h.xtx.len() == k * k =>
-            {
-                gptq_group(&w_real, nn, k, bits, group, &h.xtx)
+            // Per-group formats keep per-channel steps whatever --per-tensor says (as
+            // round-to-nearest does).
+            (_, Some(h)) if self.cfg.gptq && h.xtx.len() == k * k => {
+                gptq_weights(&w_real, nn, k, spec, self.cfg.per_channel, &h.xtx, None)
+                    .map_err(|e| err(format!("weights: {e}")))?
             }
             (WeightSpec::Int { bits }, Some(h)) if self.cfg.adaround && h.xtx.len() == k * k => {
                 adaround_int(
@@ -493,7 +499,11 @@ impl Lowering<'_> {
                     self.cfg.per_channel,
                     &h.xtx,
                     h.rows as f64,
+                    None,
                 )
+            }
+            (_, _) if self.cfg.adaround && !matches!(spec, WeightSpec::Int { .. }) => {
+                return Err(err(super::gemm::adaround_refusal(spec)))
             }
             _ => quantize_weights(&w_real, nn, k, spec, self.cfg.per_channel)
                 .map_err(|e| err(format!("weights: {e}")))?,

@@ -4,7 +4,7 @@ use super::{fused_relu, node_err, sample_shape, to_window, Lowering};
 use crate::fxir::{GemmStage, StageKind, Window};
 use crate::ir::{Node, Op, QuantAnnot};
 use crate::quant::adaround::adaround_int;
-use crate::quant::gptq::gptq_int;
+use crate::quant::gptq::gptq_weights;
 use crate::quant::spec::{ActSpec, WeightSpec};
 use crate::quant::weights::quantize_weights;
 use crate::quant::{acc_bits, quantize_multiplier, Format, Overflow, Requant};
@@ -153,10 +153,16 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
         }
         _ => unreachable!("gemm::lower called for {op}"),
     };
-    let mut w_real = w_real;
-    if let Some(p) = l.cfg.prune_for(&n.name) {
-        p.apply(&mut w_real, k);
+    if let Some(v) = n.inputs.get(2).copied().flatten() {
+        check_finite_bias(&n.name, op, &l.g.value(v).name, &b_real)?;
     }
+    let mut w_real = w_real;
+    // The positions pruning removed (with every weight that was already zero): GPTQ and
+    // AdaRound keep them at zero, so the sparsity pattern survives rounding.
+    let pruned: Option<Vec<bool>> = l.cfg.prune_for(&n.name).map(|p| {
+        p.apply(&mut w_real, k);
+        w_real.iter().map(|&x| x == 0.0).collect()
+    });
     let out = n.outputs[0];
     let out_shape = sample_shape(l.g, out)?;
     let act = l.act_for_output(&n.name, out);
@@ -177,9 +183,16 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     let weights = match fixed {
         Some(w) => w,
         None => match (spec, l.cal.hessians.get(&n.name)) {
-            (WeightSpec::Int { bits }, Some(h)) if l.cfg.gptq && h.xtx.len() == k * k => {
-                gptq_int(&w_real, nn, k, bits, l.cfg.per_channel, &h.xtx)
-            }
+            (_, Some(h)) if l.cfg.gptq && h.xtx.len() == k * k => gptq_weights(
+                &w_real,
+                nn,
+                k,
+                spec,
+                l.cfg.per_channel,
+                &h.xtx,
+                pruned.as_deref(),
+            )
+            .map_err(|e| err(format!("weights: {e}")))?,
             (WeightSpec::Int { bits }, Some(h)) if l.cfg.adaround && h.xtx.len() == k * k => {
                 adaround_int(
                     &w_real,
@@ -189,7 +202,11 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
                     l.cfg.per_channel,
                     &h.xtx,
                     h.rows as f64,
+                    pruned.as_deref(),
                 )
+            }
+            (_, _) if l.cfg.adaround && !matches!(spec, WeightSpec::Int { .. }) => {
+                return Err(err(adaround_refusal(spec)))
             }
             _ => quantize_weights(&w_real, nn, k, spec, l.cfg.per_channel)
                 .map_err(|e| err(format!("weights: {e}")))?,
@@ -235,6 +252,34 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
     );
     l.map.insert(out, y);
     Ok(())
+}
+
+/// Why `--adaround` refuses `spec`: AdaRound learns a floor-or-ceiling choice on a uniform
+/// integer grid (`intB`), which the other formats' grids (powers of two, codebooks, FP8, groups,
+/// blocks, binary points with their own rounding mode) are not; quantizing them by
+/// round-to-nearest instead would ignore the flag without a word.
+pub(crate) fn adaround_refusal(spec: WeightSpec) -> String {
+    format!(
+        "--adaround rounds intB weight formats only, not --weights {spec}; use --gptq (every format) or drop --adaround"
+    )
+}
+
+/// Refuses a bias with a NaN or infinite value. Folding converts the bias to accumulator units
+/// with a saturating float-to-integer cast, which turns NaN into 0 and ±Inf into ±2^40: the
+/// quantized model would then compute a number where the float model outputs NaN. NaN and
+/// infinite weights are refused the same way by `quant::weights::quantize_weights`.
+pub(crate) fn check_finite_bias(node: &str, op: &str, init: &str, bias: &[f32]) -> Result<()> {
+    match bias.iter().position(|b| !b.is_finite()) {
+        None => Ok(()),
+        Some(i) => Err(node_err(
+            node,
+            op,
+            format!(
+                "bias initializer '{init}': value [{i}] is {}; expected a finite number",
+                bias[i]
+            ),
+        )),
+    }
 }
 
 /// The weights a QDQ model fixed (absorb-qdq), laid out `[n][k]`, if the weight input carries them

@@ -38,6 +38,11 @@ fn soft(v: f64) -> (f64, f64) {
 
 /// Quantizes `w` (`[n][k]`) to symmetric `bits`-bit codes on round-to-nearest's steps, choosing
 /// each weight's rounding direction by AdaRound under `h = XᵀX` over `rows` calibration rows.
+///
+/// `pruned` marks weights that pruning removed: they keep code 0. Their real value is 0, whose
+/// floor is 0, so AdaRound would otherwise be free to round them *up* to one step and break an
+/// N:M pattern; they take no part in the optimisation (a fixed zero, like the float weight).
+#[allow(clippy::too_many_arguments)]
 pub fn adaround_int(
     w: &[f32],
     n: usize,
@@ -46,7 +51,9 @@ pub fn adaround_int(
     per_channel: bool,
     h: &[f64],
     rows: f64,
+    pruned: Option<&[bool]>,
 ) -> Weights {
+    let is_pruned = |i: usize| pruned.is_some_and(|p| p.get(i).copied().unwrap_or(false));
     let (qmax, scales) = crate::quant::gptq::rtn_steps(w, n, k, bits, per_channel);
     // Per output element: the mean over calibration rows.
     let norm = 1.0 / rows.max(1.0);
@@ -75,7 +82,11 @@ pub fn adaround_int(
         for it in 0..ITERS {
             // Δ = (w − s(⌊w/s⌋ + h)) / s, in steps: the loss scales by s² uniformly per channel.
             for j in 0..k {
-                let (hv, d) = soft(v[j]);
+                let (hv, d) = if is_pruned(c * k + j) {
+                    (0.0, 0.0)
+                } else {
+                    soft(v[j])
+                };
                 let q = (floor[j] + hv).clamp(-qmax, qmax);
                 delta[j] = wr[j] - q;
                 dh[j] = if (floor[j] + hv) > qmax || (floor[j] + hv) < -qmax {
@@ -113,7 +124,11 @@ pub fn adaround_int(
             }
         }
         for j in 0..k {
-            let up = if soft(v[j]).0 >= 0.5 { 1.0 } else { 0.0 };
+            let up = if soft(v[j]).0 >= 0.5 && !is_pruned(c * k + j) {
+                1.0
+            } else {
+                0.0
+            };
             codes[c * k + j] = (floor[j] + up).clamp(-qmax, qmax) as i32;
         }
     }
@@ -172,7 +187,7 @@ mod tests {
         // At 2 bits (ternary codes) this example ends 3 % above round-to-nearest: the soft
         // optimum is far from any hard one; the real models' figures are in docs/quantization.md.
         for bits in [3, 4] {
-            let a = adaround_int(&w, n, k, bits, true, &h, m as f64);
+            let a = adaround_int(&w, n, k, bits, true, &h, m as f64, None);
             let rtn = crate::quant::weights::quantize_weights(
                 &w,
                 n,

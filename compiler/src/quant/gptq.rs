@@ -8,6 +8,9 @@
 //! diagonal and their weights are rounded plainly.
 
 use crate::fxir::{Coding, Weights};
+use crate::quant::spec::WeightSpec;
+use crate::quant::weights::{fp8_encode, fp8_shift, pow2_code, quantize_weights, table_code};
+use crate::quant::QuantError;
 
 /// Accumulates `XᵀX` of rows `x` (each of length `k`) into `h` (`k × k`, row-major).
 pub fn hessian_add(h: &mut [f64], k: usize, x: &[f32]) {
@@ -83,21 +86,9 @@ pub(crate) fn rtn_steps(
     per_channel: bool,
 ) -> (f64, Vec<f64>) {
     let qmax = f64::from((1u32 << (bits - 1)) - 1);
-    let amax = |v: &[f32]| v.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()));
-    let tensor_max = amax(w);
-    let scales: Vec<f64> = (0..n)
-        .map(|c| {
-            let a = if per_channel {
-                amax(&w[c * k..(c + 1) * k])
-            } else {
-                tensor_max
-            };
-            if a > 0.0 {
-                a / qmax
-            } else {
-                1.0
-            }
-        })
+    let scales: Vec<f64> = crate::quant::weights::channel_ranges(w, n, k, per_channel)
+        .into_iter()
+        .map(|a| if a > 0.0 { a / qmax } else { 1.0 })
         .collect();
     (qmax, scales)
 }
@@ -105,48 +96,132 @@ pub(crate) fn rtn_steps(
 /// Quantizes `w` (`[n][k]`) to symmetric `bits`-bit codes on the per-channel (or per-tensor)
 /// steps round-to-nearest would use, with GPTQ error compensation under Hessian `h` (`XᵀX`).
 pub fn gptq_int(w: &[f32], n: usize, k: usize, bits: u32, per_channel: bool, h: &[f64]) -> Weights {
-    let (qmax, scales) = rtn_steps(w, n, k, bits, per_channel);
-    let codes = gptq_codes(w, n, k, qmax, &|c, _| scales[c], h);
-    Weights {
+    let (_, scales) = rtn_steps(w, n, k, bits, per_channel);
+    let mut q = Weights {
         n,
         k,
         coding: Coding::Int { bits },
-        codes,
+        codes: vec![0; n * k],
         scales,
-    }
+    };
+    sweep(&mut q, w, WeightSpec::Int { bits }, &[], h, None);
+    q
 }
 
 /// GPTQ for the per-group format (`intB:gG`): the steps of each group (channel scale × group
 /// multiplier) are the ones round-to-nearest chooses from the unquantized weights ("static
 /// groups"), fixed before the sweep; GPTQ changes only the codes.
-pub fn gptq_group(w: &[f32], n: usize, k: usize, bits: u32, group: usize, h: &[f64]) -> Weights {
-    let base = crate::quant::weights::quantize_weights(
-        w,
-        n,
-        k,
-        crate::quant::spec::WeightSpec::Group { bits, group },
-        true,
-    )
-    .expect("a per-group format of 2..=8 bits always quantizes");
-    let Coding::Group { mults, .. } = &base.coding else {
-        return base;
-    };
-    let gpr = k.div_ceil(group.max(1));
-    let qmax = f64::from((1u32 << (bits - 1)) - 1);
-    let step = |c: usize, j: usize| base.scales[c] * f64::from(mults[c * gpr + j / group]);
-    let codes = gptq_codes(w, n, k, qmax, &step, h);
-    Weights { codes, ..base }
-}
-
-/// The GPTQ sweep: codes of `w` (`[n][k]`) in `[-qmax, qmax]` on steps `step(channel, column)`.
-fn gptq_codes(
+pub fn gptq_group(
     w: &[f32],
     n: usize,
     k: usize,
-    qmax: f64,
-    step: &dyn Fn(usize, usize) -> f64,
+    bits: u32,
+    group: usize,
     h: &[f64],
-) -> Vec<i32> {
+) -> Result<Weights, QuantError> {
+    gptq_weights(w, n, k, WeightSpec::Group { bits, group }, true, h, None)
+}
+
+/// GPTQ for every weight format. GPTQ needs only a rounding-to-grid function: round-to-nearest
+/// ([`quantize_weights`]) first fixes every side parameter of the format (channel steps, group
+/// multipliers, codebooks, FP8 channel scales, MX block exponents), then the sweep picks, column
+/// by column, the code whose decoded value is nearest the error-compensated weight on that fixed
+/// grid (for `ap_fixed`, the format's own rounding and overflow modes). Without this, `--gptq`
+/// silently did nothing for pow2, FP8, k-means, MX and ap_fixed weights.
+///
+/// `pruned` marks weights that pruning removed: they keep the code of zero whatever the
+/// compensation pushes onto them (their own error is still compensated on later columns, as
+/// SparseGPT does for a fixed mask), so an N:M pattern survives GPTQ. FP8's per-channel operand
+/// window is recomputed from the final codes, by the rule round-to-nearest uses.
+pub fn gptq_weights(
+    w: &[f32],
+    n: usize,
+    k: usize,
+    spec: WeightSpec,
+    per_channel: bool,
+    h: &[f64],
+    pruned: Option<&[bool]>,
+) -> Result<Weights, QuantError> {
+    let mut q = quantize_weights(w, n, k, spec, per_channel)?;
+    // FP8: the channel's real step before its operand window (scale = raw · 2^shift).
+    let raw: Vec<f64> = match &q.coding {
+        Coding::Fp8 { shifts, .. } => (0..n)
+            .map(|c| q.scales[c] / f64::powi(2.0, shifts[c]))
+            .collect(),
+        _ => Vec::new(),
+    };
+    sweep(&mut q, w, spec, &raw, h, pruned);
+    if let Coding::Fp8 { kind, shifts } = &mut q.coding {
+        for c in 0..n {
+            let row = q.codes[c * k..(c + 1) * k].iter().map(|&b| b as u8);
+            shifts[c] = fp8_shift(*kind, row);
+            q.scales[c] = raw[c] * f64::powi(2.0, shifts[c]);
+        }
+    }
+    Ok(q)
+}
+
+/// The code of channel `c`, column `j` nearest to the real value `v` on `q`'s fixed grid.
+fn nearest_code(q: &Weights, spec: WeightSpec, raw: &[f64], c: usize, j: usize, v: f64) -> i32 {
+    let s = q.scales[c];
+    let round = |x: f64, bits: u32| {
+        let lim = f64::from((1u32 << (bits - 1)) - 1);
+        x.round_ties_even().clamp(-lim, lim) as i32
+    };
+    match &q.coding {
+        Coding::Int { bits } => match spec {
+            WeightSpec::ApFixed(a) => {
+                // The format's own Q and O modes, but clamped to its range first: compensation
+                // may push a weight past the largest code, and WRAP would flip its sign.
+                let f = crate::quant::Format::binary_point(a.signed, a.bits, a.frac_bits());
+                let top = f64::powi(2.0, a.bits as i32 - 1);
+                let v = v.clamp(-top * f.step(), (top - 1.0) * f.step());
+                f.quantize_f64(v, a.rounding, a.overflow) as i32
+            }
+            _ => round(v / s, *bits),
+        },
+        Coding::Group {
+            bits, group, mults, ..
+        } => {
+            let gpr = q.k.div_ceil((*group).max(1));
+            round(v / (s * f64::from(mults[c * gpr + j / group])), *bits)
+        }
+        Coding::Pow2 { bits } => pow2_code(v / s, (1i32 << (bits - 1)) - 2),
+        Coding::Codebook {
+            bits,
+            per_channel,
+            table,
+            ..
+        } => {
+            let size = 1usize << bits;
+            let base = if *per_channel { c * size } else { 0 };
+            table_code(&table[base..base + size], v / s)
+        }
+        Coding::Fp8 { kind, .. } => i32::from(fp8_encode(*kind, v / raw[c])),
+        Coding::Block {
+            bits,
+            group,
+            shifts,
+        } => {
+            let gpr = q.k.div_ceil((*group).max(1));
+            let sg = s * f64::powi(2.0, shifts[c * gpr + j / group]);
+            round(v / sg, *bits)
+        }
+    }
+}
+
+/// The real value element `(c, j)` of `q` stands for (FP8: the code's exact value, before the
+/// channel window's rounding).
+fn real_value(q: &Weights, raw: &[f64], c: usize, j: usize) -> f64 {
+    match &q.coding {
+        Coding::Fp8 { kind, .. } => kind.value(q.codes[c * q.k + j] as u8) * raw[c],
+        _ => q.decode_one(c, j) as f64 * q.scales[c],
+    }
+}
+
+/// `U`, the upper Cholesky factor of `H⁻¹` (the paper's `Cholesky(H⁻¹)ᵀ`) of the dampened
+/// Hessian, or `None` if it is not positive definite (then weights are rounded plainly).
+fn upper_factor(h: &[f64], k: usize) -> Option<Vec<f64>> {
     let mut hd = h.to_vec();
     let mean_diag = (0..k).map(|i| hd[i * k + i]).sum::<f64>() / k.max(1) as f64;
     for i in 0..k {
@@ -155,8 +230,7 @@ fn gptq_codes(
         }
         hd[i * k + i] += 0.01 * mean_diag.max(1e-12);
     }
-    // U: the upper Cholesky factor of H⁻¹ (the paper's `Cholesky(H⁻¹)ᵀ`).
-    let u = spd_inverse(&hd, k)
+    spd_inverse(&hd, k)
         .and_then(|inv| cholesky(&inv, k))
         .map(|l| {
             let mut u = vec![0.0; k * k];
@@ -166,24 +240,37 @@ fn gptq_codes(
                 }
             }
             u
-        });
-    let mut codes = vec![0i32; n * k];
+        })
+}
+
+/// The GPTQ sweep: rewrites `q.codes` column by column on `q`'s fixed grid, pushing each
+/// column's rounding error onto the columns not yet rounded. `pruned` weights keep the code of 0.
+fn sweep(
+    q: &mut Weights,
+    w: &[f32],
+    spec: WeightSpec,
+    raw: &[f64],
+    h: &[f64],
+    pruned: Option<&[bool]>,
+) {
+    let (n, k) = (q.n, q.k);
+    let u = upper_factor(h, k);
     let mut rows: Vec<f64> = w.iter().map(|&x| f64::from(x)).collect();
     for c in 0..n {
-        let row = &mut rows[c * k..(c + 1) * k];
         for j in 0..k {
-            let s = step(c, j);
-            let q = (row[j] / s).round_ties_even().clamp(-qmax, qmax);
-            codes[c * k + j] = q as i32;
+            let i = c * k + j;
+            let is_pruned = pruned.is_some_and(|p| p.get(i).copied().unwrap_or(false));
+            let target = if is_pruned { 0.0 } else { rows[i] };
+            q.codes[i] = nearest_code(q, spec, raw, c, j, target);
+            let e = rows[i] - real_value(q, raw, c, j);
             if let Some(u) = &u {
-                let e = (row[j] - q * s) / u[j * k + j];
+                let e = e / u[j * k + j];
                 for p in j + 1..k {
-                    row[p] -= e * u[j * k + p];
+                    rows[c * k + p] -= e * u[j * k + p];
                 }
             }
         }
     }
-    codes
 }
 
 #[cfg(test)]
@@ -247,7 +334,7 @@ mod tests {
         );
         // Per group of 4 at 3 bits: the same steps as round-to-nearest, better codes.
         let spec = crate::quant::spec::WeightSpec::Group { bits: 3, group: 4 };
-        let gg = gptq_group(&w, n, k, 3, 4, &h);
+        let gg = gptq_group(&w, n, k, 3, 4, &h).unwrap();
         let rg = crate::quant::weights::quantize_weights(&w, n, k, spec, true).unwrap();
         assert_eq!(gg.coding, rg.coding, "group steps are round-to-nearest's");
         assert_eq!(gg.scales, rg.scales);

@@ -56,6 +56,17 @@ fn bad(what: &str, s: &str, valid: &str) -> QuantError {
     QuantError::Format(format!("unknown {what} format '{s}'; valid: {valid}"))
 }
 
+/// Weight codes are two's-complement operands of the array (`decode_one`, the bound of
+/// `validate`, the ROMs), so an `ap_ufixed` weight type has no encoding: it used to be accepted
+/// and then fail deep in lowering ("weight code 254 outside -128..=127"). Refused by name
+/// instead; a signed `ap_fixed` with one more bit holds the same range.
+pub(crate) fn unsigned_weights(s: &str) -> QuantError {
+    QuantError::Format(format!(
+        "unsigned weight format '{s}' is not supported (weight codes are signed); \
+         use ap_fixed<W+1,I+1> for the same range, or one of: {WEIGHT_FORMATS}"
+    ))
+}
+
 fn bits_in(s: &str, lo: u32, hi: u32) -> Option<u32> {
     let b: u32 = s.parse().ok()?;
     (lo..=hi).contains(&b).then_some(b)
@@ -111,6 +122,9 @@ impl FromStr for WeightSpec {
     type Err = QuantError;
     fn from_str(s: &str) -> Result<WeightSpec, QuantError> {
         if let Some(a) = parse_ap_fixed(s, 16)? {
+            if !a.signed {
+                return Err(unsigned_weights(s));
+            }
             return Ok(WeightSpec::ApFixed(a));
         }
         let fail = || bad("weight", s, WEIGHT_FORMATS);
@@ -247,6 +261,15 @@ mod tests {
             let e = s.parse::<WeightSpec>().unwrap_err().to_string();
             assert!(e.contains("valid:") && e.contains("kmeans"), "{s}: {e}");
         }
+        let e = "ap_ufixed<8,3>"
+            .parse::<WeightSpec>()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unsigned weight format 'ap_ufixed<8,3>'") && e.contains("ap_fixed<W"),
+            "{e}"
+        );
+        assert!("ap_ufixed<8,3>".parse::<ActSpec>().is_ok());
         let e = "ap_fixed<40,3>".parse::<ActSpec>().unwrap_err().to_string();
         assert!(e.contains("ap_fixed<W,I"), "{e}");
         assert!("int8".parse::<ActSpec>().is_ok());

@@ -16,6 +16,34 @@ pub const GROUP_MULT_BITS: u32 = 4;
 /// Bits of each codebook entry (centroids are stored as int8 on the channel's or layer's step).
 pub const CODEBOOK_BITS: u32 = 8;
 
+/// The smallest per-channel step, as a fraction of the largest channel's (`2^-8`).
+///
+/// A channel whose weights are all tiny (a dead unit of a trained network: weights near 1e-8, a
+/// bias that is not) would otherwise get a step near 1e-10, and its bias, folded into
+/// accumulator units `b / (S_x · S_w[c])`, would need an accumulator of 38 bits where the rest of
+/// the layer needs 22. Flooring each channel's range at `CHANNEL_FLOOR` times the tensor's
+/// largest keeps the bias within `log2(1/CHANNEL_FLOOR)` = 8 bits of the per-tensor one and
+/// rounds such a channel's weights to zero (at 1/256 of the largest channel's range they are
+/// below half a step even at int8). onnxruntime's quantizer faces the same problem (its option to
+/// adjust weight scales so an int32 bias fits). A channel of exact zeros gets the floored step
+/// and zero codes, not a step of 1. Only when the whole tensor is zero is the step 1.
+pub const CHANNEL_FLOOR: f64 = 1.0 / 256.0;
+
+/// The range (max |w|) each output channel's step is derived from: its own, floored at
+/// [`CHANNEL_FLOOR`] of the tensor's (`per_channel`), or the tensor's.
+pub fn channel_ranges(w: &[f32], n: usize, k: usize, per_channel: bool) -> Vec<f64> {
+    let tensor = amax(w);
+    (0..n)
+        .map(|c| {
+            if per_channel {
+                amax(&w[c * k..(c + 1) * k]).max(CHANNEL_FLOOR * tensor)
+            } else {
+                tensor
+            }
+        })
+        .collect()
+}
+
 fn amax(v: &[f32]) -> f64 {
     v.iter().fold(0.0f64, |m, &x| m.max(f64::from(x).abs()))
 }
@@ -53,13 +81,8 @@ pub fn quantize_weights(
     }
     let rows: Vec<&[f32]> = w.chunks(k).collect();
     let tensor_amax = amax(w);
-    let chan_amax = |c: usize| {
-        if per_channel {
-            amax(rows[c])
-        } else {
-            tensor_amax
-        }
-    };
+    let ranges = channel_ranges(w, n, k, per_channel);
+    let chan_amax = |c: usize| ranges[c];
     let out = match spec {
         WeightSpec::Int { bits } => {
             let q = qmax(bits);
@@ -78,6 +101,9 @@ pub fn quantize_weights(
                 scales,
             }
         }
+        WeightSpec::ApFixed(a) if !a.signed => {
+            return Err(super::spec::unsigned_weights(&a.to_string()))
+        }
         WeightSpec::ApFixed(a) => {
             let f = crate::quant::Format::binary_point(a.signed, a.bits, a.frac_bits());
             let codes = w
@@ -92,7 +118,7 @@ pub fn quantize_weights(
                 scales: vec![f.step(); n],
             }
         }
-        WeightSpec::Group { bits, group } => group_weights(&rows, k, bits, group),
+        WeightSpec::Group { bits, group } => group_weights(&rows, k, bits, group, tensor_amax),
         WeightSpec::Pow2 { bits } => {
             let emax = (1i32 << (bits - 1)) - 2; // codes ±1..=±(emax+1) are ±2^0..=±2^emax
             let mut codes = Vec::with_capacity(n * k);
@@ -113,9 +139,9 @@ pub fn quantize_weights(
         WeightSpec::KMeans {
             bits,
             per_channel: pc,
-        } => kmeans_weights(&rows, k, bits, pc),
+        } => kmeans_weights(&rows, k, bits, pc, tensor_amax),
         WeightSpec::Fp8(kind) => fp8_weights(&rows, k, kind, &chan_amax),
-        WeightSpec::Mx { bits, group } => block_weights(&rows, k, bits, group),
+        WeightSpec::Mx { bits, group } => block_weights(&rows, k, bits, group, tensor_amax),
     };
     Ok(out)
 }
@@ -129,7 +155,7 @@ fn step_or_one(s: f64) -> f64 {
 }
 
 /// Nearest of `0, ±2^0, …, ±2^emax` to `v` (linear distance), as a code.
-fn pow2_code(v: f64, emax: i32) -> i32 {
+pub(crate) fn pow2_code(v: f64, emax: i32) -> i32 {
     let a = v.abs();
     if a < 0.5 {
         return 0;
@@ -148,14 +174,18 @@ fn pow2_code(v: f64, emax: i32) -> i32 {
     }
 }
 
-fn group_weights(rows: &[&[f32]], k: usize, bits: u32, group: usize) -> Weights {
+fn group_weights(rows: &[&[f32]], k: usize, bits: u32, group: usize, tensor_amax: f64) -> Weights {
     let q = qmax(bits);
     let mlim = 1i32 << GROUP_MULT_BITS;
     let gpr = k.div_ceil(group);
     let (mut codes, mut scales, mut mults) = (Vec::new(), Vec::new(), Vec::new());
     for row in rows {
         let gsteps: Vec<f64> = row.chunks(group).map(|g| amax(g) / q).collect();
-        let smax = gsteps.iter().cloned().fold(0.0, f64::max);
+        // The channel's largest group step, floored like every per-channel step.
+        let smax = gsteps
+            .iter()
+            .cloned()
+            .fold(CHANNEL_FLOOR * tensor_amax / q, f64::max);
         let sc = step_or_one(smax / f64::from(mlim));
         scales.push(sc);
         for (gi, g) in row.chunks(group).enumerate() {
@@ -237,13 +267,25 @@ fn nearest(cent: &[f64], x: f64) -> usize {
     best
 }
 
-fn kmeans_weights(rows: &[&[f32]], k: usize, bits: u32, per_channel: bool) -> Weights {
+fn kmeans_weights(
+    rows: &[&[f32]],
+    k: usize,
+    bits: u32,
+    per_channel: bool,
+    tensor_amax: f64,
+) -> Weights {
     let size = 1usize << bits;
     let lim = qmax(CODEBOOK_BITS);
     let sparse = |vals: &[f64]| vals.iter().filter(|&&x| x == 0.0).count() * 100 > vals.len();
+    // A per-channel table's step is floored like every per-channel step (CHANNEL_FLOOR).
+    let floor = if per_channel {
+        CHANNEL_FLOOR * tensor_amax
+    } else {
+        0.0
+    };
     let book = |vals: &[f64]| -> (Vec<i32>, f64) {
         let cent = kmeans_1d(vals, size, sparse(vals) && size > 1);
-        let s = step_or_one(cent.iter().fold(0.0f64, |m, c| m.max(c.abs())) / lim);
+        let s = step_or_one(cent.iter().fold(floor, |m, c| m.max(c.abs())) / lim);
         (cent.iter().map(|&c| round_clamp(c / s, lim)).collect(), s)
     };
     let to_f64 = |r: &[f32]| r.iter().map(|&x| f64::from(x)).collect::<Vec<f64>>();
@@ -251,7 +293,7 @@ fn kmeans_weights(rows: &[&[f32]], k: usize, bits: u32, per_channel: bool) -> We
     if per_channel {
         for row in rows {
             let (t, s) = book(&to_f64(row));
-            codes.extend(row.iter().map(|&x| nearest_code(&t, f64::from(x) / s)));
+            codes.extend(row.iter().map(|&x| table_code(&t, f64::from(x) / s)));
             table.extend(t);
             scales.push(s);
         }
@@ -259,7 +301,7 @@ fn kmeans_weights(rows: &[&[f32]], k: usize, bits: u32, per_channel: bool) -> We
         let all: Vec<f64> = rows.iter().flat_map(|r| to_f64(r)).collect();
         let (t, s) = book(&all);
         for row in rows {
-            codes.extend(row.iter().map(|&x| nearest_code(&t, f64::from(x) / s)));
+            codes.extend(row.iter().map(|&x| table_code(&t, f64::from(x) / s)));
             scales.push(s);
         }
         table = t;
@@ -278,7 +320,8 @@ fn kmeans_weights(rows: &[&[f32]], k: usize, bits: u32, per_channel: bool) -> We
     }
 }
 
-fn nearest_code(table: &[i32], v: f64) -> i32 {
+/// The index of the table entry nearest to `v`.
+pub(crate) fn table_code(table: &[i32], v: f64) -> i32 {
     let f: Vec<f64> = table.iter().map(|&t| f64::from(t)).collect();
     nearest(&f, v) as i32
 }
@@ -312,6 +355,22 @@ pub fn fp8_encode(kind: Fp8Kind, v: f64) -> u8 {
     }
 }
 
+/// A channel's FP8 operand window: the smallest exponent present, raised so the largest operand
+/// keeps within `MAX_OPERAND_BITS` (sign included); 0 for a channel of zeros.
+pub(crate) fn fp8_shift(kind: Fp8Kind, codes: impl Iterator<Item = u8>) -> i32 {
+    let exps: Vec<i32> = codes
+        .filter(|&b| b & 0x7f != 0)
+        .map(|b| kind.split(b).2)
+        .collect();
+    match (exps.iter().min(), exps.iter().max()) {
+        (Some(&lo), Some(&hi)) => {
+            let top = hi + kind.mantissa_bits() as i32 + 1; // bits of the largest significand
+            lo.max(top - (MAX_OPERAND_BITS as i32 - 1))
+        }
+        _ => 0,
+    }
+}
+
 fn fp8_weights(
     rows: &[&[f32]],
     k: usize,
@@ -326,26 +385,7 @@ fn fp8_weights(
             .iter()
             .map(|&x| fp8_encode(kind, f64::from(x) / s))
             .collect();
-        // The window: the smallest exponent present, raised so the largest operand keeps within
-        // MAX_OPERAND_BITS (sign included).
-        let exps: Vec<(i64, i32)> = cs
-            .iter()
-            .filter(|&&b| b & 0x7f != 0)
-            .map(|&b| {
-                let (_, sig, e) = kind.split(b);
-                (sig, e)
-            })
-            .collect();
-        let shift = match (
-            exps.iter().map(|p| p.1).min(),
-            exps.iter().map(|p| p.1).max(),
-        ) {
-            (Some(lo), Some(hi)) => {
-                let top = hi + kind.mantissa_bits() as i32 + 1; // bits of the largest significand
-                lo.max(top - (MAX_OPERAND_BITS as i32 - 1))
-            }
-            _ => 0,
-        };
+        let shift = fp8_shift(kind, cs.iter().copied());
         shifts.push(shift);
         scales.push(s * f64::powi(2.0, shift));
         codes.extend(cs.iter().map(|&b| i32::from(b)));
@@ -359,16 +399,18 @@ fn fp8_weights(
     }
 }
 
-fn block_weights(rows: &[&[f32]], k: usize, bits: u32, group: usize) -> Weights {
+fn block_weights(rows: &[&[f32]], k: usize, bits: u32, group: usize, tensor_amax: f64) -> Weights {
     let q = qmax(bits);
     let spread_max = MAX_OPERAND_BITS as i32 - bits as i32;
     let (mut codes, mut shifts, mut scales) = (Vec::new(), Vec::new(), Vec::new());
+    // A block's range is floored like every per-channel range (CHANNEL_FLOOR of the tensor's).
+    let floor = CHANNEL_FLOOR * tensor_amax;
     for row in rows {
         // Shared exponent per block: the smallest E with amax / 2^E <= qmax.
         let exps: Vec<Option<i32>> = row
             .chunks(group)
             .map(|g| {
-                let a = amax(g);
+                let a = amax(g).max(floor);
                 (a > 0.0).then(|| (a / q).log2().ceil() as i32)
             })
             .collect();
