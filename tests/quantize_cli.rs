@@ -244,7 +244,7 @@ fn bad_quantize_inputs_exit_2_and_write_nothing() {
             "-o",
             &o,
         ],
-        &["sample 3", "NaN"],
+        &["nan.npy", "element [3, 0, 0, 5] is NaN"],
     );
     // All-zero calibration data: no division by zero, a valid program.
     let zeros = d.join("zeros.npy");
