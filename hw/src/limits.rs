@@ -61,13 +61,20 @@ pub static MAX_ARRAY_SIDE: Limit = Limit::new(4096, "--max-array-side", "PEs per
 /// Design points of one sweep.
 pub static MAX_SWEEP_POINTS: Limit = Limit::new(100_000_000, "--max-sweep-points", "design points");
 
+/// Bytes of memory one run may allocate for what a file or a flag sizes (an exact-engine GEMM,
+/// a build's schedule, a compile's plan), estimated from the shapes before anything is
+/// allocated. 8 GiB: a laptop's worth; the estimate names the size, so a user with more memory
+/// raises it knowingly instead of meeting the out-of-memory killer.
+pub static MAX_MEMORY_BYTES: Limit = Limit::new(8 << 30, "--max-memory-bytes", "bytes of memory");
+
 /// Every limit, for help text and docs.
-pub fn all() -> [&'static Limit; 4] {
+pub fn all() -> [&'static Limit; 5] {
     [
         &MAX_NODES,
         &MAX_TENSOR_ELEMENTS,
         &MAX_ARRAY_SIDE,
         &MAX_SWEEP_POINTS,
+        &MAX_MEMORY_BYTES,
     ]
 }
 
