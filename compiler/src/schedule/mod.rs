@@ -295,7 +295,7 @@ impl Schedule {
             let outputs = (a.groups as u128) * (a.m as u128) * (a.n as u128);
             systole_hw::limits::MAX_MEMORY_BYTES
                 .check(outputs * 12)
-                .map_err(|m| bad(l, format!("checking the schedule needs {m}")))?;
+                .map_err(|m| bad(l, format!("checking the schedule: estimated {m}")))?;
             let per = a.m * a.n;
             let mut cover = vec![0u32; a.groups * per];
             let mut seen_k = vec![0u64; a.groups * per];

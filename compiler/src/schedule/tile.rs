@@ -222,7 +222,7 @@ pub(super) fn tile_gemm(
         .check(total * per_fold)
         .map_err(|m| {
             fail(format!(
-                "the plan reaches {total} folds here, about {m}; use a smaller batch or a \
+                "the plan reaches {total} folds here, estimated {m}; use a smaller batch or a \
                  larger array"
             ))
         })?;

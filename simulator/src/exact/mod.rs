@@ -420,7 +420,7 @@ pub fn check_gemm_memory(array: ArrayShape, m: usize, k: usize, n: usize) -> Res
         .check(gemm_memory_bytes(array, m, k, n))
         .map_err(|msg| SimError::Memory {
             what: format!("exact engine: a {m}×{k}×{n} GEMM"),
-            msg: format!("needs about {msg}"),
+            msg: format!("estimated {msg}"),
         })
 }
 
