@@ -278,9 +278,11 @@ fn fuzz_sysq() {
 /// A real build of the int8 digits MLP on `edge-8x8` (batch 1 and 3), made in memory the way
 /// `systole compile` makes it: its program and the bytes of `schedule.json` and
 /// `manifest.json`, the seeds of the build-directory parsers (`backend::read`).
-fn build_seeds() -> &'static (systole_compiler::fxir::Program, Vec<Vec<u8>>, Vec<Vec<u8>>) {
-    static S: OnceLock<(systole_compiler::fxir::Program, Vec<Vec<u8>>, Vec<Vec<u8>>)> =
-        OnceLock::new();
+/// The program, the schedules' bytes and the manifests' bytes.
+type BuildSeeds = (systole_compiler::fxir::Program, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+fn build_seeds() -> &'static BuildSeeds {
+    static S: OnceLock<BuildSeeds> = OnceLock::new();
     S.get_or_init(|| {
         use systole_compiler::backend;
         let sysq = sysq_seed().clone();

@@ -320,6 +320,10 @@ pub fn matmul_operand_bits(
 /// rows (the weights are shared by every group and sample); with an activation `B` one GEMM
 /// per sample and group (`M = m`), whose `B` tiles the DMA loads into the array like filter
 /// data.
+///
+/// Eight arguments: the stage, its operands and output, the array, the batch and the folds of
+/// earlier layers (for the plan's memory estimate), all needed; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_work(
     folds_before: u64,
     st: &Stage,
