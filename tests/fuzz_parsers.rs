@@ -295,3 +295,66 @@ fn fuzz_sysq() {
         }
     });
 }
+
+/// A real build of the int8 digits MLP on `edge-8x8` (batch 1 and 3), made in memory the way
+/// `systole compile` makes it: its program and the bytes of `schedule.json` and
+/// `manifest.json`, the seeds of the build-directory parsers (`backend::read`).
+/// The program, the schedules' bytes and the manifests' bytes.
+type BuildSeeds = (systole_compiler::fxir::Program, Vec<Vec<u8>>, Vec<Vec<u8>>);
+
+fn build_seeds() -> &'static BuildSeeds {
+    static S: OnceLock<BuildSeeds> = OnceLock::new();
+    S.get_or_init(|| {
+        use systole_compiler::backend;
+        let sysq = sysq_seed().clone();
+        let prog = systole_compiler::sysq::SysqFile::from_bytes(p("f.sysq"), &sysq)
+            .unwrap()
+            .program;
+        let hw_text = systole_hw::presets::text("edge-8x8").unwrap();
+        let hw = systole_hw::Accelerator::from_ron_str(hw_text, p("edge-8x8.ron")).unwrap();
+        let (mut scheds, mut manifests) = (Vec::new(), Vec::new());
+        for batch in [1, 3] {
+            let s = systole_compiler::schedule::schedule(&prog, &hw, batch).unwrap();
+            let inputs = backend::Inputs {
+                program_file: "mlp.sysq".into(),
+                program_sha256: backend::sha256_hex(&sysq),
+                hw_source: "preset edge-8x8".into(),
+                hw_sha256: backend::sha256_hex(hw_text.as_bytes()),
+                tool: "systole fuzz".into(),
+                program_bytes: sysq.clone(),
+            };
+            let b = backend::build(&prog, &s, &hw, &inputs).unwrap();
+            scheds.push(b.files["schedule.json"].clone());
+            manifests.push(b.files["manifest.json"].clone());
+        }
+        (prog, scheds, manifests)
+    })
+}
+
+#[test]
+fn fuzz_build_schedule() {
+    let (_, scheds, _) = build_seeds();
+    // The unmutated seeds read back.
+    for s in scheds {
+        systole_compiler::backend::read::parse_schedule(p("schedule.json"), s, &build_seeds().0)
+            .unwrap();
+    }
+    fuzz("build-schedule-json", scheds.clone(), |b| {
+        let _ = systole_compiler::backend::read::parse_schedule(
+            p("schedule.json"),
+            b,
+            &build_seeds().0,
+        );
+    });
+}
+
+#[test]
+fn fuzz_build_manifest() {
+    let (_, _, manifests) = build_seeds();
+    for m in manifests {
+        systole_compiler::backend::read::parse_manifest(p("manifest.json"), m).unwrap();
+    }
+    fuzz("build-manifest-json", manifests.clone(), |b| {
+        let _ = systole_compiler::backend::read::parse_manifest(p("manifest.json"), b);
+    });
+}

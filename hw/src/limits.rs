@@ -67,15 +67,21 @@ pub static MAX_SWEEP_POINTS: Limit = Limit::new(100_000_000, "--max-sweep-points
 /// model file prost could decode anyway. Accelerator descriptions have their own 1 MiB limit
 /// (`description::MAX_FILE_BYTES`).
 pub static MAX_FILE_BYTES: Limit = Limit::new(2 << 30, "--max-file-bytes", "bytes");
+/// Bytes of memory one run may allocate for what a file or a flag sizes (an exact-engine GEMM,
+/// a build's schedule, a compile's plan), estimated from the shapes before anything is
+/// allocated. 8 GiB: a laptop's worth; the estimate names the size, so a user with more memory
+/// raises it knowingly instead of meeting the out-of-memory killer.
+pub static MAX_MEMORY_BYTES: Limit = Limit::new(8 << 30, "--max-memory-bytes", "bytes of memory");
 
 /// Every limit, for help text and docs.
-pub fn all() -> [&'static Limit; 5] {
+pub fn all() -> [&'static Limit; 6] {
     [
         &MAX_NODES,
         &MAX_TENSOR_ELEMENTS,
         &MAX_ARRAY_SIDE,
         &MAX_SWEEP_POINTS,
         &MAX_FILE_BYTES,
+        &MAX_MEMORY_BYTES,
     ]
 }
 

@@ -30,6 +30,10 @@ pub enum SimError {
         column: Option<String>,
         msg: String,
     },
+    /// Work whose estimated memory is above `--max-memory-bytes`, refused before allocating;
+    /// `msg` names the size, the limit and the flag.
+    #[error("{what}: {msg}")]
+    Memory { what: String, msg: String },
     /// Operands whose length does not match the stated GEMM sizes, or sizes out of range.
     #[error("GEMM {what}")]
     Shape { what: String },

@@ -50,7 +50,11 @@ pub fn transfer(hw: &Accelerator, bytes: u64) -> u64 {
     if bytes == 0 {
         return 0;
     }
-    u64::from(hw.dram.latency_cycles) + (bytes as f64 / hw.dram.bytes_per_cycle).ceil() as u64
+    // Saturating: a description's bandwidth is at least 1/1024 byte per cycle, but a schedule's
+    // byte counts come from a file; a count that no u64 holds must stay the largest, never wrap
+    // to a small one that a sweep would rank best. (`as u64` saturates on its own.)
+    u64::from(hw.dram.latency_cycles)
+        .saturating_add((bytes as f64 / hw.dram.bytes_per_cycle).ceil() as u64)
 }
 
 /// Times the folds of one array layer.
@@ -69,32 +73,32 @@ pub fn array_layer(hw: &Accelerator, steps: &[StepCost]) -> LayerTime {
     let mut fold_start = Vec::with_capacity(steps.len());
     let mut fold_end: Vec<u64> = Vec::with_capacity(steps.len());
     let freed = |ends: &[u64], j: usize, d: usize| if j >= d { ends[j - d] } else { 0 };
-    let mut compute = 0;
-    let mut sram_stall = 0;
+    let mut compute = 0u64;
+    let mut sram_stall = 0u64;
     for (j, s) in steps.iter().enumerate() {
         let mut ready = prev_end;
         for (bytes, d) in [(s.load_ifmap, d_if), (s.load_filter, d_fi)] {
             if bytes > 0 {
                 let start = read_free.max(freed(&fold_end, j, d));
-                read_free = start + transfer(hw, bytes);
+                read_free = start.saturating_add(transfer(hw, bytes));
                 ready = ready.max(read_free);
             }
         }
-        let end = ready + s.compute.max(s.sram);
-        sram_stall += s.sram.saturating_sub(s.compute);
+        let end = ready.saturating_add(s.compute.max(s.sram));
+        sram_stall = sram_stall.saturating_add(s.sram.saturating_sub(s.compute));
         fold_start.push(ready);
         fold_end.push(end);
-        compute += s.compute;
+        compute = compute.saturating_add(s.compute);
         prev_end = end;
         if s.store > 0 {
-            write_free = write_free.max(end) + transfer(hw, s.store);
+            write_free = write_free.max(end).saturating_add(transfer(hw, s.store));
         }
     }
     let cycles = prev_end.max(write_free);
     LayerTime {
         cycles,
         compute,
-        stall: cycles - compute,
+        stall: cycles.saturating_sub(compute),
         sram_stall,
         fold_start,
         fold_end,
@@ -111,11 +115,13 @@ pub fn store_and_forward(
     compute: u64,
     out_bytes: u64,
 ) -> LayerTime {
-    let cycles = transfer(hw, in_bytes) + compute + transfer(hw, out_bytes);
+    let cycles = transfer(hw, in_bytes)
+        .saturating_add(compute)
+        .saturating_add(transfer(hw, out_bytes));
     LayerTime {
         cycles,
         compute,
-        stall: cycles - compute,
+        stall: cycles.saturating_sub(compute),
         sram_stall: 0,
         fold_start: Vec::new(),
         fold_end: Vec::new(),

@@ -68,6 +68,15 @@ struct Cli {
         help_heading = "Limits (every verb)"
     )]
     max_file_bytes: Option<u64>,
+    /// Refuse work whose estimated memory (from the shapes, before allocating) is above N bytes
+    /// (default 8 GiB): an exact-engine GEMM, a build's schedule, a compile's plan.
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        help_heading = "Limits (every verb)"
+    )]
+    max_memory_bytes: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +150,7 @@ pub fn main() -> i32 {
         (cli.max_array_side, &limits::MAX_ARRAY_SIDE),
         (cli.max_sweep_points, &limits::MAX_SWEEP_POINTS),
         (cli.max_file_bytes, &limits::MAX_FILE_BYTES),
+        (cli.max_memory_bytes, &limits::MAX_MEMORY_BYTES),
     ] {
         if let Some(v) = v {
             l.set(v);

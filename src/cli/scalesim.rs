@@ -158,6 +158,12 @@ fn run_exact(cfg: &ScaleConfig, run: &ScaleRun) -> Result<(Vec<ExactLayer>, f64)
     let nl = run.layers.len();
     let mut out = Vec::with_capacity(nl);
     let mut check_seconds = 0.0;
+    // Every layer's memory is estimated before any operand is generated (a 40 GB layer is
+    // refused, exit 2, naming its size, the limit and --max-memory-bytes).
+    for l in &run.layers {
+        exact::check_gemm_memory(array, l.m as usize, l.k as usize, l.n as usize)
+            .map_err(|e| Failure::usage(format!("layer {} ({}): {e}", l.id, l.name)))?;
+    }
     for (i, l) in run.layers.iter().enumerate() {
         if tty {
             eprint!(

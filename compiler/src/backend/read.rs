@@ -16,11 +16,11 @@ use crate::{Error, Result};
 
 /// What a later reader needs of the manifest.
 #[derive(Debug, Clone, Deserialize)]
-struct ManifestHead {
-    format: String,
-    version: u32,
-    batch: usize,
-    files: Vec<FileEntry>,
+pub struct ManifestHead {
+    pub format: String,
+    pub version: u32,
+    pub batch: usize,
+    pub files: Vec<FileEntry>,
 }
 
 /// A build directory whose files all match its manifest.
@@ -60,24 +60,7 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
             format!("{e}; a build directory from `systole compile` has one"),
         )
     })?;
-    let head: ManifestHead = serde_json::from_slice(&bytes)
-        .map_err(|e| file_err(&mf, format!("not a Systole build manifest: {e}")))?;
-    if head.format != MANIFEST_FORMAT {
-        return Err(file_err(
-            &mf,
-            format!("format '{}', expected '{MANIFEST_FORMAT}'", head.format),
-        ));
-    }
-    if head.version != MANIFEST_VERSION {
-        return Err(file_err(
-            &mf,
-            format!(
-                "manifest version {}, this Systole reads version {MANIFEST_VERSION}; \
-                 rebuild with `systole compile --force`",
-                head.version
-            ),
-        ));
-    }
+    let head = parse_manifest(&mf, &bytes)?;
     check_files(dir, &head.files)?;
     let prog_path = dir.join("program.sysq");
     let program = SysqFile::read(&prog_path)?.program;
@@ -85,9 +68,7 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
     let hw = Accelerator::load(&hw_path).map_err(|e| file_err(&hw_path, e.to_string()))?;
     let sp = dir.join("schedule.json");
     let text = systole_hw::fsio::read_input(&sp).map_err(|e| file_err(&sp, e.to_string()))?;
-    let schedule: Schedule = serde_json::from_slice(&text)
-        .map_err(|e| file_err(&sp, format!("not a Systole schedule: {e}")))?;
-    schedule.validate(&program)?;
+    let schedule = parse_schedule(&sp, &text, &program)?;
     if schedule.batch != head.batch {
         return Err(file_err(
             &sp,
@@ -110,6 +91,42 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
         schedule,
         files: head.files,
     })
+}
+
+/// Parses `manifest.json` (its bytes; `path` names it in messages) and checks its format and
+/// version. Separate from [`open`] so the parser is fuzzed on bytes (`tests/fuzz_parsers.rs`).
+pub fn parse_manifest(path: &Path, bytes: &[u8]) -> Result<ManifestHead> {
+    let head: ManifestHead = serde_json::from_slice(bytes)
+        .map_err(|e| file_err(path, format!("not a Systole build manifest: {e}")))?;
+    if head.format != MANIFEST_FORMAT {
+        return Err(file_err(
+            path,
+            format!("format '{}', expected '{MANIFEST_FORMAT}'", head.format),
+        ));
+    }
+    if head.version != MANIFEST_VERSION {
+        return Err(file_err(
+            path,
+            format!(
+                "manifest version {}, this Systole reads version {MANIFEST_VERSION}; \
+                 rebuild with `systole compile --force`",
+                head.version
+            ),
+        ));
+    }
+    Ok(head)
+}
+
+/// Parses `schedule.json` (its bytes) and checks it against the program it was made for:
+/// every size is the program's and every output is finished once ([`Schedule::validate`]),
+/// refused before anything is sized from the file.
+pub fn parse_schedule(path: &Path, bytes: &[u8], program: &Program) -> Result<Schedule> {
+    let schedule: Schedule = serde_json::from_slice(bytes)
+        .map_err(|e| file_err(path, format!("not a Systole schedule: {e}")))?;
+    schedule
+        .validate(program)
+        .map_err(|e| file_err(path, e.to_string()))?;
+    Ok(schedule)
 }
 
 /// Every listed file exists with the listed size and sha256; the first that does not is named.

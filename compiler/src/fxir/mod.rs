@@ -13,6 +13,7 @@
 
 mod dump;
 mod dynamic;
+pub mod ranges;
 mod validate;
 pub mod weights;
 

@@ -1,6 +1,7 @@
 //! The verifier of the fixed-point program: structure, shapes, formats, and the proof that no
 //! accumulator can overflow unless an overflow mode says so.
 
+use super::ranges;
 use super::weights::MAX_OPERAND_BITS;
 use super::{Coding, GemmStage, LayoutOp, Program, StageKind, TensorId, VectorOp};
 use crate::quant::Format;
@@ -18,10 +19,14 @@ pub fn max_code(f: &Format) -> u64 {
 
 pub fn validate(p: &Program) -> Result<()> {
     let nt = p.tensors.len();
+    ranges::shape("the program input", &p.input_shape)?;
     for (i, t) in p.tensors.iter().enumerate() {
         t.format
             .validate()
             .map_err(|e| Error::Invalid(format!("tensor t{i} '{}': {e}", t.name)))?;
+        let what = format!("t{i} '{}'", t.name);
+        ranges::activation_step(&what, &t.format)?;
+        ranges::shape(&format!("tensor {what}"), &t.shape)?;
     }
     let mut produced = vec![false; nt];
     for inp in &p.int_inputs {
@@ -75,6 +80,9 @@ pub fn validate(p: &Program) -> Result<()> {
                 }
             }
             StageKind::Gemm(g) => {
+                if let Some(w) = &g.conv {
+                    ranges::window(name, "conv", w)?;
+                }
                 gemm(name, g, &p.tensor(st.inputs[0]).format, &out.format)?;
                 if g.dynamic {
                     super::dynamic::check_gemm(p, st, g)?;
@@ -214,7 +222,7 @@ pub fn validate(p: &Program) -> Result<()> {
                         q_one,
                         requant,
                     } => {
-                        requant.validate().map_err(|e| bad(name, e))?;
+                        ranges::requant(name, "gelu", requant)?;
                         if x.shape != out.shape
                             || *q_r < 1
                             || *q_one < 1
@@ -226,6 +234,7 @@ pub fn validate(p: &Program) -> Result<()> {
                         }
                     }
                     VectorOp::MaxPool { window } => {
+                        ranges::window(name, "window", window)?;
                         if x.format != out.format {
                             return Err(bad(name, "maxpool changes the format"));
                         }
@@ -316,12 +325,14 @@ fn matmul(
     }
     let bmax: u64 = match (&m.weights, b) {
         (Some(w), None) => {
+            ranges::coding(name, w)?;
             if w.n != n || w.k != k || w.codes.len() != n * k || w.scales.len() != n {
                 return Err(bad(name, "weight table sizes disagree with n and k"));
             }
             if m.bias.len() != n || m.requant.len() != n {
                 return Err(bad(name, "bias or requant count differs from n"));
             }
+            coding(name, w)?;
             if w.operand_bits() > MAX_OPERAND_BITS {
                 return Err(bad(name, "decoded weights too wide"));
             }
@@ -347,8 +358,7 @@ fn matmul(
         }
     };
     for (c, r) in m.requant.iter().enumerate() {
-        r.validate()
-            .map_err(|e| bad(name, format!("column {c}: {e}")))?;
+        ranges::requant(name, &format!("column {c}"), r)?;
         if r.bits != y.format.bits
             || r.signed != y.format.signed
             || i64::from(r.zero_point) != y.format.zero_point()
@@ -395,15 +405,15 @@ fn gemm(name: &str, g: &GemmStage, x: &Format, y: &Format) -> Result<()> {
     if g.bias.len() != g.n || g.requant.len() != g.n {
         return Err(bad(name, "bias or requant count differs from n"));
     }
-    coding(name, g)?;
+    ranges::coding(name, w)?;
+    coding(name, w)?;
     let wmax = w.max_abs();
     let operand_bits = w.operand_bits();
     if operand_bits > MAX_OPERAND_BITS {
         return Err(bad(name, format!("decoded weights need {operand_bits} bits; the array takes at most {MAX_OPERAND_BITS}")));
     }
     for (c, r) in g.requant.iter().enumerate() {
-        r.validate()
-            .map_err(|e| bad(name, format!("channel {c}: {e}")))?;
+        ranges::requant(name, &format!("channel {c}"), r)?;
         if r.bits != y.bits || r.signed != y.signed || i64::from(r.zero_point) != y.zero_point() {
             return Err(bad(
                 name,
@@ -431,8 +441,7 @@ fn gemm(name: &str, g: &GemmStage, x: &Format, y: &Format) -> Result<()> {
     Ok(())
 }
 
-fn coding(name: &str, g: &GemmStage) -> Result<()> {
-    let w = &g.weights;
+fn coding(name: &str, w: &super::Weights) -> Result<()> {
     let code_range = |bits: u32| -> (i32, i32) { (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) };
     let check_codes = |lo: i32, hi: i32| -> Result<()> {
         match w.codes.iter().position(|&c| c < lo || c > hi) {
@@ -441,14 +450,14 @@ fn coding(name: &str, g: &GemmStage) -> Result<()> {
                 format!(
                     "weight code {} at [{}][{}] outside {lo}..={hi}",
                     w.codes[i],
-                    i / g.k,
-                    i % g.k
+                    i / w.k,
+                    i % w.k
                 ),
             )),
             None => Ok(()),
         }
     };
-    let per_row = |group: usize| g.k.div_ceil(group.max(1));
+    let per_row = |group: usize| w.k.div_ceil(group.max(1));
     match &w.coding {
         Coding::Int { bits } => {
             let (lo, hi) = code_range(*bits);
@@ -461,7 +470,7 @@ fn coding(name: &str, g: &GemmStage) -> Result<()> {
             mults,
         } => {
             let (lo, hi) = code_range(*bits);
-            if *group == 0 || mults.len() != g.n * per_row(*group) {
+            if *group == 0 || mults.len() != w.n * per_row(*group) {
                 return Err(bad(name, "group multipliers do not cover every group"));
             }
             if mults.iter().any(|&m| m < 1 || m > 1 << mult_bits) {
@@ -483,7 +492,7 @@ fn coding(name: &str, g: &GemmStage) -> Result<()> {
             table,
         } => {
             let size = 1usize << bits;
-            let want = if *per_channel { size * g.n } else { size };
+            let want = if *per_channel { size * w.n } else { size };
             let (lo, hi) = code_range(*table_bits);
             if table.len() != want || table.iter().any(|&t| t < lo || t > hi) {
                 return Err(bad(name, "codebook size or entries out of range"));
@@ -491,7 +500,7 @@ fn coding(name: &str, g: &GemmStage) -> Result<()> {
             check_codes(0, size as i32 - 1)
         }
         Coding::Fp8 { kind, shifts } => {
-            if shifts.len() != g.n {
+            if shifts.len() != w.n {
                 return Err(bad(name, "one fp8 shift per channel expected"));
             }
             let max = i32::from(kind.max_code());
@@ -513,7 +522,7 @@ fn coding(name: &str, g: &GemmStage) -> Result<()> {
             shifts,
         } => {
             let (lo, hi) = code_range(*bits);
-            if *group == 0 || shifts.len() != g.n * per_row(*group) {
+            if *group == 0 || shifts.len() != w.n * per_row(*group) {
                 return Err(bad(name, "block shifts do not cover every block"));
             }
             check_codes(lo, hi)

@@ -207,10 +207,14 @@ impl Weights {
     }
 
     /// The largest decoded magnitude: the `max|w|` of the accumulator bound.
+    ///
+    /// Computed on the `i64` operands, not on [`Weights::decode`]'s `i32`: a hand-edited shift
+    /// that pushes an operand past 32 bits must show up here (and be refused by `validate`),
+    /// not wrap to a small value.
     pub fn max_abs(&self) -> u64 {
-        self.decode()
-            .iter()
-            .map(|&v| i64::from(v).unsigned_abs())
+        (0..self.n)
+            .flat_map(|c| (0..self.k).map(move |j| (c, j)))
+            .map(|(c, j)| self.decode_one(c, j).unsigned_abs())
             .max()
             .unwrap_or(0)
     }

@@ -102,6 +102,10 @@ pub(crate) fn norm_axis(axis: i64, rank: usize) -> Result<usize, String> {
 }
 
 /// Output spatial size of a sliding window (conv or pool) for one axis.
+///
+/// Every sum and product is checked: attributes come from the file, and pads of 2^63 − 1 used
+/// to wrap `input + pads` to a small span, giving a plausible shape and a run of zeros with
+/// exit 0. An overflow is refused naming the attribute.
 #[allow(clippy::too_many_arguments)]
 pub fn window_out(
     input: usize,
@@ -113,7 +117,15 @@ pub fn window_out(
     auto_pad: AutoPad,
     ceil_mode: bool,
 ) -> Result<usize, String> {
-    let eff = (kernel.max(1) - 1) * dilation + 1;
+    let eff = (kernel.max(1) - 1)
+        .checked_mul(dilation)
+        .and_then(|e| e.checked_add(1))
+        .ok_or_else(|| {
+            format!(
+                "attributes 'kernel_shape' {kernel} and 'dilations' {dilation}: the window's \
+                 extent overflows a 64-bit size"
+            )
+        })?;
     let stride = stride.max(1);
     match auto_pad {
         AutoPad::SameUpper | AutoPad::SameLower => Ok(input.div_ceil(stride)),
@@ -124,7 +136,15 @@ pub fn window_out(
             Ok((input - eff) / stride + 1)
         }
         AutoPad::NotSet => {
-            let span = input + pad_begin + pad_end;
+            let span = input
+                .checked_add(pad_begin)
+                .and_then(|s| s.checked_add(pad_end))
+                .ok_or_else(|| {
+                    format!(
+                        "attribute 'pads' [{pad_begin}, {pad_end}]: the padded input \
+                         ({input} + pads) overflows a 64-bit size"
+                    )
+                })?;
             if span < eff {
                 return Err(format!(
                     "window {eff} is larger than the padded input {span}"

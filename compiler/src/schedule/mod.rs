@@ -26,6 +26,15 @@ use crate::{Error, Result};
 pub const MAX_BATCH: usize = 1 << 16;
 /// Most steps one layer may have before the scheduler refuses (memory of the plan).
 pub const MAX_STEPS_PER_LAYER: u64 = 50_000_000;
+/// Peak bytes of memory per fold of a plan, for `compile`, the heaviest user: the [`Step`], its
+/// instructions and `schedule.json` text (the constant part), and the weight-bank ROM words it
+/// streams, one per PE at most, rendered in four text formats (the part per PE). Measured with
+/// `/usr/bin/time -v` on `compile` of the int8 digits CNN for edge-16x16 at batch 32768: 45,704
+/// folds, 665 MB peak, 14.5 KB per fold; the formula gives 17.4 KB (conservative). The
+/// scheduler refuses a plan whose folds × this is above `--max-memory-bytes` before making it.
+pub const BYTES_PER_FOLD: u64 = 1024;
+/// See [`BYTES_PER_FOLD`]: bytes per fold per PE of the array.
+pub const BYTES_PER_FOLD_PE: u64 = 64;
 
 /// The program on one accelerator for one batch size.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,8 +122,10 @@ pub struct Span {
 }
 
 impl Span {
+    /// Saturating: spans are read from `schedule.json`, and an overflowing end must compare
+    /// as past every matrix (and be refused), not wrap or panic.
     pub fn end(&self) -> usize {
-        self.start + self.len
+        self.start.saturating_add(self.len)
     }
 }
 
@@ -244,8 +255,47 @@ impl Schedule {
                 p.stages.len()
             )));
         }
-        for l in &self.layers {
+        if self.batch == 0 || self.batch > MAX_BATCH {
+            return Err(Error::Invalid(format!(
+                "schedule: batch {} is not in 1..={MAX_BATCH} (limit MAX_BATCH)",
+                self.batch
+            )));
+        }
+        for (i, l) in self.layers.iter().enumerate() {
+            if l.stage != i {
+                return Err(bad(
+                    l,
+                    format!("layer {i} names stage {}, expected {i}", l.stage),
+                ));
+            }
             let Work::Array(a) = &l.work else { continue };
+            // The sizes come from a file: they must be the program's before anything is sized
+            // from them (an edited `m` or `n` used to allocate `groups·m·n` counters).
+            let want = array_dims(&p.stages[i], self.batch).ok_or_else(|| {
+                bad(
+                    l,
+                    format!(
+                        "array work for stage {i}, which is not an array stage, or whose sizes \
+                         at batch {} overflow",
+                        self.batch
+                    ),
+                )
+            })?;
+            if (a.groups, a.m, a.k, a.n) != want {
+                return Err(bad(
+                    l,
+                    format!(
+                        "GEMM groups={} m={} k={} n={}; the program at batch {} needs \
+                         groups={} m={} k={} n={}",
+                        a.groups, a.m, a.k, a.n, self.batch, want.0, want.1, want.2, want.3
+                    ),
+                ));
+            }
+            // Two counters per output (u32 and u64) while the coverage is checked.
+            let outputs = (a.groups as u128) * (a.m as u128) * (a.n as u128);
+            systole_hw::limits::MAX_MEMORY_BYTES
+                .check(outputs * 12)
+                .map_err(|m| bad(l, format!("checking the schedule: estimated {m}")))?;
             let per = a.m * a.n;
             let mut cover = vec![0u32; a.groups * per];
             let mut seen_k = vec![0u64; a.groups * per];
@@ -301,6 +351,34 @@ impl Schedule {
     }
 }
 
+/// `(groups, m, k, n)` of the array work the scheduler makes for stage `st` at `batch` (the
+/// rules of [`tile::array_work`] and [`tile::matmul_work`]); `None` for a stage that is not an
+/// array stage or whose sizes overflow.
+fn array_dims(st: &crate::fxir::Stage, batch: usize) -> Option<(usize, usize, usize, usize)> {
+    match &st.kind {
+        StageKind::Gemm(g) => {
+            let pixels = g
+                .conv
+                .as_ref()
+                .map_or(Some(1), |w| w.output[0].checked_mul(w.output[1]))?;
+            Some((1, batch.checked_mul(pixels)?, g.k, g.n))
+        }
+        StageKind::MatMul(mm) => {
+            if mm.weights.is_some() {
+                Some((
+                    1,
+                    batch.checked_mul(mm.groups)?.checked_mul(mm.m)?,
+                    mm.k,
+                    mm.n,
+                ))
+            } else {
+                Some((batch.checked_mul(mm.groups)?, mm.m, mm.k, mm.n))
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Schedules `p` on `hw` for `batch` samples at a time.
 pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule> {
     if batch == 0 || batch > MAX_BATCH {
@@ -309,6 +387,7 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
         )));
     }
     let mut layers = Vec::with_capacity(p.stages.len());
+    let mut folds = 0u64;
     for (i, st) in p.stages.iter().enumerate() {
         let out = p.tensor(st.output);
         let b = batch as u64;
@@ -354,18 +433,21 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
             }
             StageKind::Gemm(g) => {
                 let input = p.tensor(st.inputs[0]);
-                Work::Array(tile::array_work(st, g, input, out, hw, batch)?)
+                Work::Array(tile::array_work(folds, st, g, input, out, hw, batch)?)
             }
             StageKind::MatMul(mm) => {
                 let a = p.tensor(st.inputs[0]);
                 let bt = st.inputs.get(1).map(|&t| p.tensor(t));
-                Work::Array(tile::matmul_work(st, mm, a, bt, out, hw, batch)?)
+                Work::Array(tile::matmul_work(folds, st, mm, a, bt, out, hw, batch)?)
             }
             StageKind::Embed(e) => Work::Gather {
                 rows: b * out.len() as u64 / e.dim.max(1) as u64,
                 bytes: bytes_of(out),
             },
         };
+        if let Work::Array(a) = &work {
+            folds += a.steps.len() as u64;
+        }
         layers.push(Layer {
             stage: i,
             name: st.name.clone(),

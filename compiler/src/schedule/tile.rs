@@ -16,7 +16,7 @@
 
 use systole_hw::{Accelerator, Dataflow, Operand};
 
-use super::{ArrayWork, Span, Step, MAX_STEPS_PER_LAYER};
+use super::{ArrayWork, Span, Step, BYTES_PER_FOLD, BYTES_PER_FOLD_PE, MAX_STEPS_PER_LAYER};
 use crate::fxir::{GemmStage, MatMulStage, Stage, TensorInfo};
 use crate::{Error, Result};
 
@@ -88,6 +88,7 @@ fn check_widths(
 }
 
 pub(super) fn array_work(
+    folds_before: u64,
     st: &Stage,
     g: &GemmStage,
     input: &TensorInfo,
@@ -124,7 +125,7 @@ pub(super) fn array_work(
         o: u64::from(out.format.bits.div_ceil(8)),
         acc: if g.acc_bits <= 32 { 4 } else { 8 },
     };
-    tile_gemm(&sizes, hw, &fail)
+    tile_gemm(&sizes, hw, folds_before, &fail)
 }
 
 /// The sizes and element widths of one array layer: `groups` independent GEMMs
@@ -145,6 +146,7 @@ pub(super) struct Sizes {
 pub(super) fn tile_gemm(
     sz: &Sizes,
     hw: &Accelerator,
+    folds_before: u64,
     fail: &dyn Fn(String) -> Error,
 ) -> Result<ArrayWork> {
     let (m, k, n) = (sz.m, sz.k, sz.n);
@@ -212,6 +214,18 @@ pub(super) fn tile_gemm(
              smaller batch or a larger array"
         )));
     }
+    // The plan's memory, estimated from the fold count before any step exists: this layer's
+    // folds and every earlier layer's (`compile --batch 65536` of the digits CNN needs GBs).
+    let total = u128::from(folds_before) + u128::from(count);
+    let per_fold = u128::from(BYTES_PER_FOLD) + u128::from(BYTES_PER_FOLD_PE) * (r * c) as u128;
+    systole_hw::limits::MAX_MEMORY_BYTES
+        .check(total * per_fold)
+        .map_err(|m| {
+            fail(format!(
+                "the plan reaches {total} folds here, estimated {m}; use a smaller batch or a \
+                 larger array"
+            ))
+        })?;
     let mut steps = Vec::with_capacity(count as usize);
     let step = |group: usize, m: Span, k: Span, n: Span, last_k: bool| Step {
         group,
@@ -306,7 +320,12 @@ pub fn matmul_operand_bits(
 /// rows (the weights are shared by every group and sample); with an activation `B` one GEMM
 /// per sample and group (`M = m`), whose `B` tiles the DMA loads into the array like filter
 /// data.
+///
+/// Eight arguments: the stage, its operands and output, the array, the batch and the folds of
+/// earlier layers (for the plan's memory estimate), all needed; a struct would only rename them.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_work(
+    folds_before: u64,
     st: &Stage,
     mm: &MatMulStage,
     a_info: &TensorInfo,
@@ -352,5 +371,5 @@ pub(super) fn matmul_work(
         o: u64::from(out.format.bits.div_ceil(8)),
         acc: if mm.acc_bits <= 32 { 4 } else { 8 },
     };
-    tile_gemm(&sizes, hw, &fail)
+    tile_gemm(&sizes, hw, folds_before, &fail)
 }

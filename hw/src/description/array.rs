@@ -22,6 +22,9 @@ pub const MAX_OPERAND_BITS: u32 = 32;
 pub const MAX_ACC_BITS: u32 = 64;
 /// Fastest clock accepted, in MHz.
 pub const MAX_CLOCK_MHZ: f64 = 10_000.0;
+/// Slowest clock accepted, in MHz: 1 MHz. Reports divide by the clock (seconds, GB/s); a
+/// clock of 1e-300 MHz turns every latency into infinity, and no array runs below a megahertz.
+pub const MIN_CLOCK_MHZ: f64 = 1.0;
 
 pub(crate) fn default_operand_bits() -> u32 {
     8
@@ -45,10 +48,13 @@ pub(crate) fn check_side(field: &str, v: usize) -> Result<(), Invalid> {
 }
 
 pub(crate) fn check_clock(mhz: f64) -> Result<(), Invalid> {
-    if !(mhz.is_finite() && mhz > 0.0 && mhz <= MAX_CLOCK_MHZ) {
+    if !(mhz.is_finite() && (MIN_CLOCK_MHZ..=MAX_CLOCK_MHZ).contains(&mhz)) {
         return Err(Invalid::new(
             "clock_mhz",
-            format!("{mhz} is not a frequency in (0, {MAX_CLOCK_MHZ}] MHz"),
+            format!(
+                "{mhz} is not a frequency in [{MIN_CLOCK_MHZ}, {MAX_CLOCK_MHZ}] MHz \
+                 (limits MIN_/MAX_CLOCK_MHZ)"
+            ),
         ));
     }
     Ok(())

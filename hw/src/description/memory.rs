@@ -14,6 +14,11 @@ pub const MAX_PORTS: u32 = 4;
 pub const MAX_WORD_BITS: u32 = 8192;
 /// Widest DRAM interface, in bytes per cycle.
 pub const MAX_DRAM_BYTES_PER_CYCLE: f64 = 65_536.0;
+/// Narrowest DRAM interface: one byte every 1024 cycles. Below it the cycle counts of a real
+/// layer leave `u64` (1e-15 B/cycle makes one 4 KiB load take 4e18 cycles) and wrapped to small
+/// numbers, so a sweep ranked such a design best; nothing physical is that slow (a 1 MHz SPI
+/// flash moves about a byte per cycle of a 10 MHz array).
+pub const MIN_DRAM_BYTES_PER_CYCLE: f64 = 1.0 / 1024.0;
 /// Longest DRAM latency, in cycles.
 pub const MAX_DRAM_LATENCY_CYCLES: u32 = 1_000_000;
 
@@ -262,10 +267,14 @@ impl Default for Dram {
 impl Dram {
     pub(crate) fn validate(&self) -> Result<(), Invalid> {
         let bw = self.bytes_per_cycle;
-        if !(bw.is_finite() && bw > 0.0 && bw <= MAX_DRAM_BYTES_PER_CYCLE) {
+        if !(bw.is_finite() && (MIN_DRAM_BYTES_PER_CYCLE..=MAX_DRAM_BYTES_PER_CYCLE).contains(&bw))
+        {
             return Err(Invalid::new(
                 "dram.bytes_per_cycle",
-                format!("{bw} is not in (0, {MAX_DRAM_BYTES_PER_CYCLE}] bytes/cycle"),
+                format!(
+                    "{bw} is not in [{MIN_DRAM_BYTES_PER_CYCLE}, {MAX_DRAM_BYTES_PER_CYCLE}] \
+                     bytes/cycle (limits MIN_/MAX_DRAM_BYTES_PER_CYCLE: 1/1024 to 64 KiB)"
+                ),
             ));
         }
         if self.latency_cycles > MAX_DRAM_LATENCY_CYCLES {

@@ -13,10 +13,12 @@ mod memory;
 mod ronpath;
 mod vector;
 
-pub use array::{Dataflow, MAX_ACC_BITS, MAX_ARRAY_SIDE, MAX_CLOCK_MHZ, MAX_OPERAND_BITS};
+pub use array::{
+    Dataflow, MAX_ACC_BITS, MAX_ARRAY_SIDE, MAX_CLOCK_MHZ, MAX_OPERAND_BITS, MIN_CLOCK_MHZ,
+};
 pub use memory::{
     Buffer, Buffers, Dram, Operand, MAX_BANKS, MAX_BUFFER_KIB, MAX_DRAM_BYTES_PER_CYCLE,
-    MAX_DRAM_LATENCY_CYCLES, MAX_PORTS, MAX_WORD_BITS,
+    MAX_DRAM_LATENCY_CYCLES, MAX_PORTS, MAX_WORD_BITS, MIN_DRAM_BYTES_PER_CYCLE,
 };
 pub use vector::{VectorOp, VectorUnit, MAX_OP_CYCLES, MAX_VECTOR_LANES};
 

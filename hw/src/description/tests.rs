@@ -242,3 +242,61 @@ fn oversized_file_is_refused_before_reading() {
     assert!(matches!(e, HwError::TooLarge { .. }), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Issue 18: a bandwidth of 1e-15 B/cycle or a clock of 1e-9 MHz was accepted; the cycle counts
+/// of a real layer then wrapped. Each numeric field has a physical range, named in the message.
+#[test]
+fn numeric_fields_outside_their_physical_range_are_refused_with_the_range() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "dram: (bytes_per_cycle: 1e-15)",
+            "dram.bytes_per_cycle",
+            "[0.0009765625, 65536]",
+        ),
+        (
+            "dram: (bytes_per_cycle: 0.0009)",
+            "dram.bytes_per_cycle",
+            "1/1024",
+        ),
+        (
+            "dram: (bytes_per_cycle: 1e300)",
+            "dram.bytes_per_cycle",
+            "65536",
+        ),
+        (
+            "dram: (bytes_per_cycle: -4.0)",
+            "dram.bytes_per_cycle",
+            "bytes/cycle",
+        ),
+    ];
+    for (extra, field, range) in cases {
+        let text = BASE.replacen("clock_mhz: 100.0", &format!("clock_mhz: 100.0, {extra}"), 1);
+        let e = Accelerator::from_ron_str(&text, Path::new("slow.ron"))
+            .expect_err(extra)
+            .to_string();
+        assert!(
+            e.starts_with("slow.ron:")
+                && e.contains(&format!("field '{field}'"))
+                && e.contains(range),
+            "{extra}: {e}"
+        );
+    }
+    for clock in ["1e-9", "0.5", "20000.0"] {
+        let text = BASE.replacen("clock_mhz: 100.0", &format!("clock_mhz: {clock}"), 1);
+        let e = Accelerator::from_ron_str(&text, Path::new("c.ron"))
+            .expect_err(clock)
+            .to_string();
+        assert!(
+            e.contains("field 'clock_mhz'") && e.contains("[1, 10000] MHz"),
+            "{e}"
+        );
+    }
+    // The bounds themselves are accepted.
+    for extra in [
+        "clock_mhz: 1.0, dram: (bytes_per_cycle: 0.0009765625)",
+        "clock_mhz: 10000.0, dram: (bytes_per_cycle: 65536.0)",
+    ] {
+        let text = BASE.replacen("clock_mhz: 100.0", extra, 1);
+        Accelerator::from_ron_str(&text, Path::new("ok.ron")).unwrap();
+    }
+}

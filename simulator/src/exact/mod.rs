@@ -402,6 +402,28 @@ impl FoldJob<'_> {
     }
 }
 
+/// Peak bytes of an `m×k×n` GEMM on the exact engine with its caller's operands and check:
+/// `A` and `B` (`i32`), the output (`i64`), one chunk's assembled outputs (`i64`, as large as
+/// the output), the reference product of [`GemmRun::check`] (`i64`), and the PE state of the
+/// folds in flight (about 32 bytes per PE per thread). An estimate from the shapes alone, so it
+/// can refuse a 40 GB layer before anything is allocated.
+pub fn gemm_memory_bytes(array: ArrayShape, m: usize, k: usize, n: usize) -> u128 {
+    let (m, k, n) = (m as u128, k as u128, n as u128);
+    let pes = array.rows as u128 * array.cols as u128;
+    4 * (m * k + k * n) + 24 * m * n + 32 * pes * rayon::current_num_threads() as u128
+}
+
+/// Refuses a GEMM whose [`gemm_memory_bytes`] is above `--max-memory-bytes`, naming the size,
+/// the limit and the flag.
+pub fn check_gemm_memory(array: ArrayShape, m: usize, k: usize, n: usize) -> Result<()> {
+    systole_hw::limits::MAX_MEMORY_BYTES
+        .check(gemm_memory_bytes(array, m, k, n))
+        .map_err(|msg| SimError::Memory {
+            what: format!("exact engine: a {m}×{k}×{n} GEMM"),
+            msg: format!("estimated {msg}"),
+        })
+}
+
 fn check_sizes(a: &[i32], b: &[i32], m: usize, k: usize, n: usize) -> Result<()> {
     if m == 0 || k == 0 || n == 0 {
         return Err(SimError::Shape {

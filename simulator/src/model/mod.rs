@@ -434,7 +434,7 @@ pub fn simulate_inputs_against(
                         reference::exec_stage(p, li, x, batch, &|t| env_or(&env, expected, p, t));
                     if dynamic::is_dynamic_vector(st) {
                         // The exponents and codes the array's requantizer and operands use.
-                        let at = vec![clock + rep.cycles; y.len()];
+                        let at = vec![clock.saturating_add(rep.cycles); y.len()];
                         let found = compare(&st.name, out_info, &y, &expected[li], &at);
                         rep.equal = Some(found.is_none());
                         if first_mismatch.is_none() {
@@ -445,14 +445,14 @@ pub fn simulate_inputs_against(
                 }
             },
         };
-        clock += rep.cycles;
+        clock = clock.saturating_add(rep.cycles);
         env[st.output.0] = Some(y);
         layers.push(rep);
     }
     if let Some(pr) = probe {
         pr.end(clock);
     }
-    let sum = |f: fn(&LayerReport) -> u64| layers.iter().map(f).sum::<u64>();
+    let sum = |f: fn(&LayerReport) -> u64| layers.iter().map(f).fold(0u64, u64::saturating_add);
     let total_cycles = clock;
     let macs = sum(|l| l.macs);
     let latency_s = total_cycles as f64 * hw.cycle_seconds();

@@ -82,7 +82,7 @@ pub struct CategoryReport {
 impl CategoryReport {
     /// One entry per category present in `layers`, in [`super::Category::ALL`] order.
     pub fn of(layers: &[LayerReport], pes: f64) -> Vec<CategoryReport> {
-        let total: u64 = layers.iter().map(|l| l.cycles).sum();
+        let total: u64 = layers.iter().map(|l| l.cycles).fold(0, u64::saturating_add);
         super::Category::ALL
             .iter()
             .filter_map(|c| {
@@ -91,7 +91,9 @@ impl CategoryReport {
                 if ls.is_empty() {
                     return None;
                 }
-                let sum = |f: fn(&LayerReport) -> u64| ls.iter().map(|l| f(l)).sum::<u64>();
+                let sum = |f: fn(&LayerReport) -> u64| {
+                    ls.iter().map(|l| f(l)).fold(0u64, u64::saturating_add)
+                };
                 let (cycles, macs) = (sum(|l| l.cycles), sum(|l| l.macs));
                 Some(CategoryReport {
                     category: c.name(),

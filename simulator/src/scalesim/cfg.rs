@@ -230,13 +230,48 @@ impl Ini {
 }
 
 impl ScaleConfig {
-    /// Reads and checks a SCALE-Sim 3.0 `.cfg` file.
+    /// Reads and checks a SCALE-Sim 3.0 `.cfg` file, and refuses what `systole scalesim` cannot
+    /// run as the file asks ([`ScaleConfig::check_supported`]).
     pub fn load(path: &Path) -> Result<ScaleConfig> {
         let text = systole_hw::fsio::read_input_string(path).map_err(|source| SimError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        ScaleConfig::parse(&text, path)
+        let cfg = ScaleConfig::parse(&text, path)?;
+        cfg.check_supported(&text, path)?;
+        Ok(cfg)
+    }
+
+    /// Refuses a configuration Systole would silently run differently from SCALE-Sim.
+    ///
+    /// `InterfaceBandwidth: USER` makes SCALE-Sim limit each DRAM interface to the words per
+    /// cycle of `[architecture_presets] Bandwidth` and stall the array when its read buffers
+    /// run dry. Systole's SCALE-Sim mode models the ideal-memory run (`CALC`: the bandwidth is
+    /// computed from the demand, the array never stalls); running a `USER` file that way gave
+    /// cycle counts without the stalls the user asked for, with exit 0. `parse` still reads the
+    /// field (and `bandwidth`), so a caller that models memory can use it; `load`, which every
+    /// verb uses, refuses it. `text` is the file's text, for the line of the key.
+    pub fn check_supported(&self, text: &str, path: &Path) -> Result<()> {
+        if self.interface_bandwidth == InterfaceBandwidth::User {
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with("InterfaceBandwidth"))
+                .map_or(0, |i| i + 1);
+            return Err(SimError::Config {
+                file: path.to_path_buf(),
+                line,
+                section: "run_presets".into(),
+                key: Some("InterfaceBandwidth".into()),
+                msg: format!(
+                    "USER (a DRAM bandwidth of {:?} words/cycle with memory stalls) is not \
+                     supported: systole scalesim runs SCALE-Sim's ideal-memory mode only; set \
+                     InterfaceBandwidth: CALC, or model the DRAM with `systole simulate` and an \
+                     accelerator description (dram.bytes_per_cycle)",
+                    self.bandwidth
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Parses the text of a `.cfg` file; `path` is used in error messages only.
@@ -436,7 +471,23 @@ UseRamulatorTrace: False
         let e = parse(&t).unwrap_err().to_string();
         assert!(e.starts_with("x.cfg: [sparsity]: section missing"), "{e}");
         let t = SCALE_CFG.replace("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER");
-        assert_eq!(parse(&t).unwrap().bandwidth, vec![10]);
+        let c = parse(&t).unwrap();
+        assert_eq!(c.bandwidth, vec![10]);
+        // Parsed, but not run as ideal memory: `load` refuses it naming the key and its line.
+        let e = c
+            .check_supported(&t, Path::new("x.cfg"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("x.cfg:37: [run_presets] key 'InterfaceBandwidth': USER")
+                && e.contains("not supported")
+                && e.contains("CALC"),
+            "{e}"
+        );
+        parse(SCALE_CFG)
+            .unwrap()
+            .check_supported(SCALE_CFG, Path::new("x.cfg"))
+            .unwrap();
         let t = SCALE_CFG.replace("SparsitySupport : false", "SparsitySupport : true");
         assert!(parse(&t).unwrap_err().to_string().contains("not modelled"));
         let e = parse("run_name = x\n").unwrap_err().to_string();

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use systole_hw::description::{
     MAX_BUFFER_KIB, MAX_CLOCK_MHZ, MAX_DRAM_BYTES_PER_CYCLE, MAX_DRAM_LATENCY_CYCLES,
-    MAX_VECTOR_LANES,
+    MAX_VECTOR_LANES, MIN_CLOCK_MHZ, MIN_DRAM_BYTES_PER_CYCLE,
 };
 use systole_hw::{Accelerator, Buffer, Buffers, Dataflow, Dram, MAX_ARRAY_SIDE};
 
@@ -137,14 +137,14 @@ impl Space {
         axis(
             "clock_mhz",
             &self.clock_mhz,
-            |x| *x > 0.0 && *x <= MAX_CLOCK_MHZ,
-            &format!("(0, {MAX_CLOCK_MHZ}]"),
+            |x| (MIN_CLOCK_MHZ..=MAX_CLOCK_MHZ).contains(x),
+            &format!("[{MIN_CLOCK_MHZ}, {MAX_CLOCK_MHZ}] MHz"),
         )?;
         axis(
             "dram_bytes_per_cycle",
             &self.dram_bytes_per_cycle,
-            |x| *x > 0.0 && *x <= MAX_DRAM_BYTES_PER_CYCLE,
-            &format!("(0, {MAX_DRAM_BYTES_PER_CYCLE}]"),
+            |x| (MIN_DRAM_BYTES_PER_CYCLE..=MAX_DRAM_BYTES_PER_CYCLE).contains(x),
+            &format!("[{MIN_DRAM_BYTES_PER_CYCLE}, {MAX_DRAM_BYTES_PER_CYCLE}] bytes/cycle"),
         )?;
         for (i, b) in self.bits.iter().enumerate() {
             if self.bits[..i].contains(b) {

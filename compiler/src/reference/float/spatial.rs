@@ -90,11 +90,23 @@ pub fn resolve(
     let mut output = vec![0; nd];
     for d in 0..nd {
         let (i, s) = (input[d], strides[d]);
-        let eff = dilations[d] * (kernel[d] - 1) + 1;
+        // Checked: the attributes come from the file, and a wrapped sum gave a small,
+        // plausible geometry (pads of 2^63 − 1 produced zeros with exit 0).
+        let eff = dilations[d]
+            .checked_mul(kernel[d] - 1)
+            .and_then(|e| e.checked_add(1))
+            .ok_or_else(|| {
+                err(format!(
+                    "{op}: attributes 'kernel_shape' {kernel:?} and 'dilations' {dilations:?}: \
+                     the window's extent overflows a 64-bit size"
+                ))
+            })?;
         match auto_pad {
             AutoPad::SameUpper | AutoPad::SameLower => {
                 output[d] = i.div_ceil(s);
-                let total = ((output[d].max(1) - 1) * s + eff).saturating_sub(i);
+                let total = ((output[d].max(1) - 1) * s)
+                    .saturating_add(eff)
+                    .saturating_sub(i);
                 let small = total / 2;
                 (pad_begin[d], pad_end[d]) = if auto_pad == AutoPad::SameUpper {
                     (small, total - small)
@@ -106,7 +118,16 @@ pub fn resolve(
                 if auto_pad == AutoPad::Valid {
                     (pad_begin[d], pad_end[d]) = (0, 0);
                 }
-                let padded = i + pad_begin[d] + pad_end[d];
+                let padded = i
+                    .checked_add(pad_begin[d])
+                    .and_then(|p| p.checked_add(pad_end[d]))
+                    .ok_or_else(|| {
+                        err(format!(
+                            "{op}: attribute 'pads' {pads:?}: spatial dimension {d}: the padded \
+                             input ({i} + {} + {}) overflows a 64-bit size",
+                            pad_begin[d], pad_end[d]
+                        ))
+                    })?;
                 if padded < eff {
                     return Err(err(format!(
                         "{op}: spatial dimension {d}: the window ({eff} with dilation) is larger \
