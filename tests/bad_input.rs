@@ -323,11 +323,10 @@ fn every_verb_refuses_every_bad_file_cleanly() {
         .join("minilm/model.onnx")
         .is_file();
     if !have_minilm {
-        assert!(
-            std::env::var("SYSTOLE_REQUIRE_ORACLES").as_deref() != Ok("1"),
-            "SYSTOLE_REQUIRE_ORACLES=1 but .cache/minilm is missing: run scripts/setup-minilm.sh"
+        systole_hw::testing::oracle_missing(
+            ".cache/minilm (the embed rows)",
+            "run scripts/setup-minilm.sh",
         );
-        eprintln!("skipping the embed rows: .cache/minilm is missing (scripts/setup-minilm.sh)");
     }
     for row in rows(&work, &sysq) {
         if row.verb.starts_with("embed") && !have_minilm {

@@ -17,10 +17,7 @@ fn minilm() -> Option<PathBuf> {
     if d.join("model.onnx").is_file() {
         return Some(d);
     }
-    if std::env::var_os("SYSTOLE_REQUIRE_ORACLES").is_some() {
-        panic!("SYSTOLE_REQUIRE_ORACLES is set but .cache/minilm is missing: run scripts/setup-minilm.sh");
-    }
-    eprintln!("SKIPPED: .cache/minilm is missing; run scripts/setup-minilm.sh");
+    systole_hw::testing::oracle_missing(".cache/minilm", "run scripts/setup-minilm.sh");
     None
 }
 

@@ -261,7 +261,7 @@ fn fuzz_npy() {
             let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
             let mut header =
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }".to_string();
-            while (12 + header.len() + 1) % 64 != 0 {
+            while !(12 + header.len() + 1).is_multiple_of(64) {
                 header.push(' ');
             }
             header.push('\n');

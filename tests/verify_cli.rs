@@ -191,11 +191,7 @@ fn verify_rtl_iverilog_with_relative_paths() {
             .is_ok_and(|o| o.status.success())
     };
     if !(have("iverilog") && have("vvp")) {
-        assert!(
-            std::env::var("SYSTOLE_REQUIRE_ORACLES").as_deref() != Ok("1"),
-            "SYSTOLE_REQUIRE_ORACLES=1 but iverilog/vvp are missing: run scripts/test.sh"
-        );
-        eprintln!("skipping: iverilog/vvp not installed (scripts/test.sh installs them)");
+        systole_hw::testing::oracle_missing("iverilog/vvp", "run scripts/test.sh");
         return;
     }
     let d = tmpdir("verify-rtl-relative");

@@ -119,23 +119,20 @@ fn class_labels(labels: &Tensor, classes: usize) -> Result<Vec<i64>> {
     let n = labels.len();
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
+        // Checked as f64, exact for every class index, so a u64 label of 2^64 − 1 or a float
+        // label of 1e30 is named as it is (not as -1 or i64::MAX after a cast).
         let v = labels.data.get_f64(i);
-        let y = if labels.dtype().is_float() {
-            if !v.is_finite() || v.fract() != 0.0 {
-                return Err(bad(format!(
-                    "label {i} is {v}; expected a whole-number class index (labels are integers)"
-                )));
-            }
-            v as i64
-        } else {
-            labels.data.get_i64(i)
-        };
-        if y < 0 || y as u64 >= classes as u64 {
+        if labels.dtype().is_float() && (!v.is_finite() || v.fract() != 0.0) {
             return Err(bad(format!(
-                "label {i} is {y}, outside the model's classes 0..{classes}"
+                "label {i} is {v}; expected a whole-number class index (labels are integers)"
             )));
         }
-        out.push(y);
+        if v < 0.0 || v >= classes as f64 {
+            return Err(bad(format!(
+                "label {i} is {v}, outside the model's classes 0..{classes}"
+            )));
+        }
+        out.push(v as i64);
     }
     Ok(out)
 }

@@ -155,7 +155,37 @@ fn check_header_len(bytes: &[u8], path: &Path) -> Result<()> {
             ),
         ));
     }
-    Ok(())
+    check_header_shape(&bytes[start as usize..(start + len) as usize], path)
+}
+
+/// Refuses a header shape whose element count overflows or passes the element limit before
+/// npyz multiplies it out: npyz's product overflowed (a panic in debug builds, and in release a
+/// wrapped count that a small file could match, read as a valid array).
+fn check_header_shape(header: &[u8], path: &Path) -> Result<()> {
+    let text = String::from_utf8_lossy(header);
+    let Some(at) = text.find("'shape'") else {
+        return Ok(()); // npyz names what is missing
+    };
+    let rest = &text[at..];
+    let (Some(open), Some(close)) = (rest.find('('), rest.find(')')) else {
+        return Ok(());
+    };
+    if close < open {
+        return Ok(());
+    }
+    let mut n: u128 = 1;
+    for d in rest[open + 1..close].split(',').map(str::trim) {
+        if d.is_empty() {
+            continue;
+        }
+        let Ok(d) = d.trim_end_matches('L').parse::<u128>() else {
+            return Ok(()); // not a number: npyz refuses it
+        };
+        n = n.saturating_mul(d);
+    }
+    systole_hw::limits::MAX_TENSOR_ELEMENTS
+        .check(n)
+        .map_err(|m| ferr(path, format!("the header's shape is too large: {m}")))
 }
 
 /// Serializes a tensor as `.npy` bytes.
@@ -224,7 +254,7 @@ fn npy_bytes_v2(t: &Tensor) -> Vec<u8> {
     let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // Magic (6) + version (2) + length (4) + text, padded with spaces to a multiple of 64
     // and ended by a newline, as the format asks.
-    while (12 + header.len() + 1) % 64 != 0 {
+    while !(12 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

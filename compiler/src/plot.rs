@@ -172,7 +172,9 @@ pub fn xy_log(
             let lo = all.iter().map(f).fold(f64::INFINITY, f64::min);
             let hi = all.iter().map(f).fold(f64::NEG_INFINITY, f64::max);
             if lo.is_finite() {
-                (lo / 1.5, (hi * 1.5).max(lo * 2.0))
+                // Bounded: plotters' log axis never finished laying out ticks up to infinity
+                // (a latency of 1e308 times 1.5).
+                (lo / 1.5, (hi * 1.5).max(lo * 2.0).min(1e300))
             } else {
                 (1.0, 10.0)
             }

@@ -145,10 +145,10 @@ fn run_case(case: &Path, optimize: bool) -> Result<(), String> {
 #[test]
 fn onnx_backend_node_tests() {
     let Some(dir) = corpus() else {
-        if std::env::var_os("SYSTOLE_REQUIRE_ORACLES").is_some() {
-            panic!("SYSTOLE_REQUIRE_ORACLES is set but the node-test corpus is missing: run scripts/gen-node-tests.sh");
-        }
-        eprintln!("SKIPPED: no ONNX node-test corpus; run scripts/gen-node-tests.sh");
+        systole_hw::testing::oracle_missing(
+            "the ONNX node-test corpus",
+            "run scripts/gen-node-tests.sh",
+        );
         return;
     };
     let supported: BTreeSet<String> = SUPPORTED.iter().map(|s| format!(":{s}")).collect();

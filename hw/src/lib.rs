@@ -9,6 +9,7 @@ pub mod error;
 pub mod fsio;
 pub mod limits;
 pub mod presets;
+pub mod testing;
 
 pub use description::{
     Accelerator, Buffer, Buffers, Dataflow, Dram, Operand, VectorOp, VectorUnit, MAX_ARRAY_SIDE,

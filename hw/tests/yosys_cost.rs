@@ -2,7 +2,7 @@
 //! the array RTL (`synth_xilinx`, `synth_ice40`) and each estimate of LUTs, flip-flops, DSPs and
 //! block RAMs must be within ±25 % of Yosys's count (`docs/cost-models.md` has the table).
 //!
-//! Skipped with a printed reason when yosys is missing, unless `SYSTOLE_REQUIRE_ORACLES=1`.
+//! Skipped with a printed reason when yosys is missing, unless `SYSTOLE_REQUIRE_ORACLES` is set (`systole_hw::testing`).
 
 use std::path::Path;
 use std::process::Command;
@@ -82,10 +82,10 @@ fn fpga_estimates_are_within_25_percent_of_yosys() {
         return;
     }
     if !yosys_available() {
-        if std::env::var("SYSTOLE_REQUIRE_ORACLES").as_deref() == Ok("1") {
-            panic!("yosys is not installed and SYSTOLE_REQUIRE_ORACLES=1");
-        }
-        eprintln!("skipped: yosys is not installed (apt-get install yosys)");
+        systole_hw::testing::oracle_missing(
+            "yosys",
+            "apt-get install yosys (scripts/test.sh does)",
+        );
         return;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/rtl-synth.sh");

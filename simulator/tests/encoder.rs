@@ -40,10 +40,10 @@ fn minilm() -> Option<PathBuf> {
     if d.join("model.onnx").is_file() && d.join("tokenizer.json").is_file() {
         return Some(d);
     }
-    if std::env::var_os("SYSTOLE_REQUIRE_ORACLES").is_some() {
-        panic!("SYSTOLE_REQUIRE_ORACLES is set but the MiniLM model (.cache/minilm) is missing: run scripts/setup-minilm.sh");
-    }
-    eprintln!("SKIPPED: the MiniLM model (.cache/minilm) is missing; run scripts/setup-minilm.sh");
+    systole_hw::testing::oracle_missing(
+        "the MiniLM model (.cache/minilm)",
+        "run scripts/setup-minilm.sh",
+    );
     None
 }
 

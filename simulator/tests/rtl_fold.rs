@@ -12,7 +12,7 @@
 //! One simulator binary per tool holds every array configuration (a generated wrapper
 //! instantiates `fold_tb` per configuration; `+CFG=<id>` selects one), because a Verilator build
 //! takes tens of seconds. The tools come from Debian (`scripts/test.sh`); without them the
-//! tests print why and pass, unless `SYSTOLE_REQUIRE_ORACLES=1`.
+//! tests print why and pass, unless `SYSTOLE_REQUIRE_ORACLES` is set (`systole_hw::testing`).
 
 use std::fmt::Write as _;
 mod common;

@@ -288,6 +288,10 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             ("--alloc", a.alloc.as_deref()),
         ],
     )?;
+    super::io::check_output_folders(&[
+        ("-o", Some(&a.output)),
+        ("--write-alloc", a.write_alloc.as_deref()),
+    ])?;
     let method: Method = a
         .method
         .as_deref()
@@ -308,6 +312,14 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     let acts: ActSpec = a.acts.parse().map_err(usage("--acts"))?;
     let rounding: Rounding = a.rounding.parse().map_err(usage("--rounding"))?;
+    if let Some(m) = a.max_drop {
+        // NaN compared false with every drop, so `--max-drop NaN` turned the guard off.
+        if !(0.0..=100.0).contains(&m) {
+            return Err(Failure::usage(format!(
+                "--max-drop {m}: expected points of top-1 agreement in [0, 100]"
+            )));
+        }
+    }
     let prune: Option<Prune> = a
         .prune
         .as_deref()

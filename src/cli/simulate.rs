@@ -105,6 +105,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             ("--csv", a.csv.as_deref()),
             ("--schedule", a.schedule.as_deref()),
             ("--vcd", a.vcd.as_deref()),
+            ("--plot-dir", a.plot_dir.as_deref()),
         ],
         &[
             ("PROGRAM", Some(&a.program)),
@@ -114,6 +115,12 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             ("--tokenizer", a.tokenizer.as_deref()),
         ],
     )?;
+    super::io::check_output_folders(&[
+        ("--output", a.output.as_deref()),
+        ("--csv", a.csv.as_deref()),
+        ("--schedule", a.schedule.as_deref()),
+        ("--vcd", a.vcd.as_deref()),
+    ])?;
     let (prog, hw, sched) = if a.program.is_dir() {
         from_build(&a)?
     } else {

@@ -62,6 +62,15 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
     })?;
     let head = parse_manifest(&mf, &bytes)?;
     check_files(dir, &head.files)?;
+    // An edited manifest listing no files would switch every integrity check off.
+    for need in ["program.sysq", "hw.ron", "schedule.json"] {
+        if !head.files.iter().any(|f| f.path == need) {
+            return Err(file_err(
+                &mf,
+                format!("does not list {need}; a build's manifest lists every file it holds"),
+            ));
+        }
+    }
     let prog_path = dir.join("program.sysq");
     let program = SysqFile::read(&prog_path)?.program;
     let hw_path = dir.join("hw.ron");
@@ -81,6 +90,30 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
             format!(
                 "scheduled for a {}x{} {:?} array, hw.ron describes {}x{} {:?}",
                 schedule.rows, schedule.cols, schedule.dataflow, hw.rows, hw.cols, hw.dataflow
+            ),
+        ));
+    }
+    // The schedule is a function of the program, the description and the batch: an edited
+    // schedule.json (with its manifest hash recomputed) could otherwise move a layer to the host
+    // or change load sizes and still simulate and verify "equal" with other cycle counts.
+    let made = crate::schedule::schedule(&program, &hw, schedule.batch)
+        .map_err(|e| file_err(&sp, e.to_string()))?;
+    if made != schedule {
+        let at = made
+            .layers
+            .iter()
+            .zip(&schedule.layers)
+            .position(|(a, b)| a != b)
+            .map_or_else(
+                || "its header or layer count".to_string(),
+                |i| format!("layer {i} ('{}')", made.layers[i].name),
+            );
+        return Err(file_err(
+            &sp,
+            format!(
+                "is not the schedule of program.sysq on hw.ron at batch {} (it differs at {at}); \
+                 rebuild with `systole compile --force`",
+                schedule.batch
             ),
         ));
     }

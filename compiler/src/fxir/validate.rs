@@ -7,6 +7,36 @@ use super::{Coding, GemmStage, LayoutOp, Program, StageKind, TensorId, VectorOp}
 use crate::quant::Format;
 use crate::{Error, Result};
 
+/// The I-BERT exp constants of a softmax stage. The lowering derives all three from the input
+/// step s (`q_ln2 = ⌊ln 2/s⌋`, `q_b ≈ 1.95·q_ln2`, `q_c ≈ 2·q_ln2²`); these bounds hold for every
+/// such step down to 2^-24 and keep `(p + q_b)² + q_c` inside i64, where an edited `.sysq` with
+/// `q_b = 2^63 − 1` overflowed the reference.
+fn softmax_constants(name: &str, q_ln2: i64, q_b: i64, q_c: i64) -> Result<(), Error> {
+    const MAX_Q_LN2: i64 = 1 << 24;
+    if !(1..=MAX_Q_LN2).contains(&q_ln2) {
+        return Err(bad(
+            name,
+            format!(
+                "softmax: q_ln2 = {q_ln2} is not in 1..={MAX_Q_LN2} (ln 2 over the input step)"
+            ),
+        ));
+    }
+    let (max_b, max_c) = (4 * q_ln2 + 4, 4 * q_ln2 * q_ln2 + 4);
+    if !(0..=max_b).contains(&q_b) {
+        return Err(bad(
+            name,
+            format!("softmax: q_b = {q_b} is not in 0..={max_b} (4·q_ln2 + 4)"),
+        ));
+    }
+    if !(0..=max_c).contains(&q_c) {
+        return Err(bad(
+            name,
+            format!("softmax: q_c = {q_c} is not in 0..={max_c} (4·q_ln2² + 4)"),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn bad(stage: &str, msg: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("fixed-point program: stage '{stage}': {msg}"))
 }
@@ -162,7 +192,14 @@ pub fn validate(p: &Program) -> Result<()> {
                         super::dynamic::check_exponent(name, x, out, *row, *mag_bits)?
                     }
                     VectorOp::DynamicQuant { row } => super::dynamic::check_quant(p, st, *row)?,
-                    VectorOp::MaskedSoftmax { q_ln2, row, .. } => {
+                    VectorOp::MaskedSoftmax {
+                        q_ln2,
+                        q_b,
+                        q_c,
+                        row,
+                        ..
+                    } => {
+                        softmax_constants(name, *q_ln2, *q_b, *q_c)?;
                         let m = p.tensor(st.inputs[1]);
                         if *q_ln2 < 1
                             || out.format.signed
@@ -259,7 +296,14 @@ pub fn validate(p: &Program) -> Result<()> {
                             return Err(bad(name, "relu changes the format or shape"));
                         }
                     }
-                    VectorOp::Softmax { q_ln2, row, .. } => {
+                    VectorOp::Softmax {
+                        q_ln2,
+                        q_b,
+                        q_c,
+                        row,
+                        ..
+                    } => {
+                        softmax_constants(name, *q_ln2, *q_b, *q_c)?;
                         if *q_ln2 < 1 {
                             return Err(bad(name, "softmax: input step above ln 2 (q_ln2 < 1)"));
                         }

@@ -22,7 +22,9 @@ fn prod(dims: &[Dim]) -> Prod {
     let mut p = Prod { k: 1, syms: vec![] };
     for d in dims {
         match d {
-            Dim::Known(n) => p.k *= n,
+            // Saturating: a product past usize (a hostile Reshape to [2^62, 2^62]) must reach
+            // the element limit's refusal, not overflow here.
+            Dim::Known(n) => p.k = p.k.saturating_mul(*n),
             Dim::Sym(s) => p.syms.extend(s.split('*').map(|x| x.to_string())),
         }
     }
@@ -30,7 +32,7 @@ fn prod(dims: &[Dim]) -> Prod {
     let mut syms = Vec::new();
     for s in p.syms {
         match s.parse::<usize>() {
-            Ok(n) => p.k *= n,
+            Ok(n) => p.k = p.k.saturating_mul(n),
             Err(_) => syms.push(s),
         }
     }
@@ -374,17 +376,19 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
         if e < 0 {
             e += n;
         }
+        // In i128: a step of -2^63 cannot be negated in i64, nor `e - s + step - 1` summed.
+        let step = i128::from(step);
         let len = if step > 0 {
             let (s, e) = (clampi(s, 0, n), clampi(e, 0, n));
             if e > s {
-                (e - s + step - 1) / step
+                (i128::from(e - s) + step - 1) / step
             } else {
                 0
             }
         } else {
             let (s, e) = (clampi(s, 0, n - 1), clampi(e, -1, n - 1));
             if s > e {
-                (s - e + (-step) - 1) / (-step)
+                (i128::from(s - e) - step - 1) / (-step)
             } else {
                 0
             }

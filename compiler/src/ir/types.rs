@@ -70,7 +70,7 @@ impl TensorType {
                 .as_ref()?
                 .iter()
                 .map(|d| d.known().unwrap_or(1))
-                .product(),
+                .fold(1usize, |a, d| a.saturating_mul(d)),
         )
     }
 }

@@ -18,16 +18,21 @@ pub enum Prune {
     NM { n: usize, m: usize },
 }
 
+/// The largest N:M group: sparse tensor cores use 4 and 8; larger groups are allowed for
+/// studies, but a group longer than any reduction axis would prune nothing it claims to.
+pub const MAX_NM_GROUP: usize = 256;
+
 impl FromStr for Prune {
     type Err = QuantError;
     fn from_str(s: &str) -> Result<Prune, QuantError> {
         let bad = || {
-            QuantError::Format(format!("unknown pruning '{s}'; valid: a fraction in [0, 1) such as 0.5, or N:M such as 2:4"))
+            QuantError::Format(format!("unknown pruning '{s}'; valid: a fraction in [0, 1) such as 0.5, or N:M keeping N of every M weights with 1 <= N < M <= {MAX_NM_GROUP}, such as 2:4"))
         };
         if let Some((n, m)) = s.split_once(':') {
             let (n, m): (usize, usize) =
                 (n.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
-            if m == 0 || n > m {
+            // 0:M zeroed every weight and N = M pruned nothing, both with exit 0.
+            if n == 0 || n >= m || m > MAX_NM_GROUP {
                 return Err(bad());
             }
             return Ok(Prune::NM { n, m });
@@ -168,5 +173,8 @@ mod tests {
         assert_eq!(w, vec![0.0, -0.5, 0.2, 0.0]);
         assert!("1.5".parse::<Prune>().is_err());
         assert!("5:4".parse::<Prune>().is_err());
+        for s in ["0:4", "4:4", "1:1000", "0:0", "1:18446744073709551615"] {
+            assert!(s.parse::<Prune>().is_err(), "{s}");
+        }
     }
 }

@@ -217,7 +217,28 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
     let objective = Objective::parse(&first.objective).ok_or_else(|| SimError::Sweep {
         msg: format!("sweep.json: unknown objective '{}'", first.objective),
     })?;
+    for (i, (d, m)) in dirs.iter().zip(&metas).enumerate() {
+        if let Some((e, _)) = dirs
+            .iter()
+            .zip(&metas)
+            .take(i)
+            .find(|(_, o)| o.shard_index == m.shard_index && o.shard_count == m.shard_count)
+        {
+            return Err(SimError::Sweep {
+                msg: format!(
+                    "merge: {} and {} are both shard {}/{}; name each shard once",
+                    e.display(),
+                    d.display(),
+                    m.shard_index,
+                    m.shard_count
+                ),
+            });
+        }
+    }
     let mut records = store::read_all(dirs)?;
+    for r in &records {
+        check_record(r, space.len())?;
+    }
     records.sort_by_key(|r| r.index);
     records.dedup_by_key(|r| r.index);
     let mut meta = first.clone();
@@ -247,6 +268,39 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
     summary.seconds = t0.elapsed().as_secs_f64();
     report::write_summary(out, &summary)?;
     Ok(summary)
+}
+
+/// Refuses a merged record no sweep could have written: an index outside the space, or a
+/// figure that is negative, NaN or infinite. Records are data from files a user can edit, and a
+/// latency of 1e308 hung the Pareto plot's axis ticks.
+fn check_record(r: &eval::Record, points: u64) -> Result<()> {
+    let bad = |what: String| SimError::Sweep {
+        msg: format!("merge: points.jsonl record of point {}: {what}", r.index),
+    };
+    if r.index >= points {
+        return Err(bad(format!(
+            "index {} is outside the space's {points} points",
+            r.index
+        )));
+    }
+    let finite = |name: &str, v: Option<f64>| match v {
+        Some(x) if !(0.0..=1e30).contains(&x) => Err(bad(format!(
+            "{name} = {x}; expected a finite, non-negative figure of at most 1e30"
+        ))),
+        _ => Ok(()),
+    };
+    finite("clock_mhz", Some(r.clock_mhz))?;
+    finite("dram_bytes_per_cycle", Some(r.dram_bytes_per_cycle))?;
+    finite("accuracy", r.accuracy)?;
+    finite("latency_s", r.latency_s)?;
+    finite("inferences_per_s", r.inferences_per_s)?;
+    finite("utilization", r.utilization)?;
+    for t in &r.targets {
+        finite("resource_utilization", t.resource_utilization)?;
+        finite("area_mm2", t.area_mm2)?;
+        finite("energy_uj", t.energy_uj)?;
+    }
+    Ok(())
 }
 
 /// The batch the fast engine runs: the first `batch` samples of `data`, or zeros of the

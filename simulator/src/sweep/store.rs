@@ -168,6 +168,17 @@ fn scan(path: &Path, f: &mut dyn FnMut(&Record)) -> Result<Vec<u64>> {
     Ok(out)
 }
 
+/// The first entry of `dir` by name, if it has any.
+fn first_entry(dir: &Path) -> Option<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names.into_iter().next()
+}
+
 impl Sink {
     /// Opens `dir` for a run described by `meta`. Without `resume`, `dir` must not hold
     /// results; with it, its `sweep.json` must be of the same space and shard, and its
@@ -233,6 +244,16 @@ impl Sink {
                 return Err(bad(format!(
                     "{} already holds sweep results: pass --resume to continue that run, or choose another --out",
                     dir.display()
+                )));
+            }
+            // A directory holding anything else (a user's pareto.csv, summary.json, best.ron,
+            // or symlinks to files elsewhere) would have those replaced with exit 0.
+            (_, false) if first_entry(dir).is_some() => {
+                return Err(bad(format!(
+                    "{} is not empty (it holds '{}'): a sweep writes its results into a new or \
+                     empty directory; choose another --out",
+                    dir.display(),
+                    first_entry(dir).unwrap_or_default()
                 )));
             }
             _ => {

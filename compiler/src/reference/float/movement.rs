@@ -234,6 +234,10 @@ pub fn slice(inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelError> {
         if s == 0 {
             return Err(err(format!("Slice: step for axis {a} must not be 0")));
         }
+        // A step longer than the axis takes at most one element whatever its size, so clamping
+        // it to ±dim changes nothing and keeps `-s` and `stride · s` inside i64 (a step of
+        // -2^63 overflowed both).
+        let s = s.clamp(-dim.max(1), dim.max(1));
         let fix = |v: i64| if v < 0 { v.saturating_add(dim) } else { v };
         let (b, e) = if s > 0 {
             (fix(starts[j]).clamp(0, dim), fix(ends[j]).clamp(0, dim))

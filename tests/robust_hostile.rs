@@ -1,0 +1,434 @@
+//! Failures the repeated hostile pass of issue 18 found after round two's first fixes: shape
+//! products that overflow, a Slice step of -2^63, softmax constants, NaN flags, N:M pruning
+//! that prunes everything or nothing, two outputs on one path, outputs left behind by a run
+//! that failed on a later one, a sweep writing into a directory of user files, merged records
+//! no sweep wrote, and a build whose schedule or manifest was edited with the hashes redone.
+//! Each test fails on the code before its fix.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_usage_error, stderr, systole, tmpdir};
+use prost::Message;
+use serde_json::{json, Value};
+use systole_compiler::frontend::proto::{
+    tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto, GraphProto,
+    ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto,
+};
+
+fn value(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(elem),
+                shape: Some(TensorShapeProto {
+                    dim: dims
+                        .iter()
+                        .map(|&d| Dimension {
+                            value: Some(dimension::Value::DimValue(d)),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, v: &[i64]) -> TensorProto {
+    TensorProto {
+        name: Some(name.into()),
+        dims: vec![v.len() as i64],
+        data_type: Some(7),
+        int64_data: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn model(path: &Path, op: &str, inputs: &[&str], init: Vec<TensorProto>, x: &[i64]) {
+    let m = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(GraphProto {
+            name: Some("hostile".into()),
+            node: vec![NodeProto {
+                input: inputs.iter().map(|s| s.to_string()).collect(),
+                output: vec!["y".into()],
+                name: Some("the_node".into()),
+                op_type: Some(op.into()),
+                ..Default::default()
+            }],
+            input: vec![value("x", 1, x)],
+            output: vec![ValueInfoProto {
+                name: Some("y".into()),
+                ..Default::default()
+            }],
+            initializer: init,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    std::fs::write(path, m.encode_to_vec()).unwrap();
+}
+
+fn assert_no_panic(o: &std::process::Output) {
+    let e = stderr(o);
+    assert!(
+        o.status.code() != Some(101) && !e.contains("panicked") && !e.contains("internal error"),
+        "{e}"
+    );
+}
+
+#[test]
+fn shapes_whose_product_overflows_are_refused() {
+    let d = tmpdir("hostile-overflow");
+    // A Reshape to [2^62, 2^62]: the product overflowed in shape inference.
+    let r = d.join("reshape.onnx");
+    model(
+        &r,
+        "Reshape",
+        &["x", "s"],
+        vec![ints("s", &[1 << 62, 1 << 62])],
+        &[4, 4],
+    );
+    let o = systole(&["inspect", r.to_str().unwrap()]);
+    assert_usage_error(&o, &["the_node"]);
+    // A Slice with step -2^63: negating it overflowed.
+    let s = d.join("slice.onnx");
+    model(
+        &s,
+        "Slice",
+        &["x", "st", "en", "ax", "sp"],
+        vec![
+            ints("st", &[i64::MAX]),
+            ints("en", &[i64::MIN]),
+            ints("ax", &[1]),
+            ints("sp", &[i64::MIN]),
+        ],
+        &[2, 3],
+    );
+    let o = systole(&["inspect", s.to_str().unwrap(), "--json"]);
+    assert_no_panic(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outputs"][0][1], "f32[2,1]", "{v}");
+    // A .npy header of shape (2^62, 64): npyz's product overflowed (a wrapped count in release).
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    let mut h = format!(
+        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, 64), }}",
+        1u64 << 62
+    );
+    while !(10 + h.len() + 1).is_multiple_of(64) {
+        h.push(' ');
+    }
+    h.push('\n');
+    bytes.extend((h.len() as u16).to_le_bytes());
+    bytes.extend(h.as_bytes());
+    bytes.extend([0u8; 1024]);
+    let x = d.join("huge.npy");
+    std::fs::write(&x, &bytes).unwrap();
+    for args in [
+        vec![
+            "run",
+            "models/digits_mlp.onnx",
+            "--input",
+            x.to_str().unwrap(),
+        ],
+        vec![
+            "eval",
+            "models/digits_mlp.onnx",
+            "--data",
+            "models/data/digits_test_x.npy",
+            "--labels",
+            x.to_str().unwrap(),
+        ],
+    ] {
+        assert_usage_error(
+            &systole(&args),
+            &["huge.npy", "shape is too large", "--max-tensor-elements"],
+        );
+    }
+}
+
+/// The int8 digits MLP quantized into `d`.
+fn mlp(d: &Path) -> PathBuf {
+    let p = d.join("mlp.sysq");
+    common::quantize_mlp(&p);
+    p
+}
+
+#[test]
+fn softmax_constants_outside_the_exp_kernels_range_are_refused() {
+    let d = tmpdir("hostile-softmax");
+    let sysq = mlp(&d);
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&sysq).unwrap()).unwrap();
+    let stages = v["program"]["stages"].as_array_mut().unwrap();
+    let sm = stages
+        .iter_mut()
+        .find(|s| s["kind"]["Vector"]["Softmax"].is_object())
+        .expect("the MLP ends in a softmax");
+    sm["kind"]["Vector"]["Softmax"]["q_b"] = json!(i64::MAX);
+    let bad = d.join("softmax.sysq");
+    std::fs::write(&bad, serde_json::to_vec(&v).unwrap()).unwrap();
+    let b = bad.to_str().unwrap();
+    let x = "models/data/digits_test_x.npy";
+    let needles = ["softmax.sysq", "q_b = 9223372036854775807"];
+    assert_usage_error(&systole(&["run", b, "--input", x]), &needles);
+    assert_usage_error(
+        &systole(&["simulate", b, "--hw", "edge-8x8", "--input", x]),
+        &needles,
+    );
+    let out = d.join("build");
+    assert_usage_error(
+        &systole(&[
+            "compile",
+            b,
+            "--hw",
+            "edge-8x8",
+            "-o",
+            out.to_str().unwrap(),
+        ]),
+        &needles,
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn flags_that_switch_a_check_off_or_prune_everything_are_refused() {
+    let d = tmpdir("hostile-flags");
+    let o = d.join("q.sysq");
+    let base = [
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "-o",
+        o.to_str().unwrap(),
+    ];
+    for (extra, needles) in [
+        (
+            &[
+                "--budget",
+                "avg-bits=2",
+                "--candidates",
+                "int2",
+                "--max-drop",
+                "NaN",
+            ][..],
+            &["--max-drop", "[0, 100]"][..],
+        ),
+        (&["--prune", "0:4"][..], &["--prune", "1 <= N < M"][..]),
+        (&["--prune", "4:4"][..], &["--prune", "1 <= N < M"][..]),
+        (&["--prune", "1:18446744073709551615"][..], &["--prune"][..]),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra);
+        assert_usage_error(&systole(&args), needles);
+        assert!(!o.exists());
+    }
+}
+
+#[test]
+fn outputs_on_one_path_or_in_a_missing_folder_are_refused_before_any_is_written() {
+    let d = tmpdir("hostile-outputs");
+    let sysq = mlp(&d);
+    let s = sysq.to_str().unwrap();
+    let same = d.join("same");
+    let sm = same.to_str().unwrap();
+    let x = "models/data/digits_test_x.npy";
+    for pair in [
+        ["--output", "--csv"],
+        ["--csv", "--schedule"],
+        ["--vcd", "--csv"],
+    ] {
+        let o = systole(&[
+            "simulate", s, "--hw", "edge-8x8", "--input", x, pair[0], sm, pair[1], sm,
+        ]);
+        assert_usage_error(&o, &[pair[0], pair[1], "name the same file"]);
+        assert!(!same.exists());
+    }
+    let o = systole(&[
+        "quantize",
+        "models/digits_mlp.onnx",
+        "--calib",
+        "models/data/digits_calib_x.npy",
+        "-o",
+        sm,
+        "--write-alloc",
+        sm,
+        "--budget",
+        "avg-bits=4",
+    ]);
+    assert_usage_error(&o, &["-o", "--write-alloc", "name the same file"]);
+    // A file where a folder should be: the .npy was written before the CSV failed.
+    let file = d.join("file.txt");
+    std::fs::write(&file, b"user data").unwrap();
+    let out = d.join("out.npy");
+    let csv = file.join("c.csv");
+    let o = systole(&[
+        "simulate",
+        s,
+        "--hw",
+        "edge-8x8",
+        "--input",
+        x,
+        "--output",
+        out.to_str().unwrap(),
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["--csv", "is not a directory"]);
+    assert!(
+        !out.exists(),
+        "the first output was written before the failure"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"user data");
+}
+
+#[test]
+fn a_sweep_does_not_write_into_a_directory_of_user_files() {
+    let d = tmpdir("hostile-sweep-out");
+    let sysq = mlp(&d);
+    let out = d.join("mine");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("pareto.csv"), b"my own notes").unwrap();
+    let o = systole(&[
+        "sweep",
+        sysq.to_str().unwrap(),
+        "--space",
+        "hw/sweeps/digits-cnn-small.ron",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["is not empty", "pareto.csv"]);
+    assert_eq!(
+        std::fs::read(out.join("pareto.csv")).unwrap(),
+        b"my own notes"
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 1);
+}
+
+#[test]
+fn merged_records_no_sweep_wrote_are_refused() {
+    let d = tmpdir("hostile-merge");
+    let sysq = mlp(&d);
+    let shard = |i: usize| {
+        let out = d.join(format!("s{i}"));
+        let o = systole(&[
+            "sweep",
+            sysq.to_str().unwrap(),
+            "--space",
+            "hw/sweeps/digits-cnn-small.ron",
+            "--shard",
+            &format!("{i}/2"),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        out
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let merge = |dirs: &[&Path], tag: &str| {
+        let out = d.join(tag);
+        let mut args = vec!["sweep", "merge"];
+        args.extend(dirs.iter().map(|p| p.to_str().unwrap()));
+        args.extend(["--out", out.to_str().unwrap()]);
+        systole(&args)
+    };
+    assert_usage_error(&merge(&[&s0, &s0], "twice"), &["both shard 0/2"]);
+    let jsonl = s1.join("points.jsonl");
+    let good = std::fs::read_to_string(&jsonl).unwrap();
+    for (field, val, needle) in [
+        ("latency_s", json!(1e308), "latency_s = 1e308"),
+        ("index", json!(1_000_000u64), "outside the space"),
+    ] {
+        let mut lines: Vec<String> = good.lines().map(String::from).collect();
+        let mut r: Value = serde_json::from_str(&lines[0]).unwrap();
+        r[field] = val;
+        lines[0] = r.to_string();
+        std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+        let o = merge(&[&s0, &s1], field);
+        assert_usage_error(&o, &["merge", needle]);
+    }
+    std::fs::write(&jsonl, good).unwrap();
+    let o = merge(&[&s0, &s1], "ok");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// Writes `bytes` to `build/name` and the manifest's size and hash for it, as an attacker would.
+fn tamper(build: &Path, name: &str, bytes: &[u8]) {
+    std::fs::write(build.join(name), bytes).unwrap();
+    let mf = build.join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&mf).unwrap()).unwrap();
+    for f in m["files"].as_array_mut().unwrap() {
+        if f["path"] == name {
+            f["bytes"] = json!(bytes.len());
+            f["sha256"] = json!(systole_compiler::backend::sha256_hex(bytes));
+        }
+    }
+    std::fs::write(&mf, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn a_build_whose_schedule_or_manifest_was_edited_is_refused() {
+    let d = tmpdir("hostile-build");
+    let sysq = mlp(&d);
+    let build = d.join("build");
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        build.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let b = build.to_str().unwrap();
+    let x = "models/data/digits_test_x.npy";
+    let original = std::fs::read(build.join("schedule.json")).unwrap();
+    // A layer moved to the host: it simulated "equal" with fewer cycles.
+    let mut s: Value = serde_json::from_slice(&original).unwrap();
+    let layer = s["layers"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|l| l["work"]["Array"].is_object())
+        .unwrap();
+    layer["work"] = json!({"Host": {"op": "quantize", "reason": "edited"}});
+    tamper(
+        &build,
+        "schedule.json",
+        &serde_json::to_vec_pretty(&s).unwrap(),
+    );
+    for verb in [
+        &["simulate", b, "--input", x][..],
+        &["verify", b, "--input", x, "--rtl", "none"][..],
+    ] {
+        assert_usage_error(
+            &systole(verb),
+            &["schedule.json", "is not the schedule of program.sysq"],
+        );
+    }
+    tamper(&build, "schedule.json", &original);
+    assert_eq!(
+        systole(&["simulate", b, "--input", x]).status.code(),
+        Some(0)
+    );
+    // A manifest listing no files switched every integrity check off.
+    let mf = build.join("manifest.json");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(&mf).unwrap()).unwrap();
+    m["files"] = json!([]);
+    std::fs::write(&mf, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    assert_usage_error(
+        &systole(&["simulate", b, "--input", x]),
+        &["manifest.json", "does not list program.sysq"],
+    );
+}
