@@ -13,9 +13,9 @@ use common::{assert_usage_error, stderr, systole, tmpdir};
 use prost::Message;
 use serde_json::{json, Value};
 use systole_compiler::frontend::proto::{
-    tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto, GraphProto,
-    ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
-    ValueInfoProto,
+    attribute_proto, tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto,
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
+    TensorShapeProto, TypeProto, ValueInfoProto,
 };
 
 fn value(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
@@ -431,4 +431,151 @@ fn a_build_whose_schedule_or_manifest_was_edited_is_refused() {
         &systole(&["simulate", b, "--input", x]),
         &["manifest.json", "does not list program.sysq"],
     );
+}
+
+/// One node `op(inputs) -> y` with attributes, over inputs declared as given.
+fn node_model(
+    path: &Path,
+    op: &str,
+    inputs: Vec<ValueInfoProto>,
+    names: &[&str],
+    attrs: Vec<AttributeProto>,
+    init: Vec<TensorProto>,
+) {
+    let m = ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(GraphProto {
+            name: Some("hostile".into()),
+            node: vec![NodeProto {
+                input: names.iter().map(|s| s.to_string()).collect(),
+                output: vec!["y".into()],
+                name: Some("the_node".into()),
+                op_type: Some(op.into()),
+                attribute: attrs,
+                ..Default::default()
+            }],
+            input: inputs,
+            output: vec![ValueInfoProto {
+                name: Some("y".into()),
+                ..Default::default()
+            }],
+            initializer: init,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    std::fs::write(path, m.encode_to_vec()).unwrap();
+}
+
+fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Ints as i32),
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+fn attr_int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(attribute_proto::AttributeType::Int as i32),
+        i: Some(v),
+        ..Default::default()
+    }
+}
+
+/// Writes one case's model to the path.
+type Maker = Box<dyn Fn(&Path)>;
+
+#[test]
+fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
+    let d = tmpdir("hostile-onnx");
+    let x = || value("x", 1, &[2, 2]);
+    let cases: Vec<(&str, Maker, Vec<&str>)> = vec![
+        (
+            "perm",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "Transpose",
+                    vec![x()],
+                    &["x"],
+                    vec![attr_ints("perm", &[0, 0])],
+                    vec![],
+                )
+            }),
+            vec!["the_node", "not a permutation"],
+        ),
+        (
+            "where",
+            Box::new(move |p: &Path| {
+                node_model(p, "Where", vec![x()], &["x", "x", "x"], vec![], vec![])
+            }),
+            vec!["the_node", "expected bool"],
+        ),
+        (
+            "layernorm",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "LayerNormalization",
+                    vec![x()],
+                    &["x", "x"],
+                    vec![attr_int("axis", 9)],
+                    vec![],
+                )
+            }),
+            vec!["the_node", "axis"],
+        ),
+        (
+            "negative",
+            Box::new(|p: &Path| {
+                node_model(
+                    p,
+                    "Relu",
+                    vec![value("x", 1, &[3, -64])],
+                    &["x"],
+                    vec![],
+                    vec![],
+                )
+            }),
+            vec!["dimension -64 is negative"],
+        ),
+        (
+            "zeropoint",
+            Box::new(move |p: &Path| {
+                let scale = TensorProto {
+                    name: Some("s".into()),
+                    data_type: Some(1),
+                    float_data: vec![0.5],
+                    ..Default::default()
+                };
+                let zp = TensorProto {
+                    name: Some("z".into()),
+                    data_type: Some(3),
+                    int32_data: vec![1000],
+                    ..Default::default()
+                };
+                node_model(
+                    p,
+                    "QuantizeLinear",
+                    vec![x()],
+                    &["x", "s", "z"],
+                    vec![],
+                    vec![scale, zp],
+                );
+            }),
+            vec!["'z'", "1000", "outside the range of"],
+        ),
+    ];
+    for (tag, make, needles) in cases {
+        let m = d.join(format!("{tag}.onnx"));
+        make(&m);
+        assert_usage_error(&systole(&["inspect", m.to_str().unwrap()]), &needles);
+    }
 }

@@ -101,20 +101,36 @@ fn type_from_proto(name: &str, tp: Option<&proto::TypeProto>) -> Result<TensorTy
             DType::onnx_name(code)
         ),
     })?;
-    let shape = t.shape.as_ref().map(|s| {
-        s.dim
-            .iter()
-            .map(|d| match &d.value {
-                Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if *v >= 0 => {
-                    Dim::Known(*v as usize)
-                }
-                Some(proto::tensor_shape_proto::dimension::Value::DimParam(p)) if !p.is_empty() => {
-                    Dim::Sym(p.clone())
-                }
-                _ => Dim::Sym("?".into()),
-            })
-            .collect()
-    });
+    let shape = t
+        .shape
+        .as_ref()
+        .map(|s| {
+            s.dim
+                .iter()
+                .map(|d| match &d.value {
+                    Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) if *v >= 0 => {
+                        Ok(Dim::Known(*v as usize))
+                    }
+                    // A negative size is no shape at all; read as "unknown" it made MAC counts
+                    // silently wrong (an input of [N, -64] counted 10 MACs for 640).
+                    Some(proto::tensor_shape_proto::dimension::Value::DimValue(v)) => {
+                        Err(Error::Input {
+                            name: name.into(),
+                            msg: format!(
+                                "dimension {v} is negative; expected a size >= 0 or a name"
+                            ),
+                        })
+                    }
+                    Some(proto::tensor_shape_proto::dimension::Value::DimParam(p))
+                        if !p.is_empty() =>
+                    {
+                        Ok(Dim::Sym(p.clone()))
+                    }
+                    _ => Ok(Dim::Sym("?".into())),
+                })
+                .collect::<Result<Vec<Dim>>>()
+        })
+        .transpose()?;
     Ok(TensorType { dtype, shape })
 }
 

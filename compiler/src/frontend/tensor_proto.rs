@@ -143,14 +143,30 @@ pub fn tensor_from_proto(t: &TensorProto, model_dir: Option<&Path>) -> Result<Te
             DType::U64 => Data::U64(t.uint64_data.clone()),
             // int32_data carries every narrower integer type and bool.
             DType::I32 => Data::I32(t.int32_data.clone()),
-            DType::I8 => Data::I8(t.int32_data.iter().map(|&x| x as i8).collect()),
-            DType::U8 => Data::U8(t.int32_data.iter().map(|&x| x as u8).collect()),
-            DType::I16 => Data::I16(t.int32_data.iter().map(|&x| x as i16).collect()),
-            DType::U16 => Data::U16(t.int32_data.iter().map(|&x| x as u16).collect()),
+            // Values outside the type were truncated (an int8 zero point of 1000 became -24).
+            DType::I8 => Data::I8(narrow(name, dtype, &t.int32_data)?),
+            DType::U8 => Data::U8(narrow(name, dtype, &t.int32_data)?),
+            DType::I16 => Data::I16(narrow(name, dtype, &t.int32_data)?),
+            DType::U16 => Data::U16(narrow(name, dtype, &t.int32_data)?),
             DType::Bool => Data::Bool(t.int32_data.iter().map(|&x| x != 0).collect()),
         }
     };
     Tensor::new(shape, data).map_err(|m| err(name, m))
+}
+
+/// `int32_data` values as a narrower integer type, refusing any that does not fit.
+fn narrow<T: TryFrom<i32>>(name: &str, dtype: DType, v: &[i32]) -> Result<Vec<T>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            T::try_from(x).map_err(|_| {
+                err(
+                    name,
+                    format!("element {i} is {x}, outside the range of {dtype}"),
+                )
+            })
+        })
+        .collect()
 }
 
 fn check_raw(name: &str, dtype: DType, raw: &[u8], n: usize) -> Result<()> {

@@ -568,8 +568,16 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     } else {
                         perm.clone()
                     };
-                    if perm.len() != x.len() || perm.iter().any(|&p| p >= x.len()) {
-                        return Err(format!("perm {perm:?} does not fit rank {}", x.len()));
+                    let mut seen = vec![false; x.len()];
+                    if perm.len() != x.len()
+                        || perm
+                            .iter()
+                            .any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true))
+                    {
+                        return Err(format!(
+                            "perm {perm:?} is not a permutation of the {} axes",
+                            x.len()
+                        ));
                     }
                     Some(perm.iter().map(|&p| x[p].clone()).collect())
                 }
@@ -753,7 +761,12 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 shape,
             }
         }
-        Op::Where => st::broadcast_all(ty(1)?.dtype, &[shp(0)?, shp(1)?, shp(2)?])?,
+        Op::Where => {
+            if ty(0)?.dtype != DType::Bool {
+                return Err(format!("the condition is {}; expected bool", ty(0)?.dtype));
+            }
+            st::broadcast_all(ty(1)?.dtype, &[shp(0)?, shp(1)?, shp(2)?])?
+        }
         Op::Expand => st::expand(ty(0)?, consts.get(1).copied().flatten(), ty(1)?)?,
         Op::LayerNormalization { axis, .. } => {
             return st::layer_norm(ty(0)?, *axis, node.outputs.len())

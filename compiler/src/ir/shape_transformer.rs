@@ -57,6 +57,11 @@ pub fn expand(
 /// LayerNormalization: Y like X; Mean and InvStdDev (when the node has them) are X's shape with
 /// the normalized axes set to 1, in the stash type (f32).
 pub fn layer_norm(x: &TensorType, axis: i64, n_outputs: usize) -> Result<Vec<TensorType>, String> {
+    // The axis must exist whether or not the statistics are outputs (axis 9 on a rank-2 input
+    // was accepted when the node had one output).
+    if let Some(s) = &x.shape {
+        norm_axis(axis, s.len())?;
+    }
     let mut outs = vec![x.clone()];
     if n_outputs > 1 {
         let stat = match &x.shape {

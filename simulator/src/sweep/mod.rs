@@ -285,7 +285,7 @@ fn check_record(r: &eval::Record, points: u64) -> Result<()> {
     }
     let finite = |name: &str, v: Option<f64>| match v {
         Some(x) if !(0.0..=1e30).contains(&x) => Err(bad(format!(
-            "{name} = {x}; expected a finite, non-negative figure of at most 1e30"
+            "{name} = {x:e}; expected a finite, non-negative figure of at most 1e30"
         ))),
         _ => Ok(()),
     };
