@@ -579,3 +579,63 @@ fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
         assert_usage_error(&systole(&["inspect", m.to_str().unwrap()]), &needles);
     }
 }
+
+#[test]
+fn one_dimension_bound_to_two_values_is_refused() {
+    let o = systole(&[
+        "inspect",
+        "models/digits_mlp.onnx",
+        "--bind",
+        "N=1",
+        "--bind",
+        "N=2",
+    ]);
+    assert_usage_error(&o, &["--bind N=1 and --bind N=2"]);
+    let o = systole(&[
+        "inspect",
+        "models/digits_mlp.onnx",
+        "--bind",
+        "N=2",
+        "--bind",
+        "N=2",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn data_with_no_samples_is_refused_naming_the_file() {
+    let d = tmpdir("hostile-empty");
+    let x = d.join("empty.npy");
+    std::fs::write(
+        &x,
+        systole_compiler::npy::npy_bytes(&systole_compiler::tensor::Tensor::f32(
+            vec![0, 64],
+            vec![],
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let xs = x.to_str().unwrap();
+    let sysq = mlp(&d);
+    for args in [
+        vec![
+            "eval",
+            "models/digits_mlp.onnx",
+            "--data",
+            xs,
+            "--labels",
+            "models/data/digits_test_y.npy",
+        ],
+        vec![
+            "simulate",
+            sysq.to_str().unwrap(),
+            "--hw",
+            "edge-8x8",
+            "--input",
+            xs,
+        ],
+        vec!["run", "models/digits_mlp.onnx", "--input", xs],
+    ] {
+        assert_usage_error(&systole(&args), &["empty.npy", "holds no samples"]);
+    }
+}

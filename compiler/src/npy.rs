@@ -32,6 +32,17 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
 /// them could not be compared with the quantized one; the policy is in docs/robustness.md.
 pub fn read_data(path: &Path) -> Result<Tensor> {
     let t = read_npy(path)?;
+    if t.shape.first() == Some(&0) {
+        // Refused here, naming the file: deeper down the message named only the model's input
+        // or a batch of 0.
+        return Err(ferr(
+            path,
+            format!(
+                "holds no samples (shape {:?}); expected at least one",
+                t.shape
+            ),
+        ));
+    }
     require_finite(&t, path)?;
     Ok(t)
 }

@@ -44,7 +44,18 @@ pub struct Args {
 pub fn main(a: Args) -> Result<i32, Failure> {
     let mut g = load_model(&a.model)?;
     if !a.bind.is_empty() {
-        bind_dims::bind(&mut g, &a.bind.iter().cloned().collect())?;
+        let mut binds = std::collections::BTreeMap::new();
+        for (name, n) in &a.bind {
+            // The last of two values silently won.
+            if let Some(old) = binds.insert(name.clone(), *n) {
+                if old != *n {
+                    return Err(Failure::usage(format!(
+                        "--bind {name}={old} and --bind {name}={n}: one dimension, two values"
+                    )));
+                }
+            }
+        }
+        bind_dims::bind(&mut g, &binds)?;
         bind_dims::require_static_inputs(&g)?;
         passes::shape_inference::infer_all(&mut g)?;
     }
