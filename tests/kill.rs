@@ -2,7 +2,9 @@
 //! file under a final name, and the next `compile` into the same directory succeeds and gives
 //! the same tree as an uninterrupted run; killed at each of 40 points of the swap of a new build
 //! over an older one (issue 18), the next `compile`, with or without `--force`, recovers and
-//! leaves no file of the older build. (`sweep --resume` has its own kill test.)
+//! leaves no file of the older build; a second `compile` into a directory being written is
+//! refused, and a killed one's lock does not outlive it. (`sweep --resume` has its own kill
+//! test.)
 
 mod common;
 
@@ -173,6 +175,14 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Starts `compile` paused before step `step` of its swap (the test hook
 /// `SYSTOLE_TEST_PAUSE_AT_SWAP_STEP`), SIGKILLs it there; returns the step count it printed.
 fn compile_killed_at_swap_step(args: &[&str], step: u64) -> u64 {
+    let (mut child, total) = compile_paused_at_swap_step(args, step);
+    let _ = child.kill(); // SIGKILL on Unix
+    let _ = child.wait();
+    total
+}
+
+/// Starts `compile` and returns it paused before step `step` of its swap, with the step count.
+fn compile_paused_at_swap_step(args: &[&str], step: u64) -> (std::process::Child, u64) {
     use std::io::BufRead;
     let mut child = Command::new(env!("CARGO_BIN_EXE_systole"))
         .args(args)
@@ -194,9 +204,11 @@ fn compile_killed_at_swap_step(args: &[&str], step: u64) -> u64 {
             break;
         }
     }
-    let _ = child.kill(); // SIGKILL on Unix
-    let _ = child.wait();
-    total.unwrap_or_else(|| panic!("compile never reached swap step {step}"))
+    let total = total.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("compile never reached swap step {step}")
+    });
+    (child, total)
 }
 
 #[test]
@@ -240,8 +252,23 @@ fn compile_killed_at_every_point_of_the_swap_recovers() {
     let probe = d.join("probe");
     copy_tree(&old_dir, &probe);
     let a = args(&probe);
-    let total = compile_killed_at_swap_step(&a.iter().map(String::as_str).collect::<Vec<_>>(), 1);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (mut first, total) = compile_paused_at_swap_step(&a, 1);
     assert!(total > 20, "only {total} swap steps");
+    // A second compile into the directory the first is writing is refused, not interleaved.
+    let o = systole(&a);
+    assert_eq!(o.status.code(), Some(2), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("another Systole process is writing this build"),
+        "{}",
+        common::stderr(&o)
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    // The kernel dropped the killed run's lock: the next compile goes ahead and cleans up.
+    let o = systole(&a);
+    assert_eq!(o.status.code(), Some(0), "{}", common::stderr(&o));
+    assert_eq!(final_files(&probe), want);
     let points = 40u64;
     let mut recovered = 0;
     for i in 0..points {

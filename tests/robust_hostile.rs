@@ -572,6 +572,62 @@ fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
             }),
             vec!["'z'", "1000", "outside the range of"],
         ),
+        (
+            "slice-axis",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "Slice",
+                    vec![x()],
+                    &["x", "st", "en", "ax"],
+                    vec![],
+                    vec![ints("st", &[0]), ints("en", &[1]), ints("ax", &[5])],
+                )
+            }),
+            vec!["the_node", "'axes'", "axis 5 is out of range for rank 2"],
+        ),
+        (
+            "slice-step",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "Slice",
+                    vec![x()],
+                    &["x", "st", "en", "ax", "sp"],
+                    vec![],
+                    vec![
+                        ints("st", &[0]),
+                        ints("en", &[1]),
+                        ints("ax", &[0]),
+                        ints("sp", &[0]),
+                    ],
+                )
+            }),
+            vec!["the_node", "'steps' is 0"],
+        ),
+        (
+            "layernorm-epsilon",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "LayerNormalization",
+                    vec![x()],
+                    &["x", "x"],
+                    vec![AttributeProto {
+                        name: Some("epsilon".into()),
+                        r#type: Some(attribute_proto::AttributeType::Float as i32),
+                        f: Some(-1e30),
+                        ..Default::default()
+                    }],
+                    vec![],
+                )
+            }),
+            vec![
+                "the_node",
+                "epsilon",
+                "expected a finite value of at least 0",
+            ],
+        ),
     ];
     for (tag, make, needles) in cases {
         let m = d.join(format!("{tag}.onnx"));
@@ -638,4 +694,225 @@ fn data_with_no_samples_is_refused_naming_the_file() {
     ] {
         assert_usage_error(&systole(&args), &["empty.npy", "holds no samples"]);
     }
+}
+
+#[test]
+fn a_damaged_or_contradictory_sweep_record_is_refused_by_merge_and_resume() {
+    let d = tmpdir("hostile-records");
+    let sysq = mlp(&d);
+    let sweep = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            sysq.to_str().unwrap(),
+            "--space",
+            "hw/sweeps/digits-cnn-small.ron",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        systole(&args)
+    };
+    // `a` is shard 0 of 2, `b` the whole space: they overlap.
+    let (a, b) = (d.join("a"), d.join("b"));
+    let o = sweep(&a, &["--shard", "0/2"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = sweep(&b, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let in_a: Vec<u64> = std::fs::read_to_string(a.join("points.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["index"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let merge = |dirs: &[&Path], tag: &str| {
+        let out = d.join(tag);
+        let mut args = vec!["sweep", "merge"];
+        args.extend(dirs.iter().map(|p| p.to_str().unwrap()));
+        args.extend(["--out", out.to_str().unwrap()]);
+        systole(&args)
+    };
+    // Where they overlap they agree point for point: merging them is fine.
+    let o = merge(&[&a, &b], "same");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let jsonl = b.join("points.jsonl");
+    let good = std::fs::read_to_string(&jsonl).unwrap();
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    // The same point with other figures: which to keep would be a guess.
+    let k = lines
+        .iter()
+        .position(|l| {
+            let i = serde_json::from_str::<Value>(l).unwrap()["index"]
+                .as_u64()
+                .unwrap();
+            in_a.contains(&i)
+        })
+        .unwrap();
+    let mut r: Value = serde_json::from_str(&lines[k]).unwrap();
+    r["clock_mhz"] = json!(r["clock_mhz"].as_f64().unwrap() + 1.0);
+    lines[k] = r.to_string();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    assert_usage_error(
+        &merge(&[&a, &b], "differ"),
+        &["different figures", "points.jsonl"],
+    );
+    // A complete line that is not a record: refused naming the file and line, by merge and by
+    // --resume (a line cut by an interruption, with no newline, is still dropped).
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    lines[2] = "{\"index\": 3, garbage".into();
+    std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
+    assert_usage_error(
+        &merge(&[&a, &b], "damaged"),
+        &["points.jsonl line 3", "not a sweep record"],
+    );
+    assert_usage_error(&sweep(&b, &["--resume"]), &["points.jsonl line 3"]);
+    let cut = good.lines().take(4).collect::<Vec<_>>().join("\n") + "\n{\"index\": 4, \"cl";
+    std::fs::write(&jsonl, cut).unwrap();
+    let o = sweep(&b, &["--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = merge(&[&a, &b], "resumed");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn data_files_are_read_alike_by_every_verb() {
+    let d = tmpdir("hostile-data");
+    let x = systole_compiler::npy::read_npy(Path::new("models/data/digits_test_x.npy")).unwrap();
+    // float64, numpy's default: taken by eval on its own and with --reference alike.
+    let x64 = d.join("x64.npy");
+    let t = systole_compiler::tensor::Tensor {
+        shape: x.shape.clone(),
+        data: systole_compiler::tensor::Data::F64(
+            x.to_f32_vec().iter().map(|&v| v.into()).collect(),
+        ),
+    };
+    std::fs::write(&x64, systole_compiler::npy::npy_bytes(&t).unwrap()).unwrap();
+    let sysq = mlp(&d);
+    let y = "models/data/digits_test_y.npy";
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "eval",
+            sysq.to_str().unwrap(),
+            "--data",
+            x64.to_str().unwrap(),
+            "--labels",
+            y,
+            "--json",
+        ];
+        args.extend(extra);
+        systole(&args)
+    };
+    let alone = eval(&[]);
+    assert_eq!(alone.status.code(), Some(0), "{}", stderr(&alone));
+    let with = eval(&["--reference", "models/digits_mlp.onnx"]);
+    assert_eq!(with.status.code(), Some(0), "{}", stderr(&with));
+    let top1 = |o: &std::process::Output| {
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()["top1"].clone()
+    };
+    assert_eq!(top1(&alone), top1(&with));
+    // Bytes after the data: the header and the data disagree.
+    let trailing = d.join("trailing.npy");
+    let mut bytes = std::fs::read("models/data/digits_test_x.npy").unwrap();
+    bytes.extend_from_slice(b"appended");
+    std::fs::write(&trailing, bytes).unwrap();
+    assert_usage_error(
+        &systole(&[
+            "run",
+            sysq.to_str().unwrap(),
+            "--input",
+            trailing.to_str().unwrap(),
+        ]),
+        &["trailing.npy", "8 bytes follow the data"],
+    );
+    // float64 beyond float32's range.
+    let huge = d.join("huge.npy");
+    let mut t = t;
+    if let systole_compiler::tensor::Data::F64(v) = &mut t.data {
+        v[5] = 1e300;
+    }
+    std::fs::write(&huge, systole_compiler::npy::npy_bytes(&t).unwrap()).unwrap();
+    assert_usage_error(
+        &systole(&[
+            "run",
+            sysq.to_str().unwrap(),
+            "--input",
+            huge.to_str().unwrap(),
+        ]),
+        &["huge.npy", "1e300", "beyond the float32 range"],
+    );
+}
+
+#[test]
+fn options_without_the_option_they_qualify_are_refused() {
+    for extra in [&["--calib-limit", "5"][..], &["--tokenizer", "t.json"][..]] {
+        let mut args = vec![
+            "quantize",
+            "models/digits_mlp.onnx",
+            "--calib",
+            "models/data/digits_calib_x.npy",
+            "-o",
+            "/tmp/never-written.sysq",
+        ];
+        args.extend(extra);
+        let o = systole(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains("--calib-sentences"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn a_bad_description_in_a_build_names_its_path_once() {
+    let d = tmpdir("hostile-build-hw");
+    let sysq = mlp(&d);
+    let build = d.join("build");
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        build.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    tamper(&build, "hw.ron", b"(name: 3");
+    let o = systole(&[
+        "simulate",
+        build.to_str().unwrap(),
+        "--input",
+        "models/data/digits_test_x.npy",
+    ]);
+    assert_usage_error(&o, &["hw.ron", "not a valid accelerator description"]);
+    assert_eq!(stderr(&o).matches("hw.ron").count(), 1, "{}", stderr(&o));
+}
+
+#[test]
+fn sweep_labels_that_do_not_fit_name_their_file() {
+    let d = tmpdir("hostile-sweep-labels");
+    let sysq = mlp(&d);
+    let labels = d.join("labels-out-of-range.npy");
+    let y = systole_compiler::npy::read_npy(Path::new("models/data/digits_test_y.npy")).unwrap();
+    let bad = systole_compiler::tensor::Tensor::f32(y.shape.clone(), vec![12.0; y.len()]);
+    std::fs::write(&labels, systole_compiler::npy::npy_bytes(&bad).unwrap()).unwrap();
+    let o = systole(&[
+        "sweep",
+        sysq.to_str().unwrap(),
+        "--space",
+        "hw/sweeps/digits-cnn-small.ron",
+        "--data",
+        "models/data/digits_test_x.npy",
+        "--labels",
+        labels.to_str().unwrap(),
+        "--out",
+        d.join("out").to_str().unwrap(),
+    ]);
+    assert_usage_error(
+        &o,
+        &[
+            "--labels",
+            "labels-out-of-range.npy",
+            "outside the model's classes",
+        ],
+    );
 }

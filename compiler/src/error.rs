@@ -48,6 +48,9 @@ pub enum Error {
     File { path: PathBuf, msg: String },
     #[error(transparent)]
     Quant(#[from] crate::quant::QuantError),
+    /// An accelerator description that does not load (its message names the file).
+    #[error(transparent)]
+    Hw(#[from] systole_hw::HwError),
     #[error("IR invalid: {0}")]
     Invalid(String),
     /// A ROM of the build is deeper than the ROMs' address width reaches.

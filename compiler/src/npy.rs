@@ -44,6 +44,25 @@ pub fn read_data(path: &Path) -> Result<Tensor> {
         ));
     }
     require_finite(&t, path)?;
+    // numpy saves float64 by default; models take float32. Converted here, once, so every verb
+    // (the float reference, calibration, the integer reference) takes the same files.
+    if let Data::F64(v) = &t.data {
+        if let Some(i) = v.iter().position(|x| x.abs() > f64::from(f32::MAX)) {
+            return Err(ferr(
+                path,
+                format!(
+                    "element {:?} is {:e}, beyond the float32 range the models take",
+                    unravel(i, &t.shape),
+                    v[i]
+                ),
+            ));
+        }
+        let f: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        return Ok(Tensor {
+            shape: t.shape,
+            data: Data::F32(f),
+        });
+    }
     Ok(t)
 }
 
@@ -83,7 +102,7 @@ fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
 
 /// Parses `.npy` bytes; `path` names them in errors.
 pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
-    check_header_len(bytes, path)?;
+    let data_at = check_header_len(bytes, path)?;
     let npy = npyz::NpyFile::new(bytes).map_err(|e| ferr(path, format!("not a .npy file: {e}")))?;
     if npy.order() != npyz::Order::C {
         return Err(ferr(
@@ -104,11 +123,27 @@ pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
             "structured arrays are not supported; expected a plain numeric array",
         ));
     };
-    if n.saturating_mul(ts.size_field()) > avail {
+    let need = n.saturating_mul(ts.size_field());
+    if need > avail {
         return Err(ferr(
             path,
             format!("header says shape {shape:?} but the file has only {avail} bytes"),
         ));
+    }
+    // Bytes after the data: numpy never writes them, so the header's shape and the data
+    // disagree (a shape that lost a dimension, two arrays appended): which one is meant is a
+    // guess, so the file is refused.
+    if let Some(at) = data_at {
+        let extra = avail.saturating_sub(at).saturating_sub(need);
+        if extra > 0 {
+            return Err(ferr(
+                path,
+                format!(
+                    "{extra} bytes follow the data of shape {shape:?}; expected the file to end \
+                     with its data"
+                ),
+            ));
+        }
     }
     let descr = ts.to_string();
     let bad = |e: std::io::Error| ferr(path, format!("truncated or corrupt data: {e}"));
@@ -137,10 +172,11 @@ pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
 /// Refuses a header that claims more bytes than the file holds: npyz allocates the header's
 /// declared length before reading it, so a v2/v3 header (a 32-bit length) claiming 4 GB in a
 /// 4 KB file would abort the process instead of failing.
-fn check_header_len(bytes: &[u8], path: &Path) -> Result<()> {
+/// Returns where the data starts, when the file has a header npyz will read.
+fn check_header_len(bytes: &[u8], path: &Path) -> Result<Option<u64>> {
     const MAGIC: &[u8] = b"\x93NUMPY";
     if bytes.len() < 10 || !bytes.starts_with(MAGIC) {
-        return Ok(()); // npyz names what is wrong with such a file
+        return Ok(None); // npyz names what is wrong with such a file
     }
     let (len, start) = match bytes[6] {
         1 => (u64::from(u16::from_le_bytes([bytes[8], bytes[9]])), 10u64),
@@ -166,7 +202,8 @@ fn check_header_len(bytes: &[u8], path: &Path) -> Result<()> {
             ),
         ));
     }
-    check_header_shape(&bytes[start as usize..(start + len) as usize], path)
+    check_header_shape(&bytes[start as usize..(start + len) as usize], path)?;
+    Ok(Some(start + len))
 }
 
 /// Refuses a header shape whose element count overflows or passes the element limit before

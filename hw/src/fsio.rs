@@ -294,7 +294,10 @@ pub fn open_input(path: &Path, limit: u64, flag: Option<&str>) -> io::Result<(Fi
     if m.len() > limit {
         return Err(too_big(m.len()));
     }
-    let f = File::open(path)?;
+    // Non-blocking: if the name was replaced by a FIFO between the two looks, `open` returns
+    // at once instead of waiting for a writer, and the check below refuses it. Reads of a
+    // regular file ignore the flag.
+    let f = open_nonblocking(path)?;
     // The name may have been replaced between the two looks: check what was opened.
     let m = f.metadata()?;
     if !m.is_file() {
@@ -307,6 +310,20 @@ pub fn open_input(path: &Path, limit: u64, flag: Option<&str>) -> io::Result<(Fi
         return Err(too_big(m.len()));
     }
     Ok((f, m.len()))
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> io::Result<File> {
+    File::open(path)
 }
 
 /// Reads a whole input file of at most `limit` bytes (a regular file; see [`open_input`]).
@@ -365,6 +382,83 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
             (std::fs::canonicalize(a), std::fs::canonicalize(b)),
             (Ok(x), Ok(y)) if x == y
         )
+    }
+}
+
+/// An exclusive claim on an output directory for one process, so two runs writing one build
+/// cannot interleave (each would count the other's files as an earlier build of its own and
+/// swap over them). The lock is an `flock` on a file beside the directory
+/// (`.NAME.systole-lock`): the kernel drops it when the process ends, even under SIGKILL, so a
+/// killed run never leaves a stale lock and no PID bookkeeping is needed. Dropping the guard
+/// removes the file.
+#[derive(Debug)]
+pub struct DirLock {
+    path: PathBuf,
+    file: File,
+}
+
+impl DirLock {
+    /// Claims `dir` (which need not exist yet). `Ok(None)` when another process holds it.
+    pub fn try_acquire(dir: &Path) -> io::Result<Option<DirLock>> {
+        let path = lock_path(dir);
+        loop {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => return Err(e),
+            }
+            // The holder before us removes the file as it lets go; if it did so between our
+            // open and our lock, we hold a lock on a name nobody else will open: start again.
+            let still_there = match (std::fs::metadata(&path), file.metadata()) {
+                (Ok(on_disk), Ok(ours)) => same_inode(&on_disk, &ours),
+                _ => false,
+            };
+            if still_there {
+                return Ok(Some(DirLock { path, file }));
+            }
+        }
+    }
+
+    /// The lock file's path, for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Remove before unlocking, so a waiter that opens the name afterwards makes a new file.
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// `.NAME.systole-lock` beside `dir`.
+pub fn lock_path(dir: &Path) -> PathBuf {
+    // `.`, `..` and `out/../b` have no usable last component: name the directory itself.
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "build".into());
+    dir.with_file_name(format!(".{name}.systole-lock"))
+}
+
+fn same_inode(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        a.dev() == b.dev() && a.ino() == b.ino()
+    }
+    #[cfg(not(unix))]
+    {
+        a.len() == b.len() && a.modified().ok() == b.modified().ok()
     }
 }
 

@@ -50,7 +50,7 @@ pub struct Args {
     #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub seq: u32,
     /// With --calib-sentences: use at most N sentences of the split (in file order).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", requires = "calib_sentences")]
     pub calib_limit: Option<usize>,
     /// hls4ml-compatible mode: per-layer ap_fixed types from a precision JSON
     /// (`{"input": "ap_fixed<10,2,AP_RND,AP_SAT>", "layers": [{"op": "dense", "weight": …,
@@ -274,6 +274,13 @@ fn apply_alloc(
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
+    // Checked here: clap drops a `requires` that closes a cycle (--calib-sentences requires
+    // --tokenizer), and a tokenizer that is read by nothing would pass silently.
+    if a.tokenizer.is_some() && a.calib_sentences.is_none() {
+        return Err(Failure::usage(
+            "--tokenizer is read only with --calib-sentences (an encoder calibrated on sentences)",
+        ));
+    }
     super::io::refuse_output_over_input(
         &[
             ("-o", Some(&a.output)),

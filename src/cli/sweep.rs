@@ -132,7 +132,11 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         return Err(Failure::usage("--labels needs --data"));
     }
     let eval = match (&data, &labels) {
-        (Some(x), Some(labels)) => Some(alloc::EvalData { x, labels }),
+        (Some(x), Some(labels)) => Some(alloc::EvalData {
+            x,
+            labels,
+            labels_file: a.labels.as_deref().unwrap_or(Path::new("")),
+        }),
         _ => None,
     };
     let mut hashed: Vec<Vec<u8>> = vec![

@@ -74,7 +74,7 @@ pub fn open(dir: &Path) -> Result<BuildDir> {
     let prog_path = dir.join("program.sysq");
     let program = SysqFile::read(&prog_path)?.program;
     let hw_path = dir.join("hw.ron");
-    let hw = Accelerator::load(&hw_path).map_err(|e| file_err(&hw_path, e.to_string()))?;
+    let hw = Accelerator::load(&hw_path)?;
     let sp = dir.join("schedule.json");
     let text = systole_hw::fsio::read_input(&sp).map_err(|e| file_err(&sp, e.to_string()))?;
     let schedule = parse_schedule(&sp, &text, &program)?;

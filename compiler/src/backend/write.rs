@@ -125,6 +125,22 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
             msg: "exists and is not a directory".into(),
         });
     }
+    // Held until the build is in place: a second compile into the same directory is refused
+    // rather than interleaved with this one.
+    let _lock = match systole_hw::fsio::DirLock::try_acquire(dir) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => {
+            return Err(Error::File {
+                path: dir.to_path_buf(),
+                msg: format!(
+                    "another Systole process is writing this build (it holds {}); wait for \
+                     it to finish or write elsewhere",
+                    systole_hw::fsio::lock_path(dir).display()
+                ),
+            })
+        }
+        Err(e) => return Err(io(&systole_hw::fsio::lock_path(dir), e)),
+    };
     std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
     let present = existing(dir)?;
     let mf = dir.join("manifest.json");

@@ -50,6 +50,19 @@ impl<'a> Attrs<'a> {
         }
     }
 
+    /// A normalization's `epsilon`: finite and not negative. A negative one makes the variance
+    /// plus epsilon negative and every output NaN, which used to run with exit 0.
+    pub fn epsilon(&self) -> Result<f32> {
+        let e = self.f32("epsilon", 1e-5)?;
+        if !e.is_finite() || e < 0.0 {
+            return Err(self.err(
+                "epsilon",
+                format!("is {e:e}, expected a finite value of at least 0"),
+            ));
+        }
+        Ok(e)
+    }
+
     pub fn i64(&self, name: &str, default: i64) -> Result<i64> {
         match self.get(name) {
             None => Ok(default),

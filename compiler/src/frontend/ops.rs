@@ -205,7 +205,7 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
             }
             Op::LayerNormalization {
                 axis: a.i64("axis", -1)?,
-                epsilon: a.f32("epsilon", 1e-5)?,
+                epsilon: a.epsilon()?,
             }
         }
         "ReduceSum" => {
@@ -283,7 +283,7 @@ pub fn convert(op_type: &str, a: &Attrs, cx: &mut Cx) -> Result<Option<Op>> {
                 ));
             }
             Op::BatchNormalization {
-                epsilon: a.f32("epsilon", 1e-5)?,
+                epsilon: a.epsilon()?,
             }
         }
         "LRN" => {

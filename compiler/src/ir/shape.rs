@@ -337,12 +337,15 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
     Ok(out)
 }
 
-fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
+/// Output shape of a Slice with constant starts and ends. Axes outside the rank, a repeated
+/// axis, a step of 0 and lists of different lengths are refused, as onnxruntime refuses them:
+/// an unknown shape here let the run fail later with a less precise message.
+fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Result<Vec<Dim>, String> {
     let (Some(starts), Some(ends)) = (
         consts.get(1).copied().flatten(),
         consts.get(2).copied().flatten(),
     ) else {
-        return vec![unknown(); x.len()];
+        return Ok(vec![unknown(); x.len()]);
     };
     let starts = starts.to_i64_vec();
     let ends = ends.to_i64_vec();
@@ -354,11 +357,23 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
         Some(s) => s.to_i64_vec(),
         None => vec![1; starts.len()],
     };
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err(format!(
+            "inputs 'starts', 'ends', 'axes' and 'steps' have {}, {}, {} and {} values, \
+             expected one each per sliced axis",
+            starts.len(),
+            ends.len(),
+            axes.len(),
+            steps.len()
+        ));
+    }
     let mut out = x.to_vec();
+    let mut seen = vec![false; x.len()];
     for (j, &ax) in axes.iter().enumerate() {
-        let Ok(a) = norm_axis(ax, x.len()) else {
-            return vec![unknown(); x.len()];
-        };
+        let a = norm_axis(ax, x.len()).map_err(|e| format!("input 'axes': {e}"))?;
+        if std::mem::replace(&mut seen[a], true) {
+            return Err(format!("input 'axes' names axis {ax} twice"));
+        }
         let Some(n) = x[a].known() else {
             out[a] = unknown();
             continue;
@@ -366,10 +381,12 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
         let n = n as i64;
         let step = steps.get(j).copied().unwrap_or(1);
         if step == 0 {
-            return vec![unknown(); x.len()];
+            return Err(format!(
+                "input 'steps' is 0 for axis {ax}, expected a non-zero step"
+            ));
         }
         let clampi = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
-        let (mut s, mut e) = (starts[j], ends.get(j).copied().unwrap_or(i64::MAX));
+        let (mut s, mut e) = (starts[j], ends[j]);
         if s < 0 {
             s += n;
         }
@@ -395,7 +412,7 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
         };
         out[a] = Dim::Known(len as usize);
     }
-    out
+    Ok(out)
 }
 
 /// Infers the output types of op `id` from its input types and any constant inputs.
@@ -722,7 +739,7 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             }
         }
         Op::Slice => {
-            let shape = shp(0)?.map(|x| slice_shape(x, &consts));
+            let shape = shp(0)?.map(|x| slice_shape(x, &consts)).transpose()?;
             TensorType {
                 dtype: ty(0)?.dtype,
                 shape,

@@ -31,8 +31,12 @@ pub struct Profile {
     pub files: Vec<(String, String)>,
 }
 
+/// A file-name-safe form of a layer name, at most 64 characters: names of 255 bytes and more
+/// (a file system's limit) made the whole profile fail. The layer index in front of it keeps
+/// the names distinct.
 fn slug(s: &str) -> String {
     s.chars()
+        .take(64)
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
 }

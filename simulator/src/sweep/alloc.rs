@@ -22,6 +22,8 @@ use crate::error::{Result, SimError};
 pub struct EvalData<'a> {
     pub x: &'a Tensor,
     pub labels: &'a Tensor,
+    /// The labels' file, named when they do not fit the program's output.
+    pub labels_file: &'a Path,
 }
 
 fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
@@ -36,7 +38,9 @@ fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
         });
     }
     let out = run_quantized(p, d.x)?;
-    let (correct, total) = top1(&out, d.labels)?;
+    let (correct, total) = top1(&out, d.labels).map_err(|e| SimError::Sweep {
+        msg: format!("--labels {}: {e}", d.labels_file.display()),
+    })?;
     Ok(Some(correct as f64 / total.max(1) as f64))
 }
 

@@ -148,8 +148,10 @@ pub fn csv_rows(r: &Record) -> String {
     s
 }
 
-/// Complete records of `points.jsonl` (a line cut by an interruption is dropped), each passed
-/// to `f`; returns their indices.
+/// Complete records of `points.jsonl`, each passed to `f`; returns their indices. A last line
+/// without its newline was cut by an interruption (each record is appended with one write) and
+/// is dropped; any other line that is not a record is refused, naming the file and line: the
+/// file was edited or damaged, and skipping it would lose a point without a word.
 fn scan(path: &Path, f: &mut dyn FnMut(&Record)) -> Result<Vec<u64>> {
     // Streamed line by line, so no size limit; but a FIFO or device is refused.
     let file = match systole_hw::fsio::open_input(path, u64::MAX, None) {
@@ -158,11 +160,28 @@ fn scan(path: &Path, f: &mut dyn FnMut(&Record)) -> Result<Vec<u64>> {
         Err(e) => return Err(io(path)(e)),
     };
     let mut out = Vec::new();
-    for line in BufReader::new(file).lines() {
-        let line = line.map_err(io(path))?;
-        if let Ok(r) = serde_json::from_str::<Record>(&line) {
-            f(&r);
-            out.push(r.index);
+    let mut reader = BufReader::new(file);
+    let mut buf = Vec::new();
+    for number in 1u64.. {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io(path))? == 0 {
+            break;
+        }
+        let complete = buf.last() == Some(&b'\n');
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        match serde_json::from_slice::<Record>(line) {
+            Ok(r) => {
+                f(&r);
+                out.push(r.index);
+            }
+            Err(_) if !complete => {}
+            Err(e) => {
+                return Err(bad(format!(
+                    "{} line {number}: not a sweep record ({e}); the file was edited or \
+                     damaged: remove that line to re-evaluate the point with --resume",
+                    path.display()
+                )))
+            }
         }
     }
     Ok(out)
@@ -297,11 +316,35 @@ impl Sink {
     }
 }
 
-/// Every complete record of the shards in `dirs`.
+/// Every complete record of the shards in `dirs`, one per point. A point found twice (shards
+/// of overlapping runs, a resumed copy) must have the same figures both times: which one to
+/// keep would otherwise be a guess.
 pub fn read_all(dirs: &[PathBuf]) -> Result<Vec<Record>> {
-    let mut out = Vec::new();
+    let mut by_index: std::collections::BTreeMap<u64, (Record, String, PathBuf)> =
+        std::collections::BTreeMap::new();
     for d in dirs {
-        scan(&d.join("points.jsonl"), &mut |r| out.push(r.clone()))?;
+        let path = d.join("points.jsonl");
+        let mut clash = None;
+        scan(&path, &mut |r| {
+            let text = serde_json::to_string(r).unwrap_or_default();
+            match by_index.get(&r.index) {
+                Some((_, seen, from)) if clash.is_none() && *seen != text => {
+                    clash = Some((r.index, from.clone()));
+                }
+                Some(_) => {}
+                None => {
+                    by_index.insert(r.index, (r.clone(), text, path.clone()));
+                }
+            }
+        })?;
+        if let Some((index, from)) = clash {
+            return Err(bad(format!(
+                "point {index} is in {} and in {} with different figures; merge shards of \
+                 one run",
+                from.display(),
+                path.display()
+            )));
+        }
     }
-    Ok(out)
+    Ok(by_index.into_values().map(|(r, _, _)| r).collect())
 }
