@@ -1,6 +1,6 @@
-//! The backend's output tree for the digits MLP: a snapshot of every file's size and sha256
-//! plus the readable ones, and independent readers that rebuild the weights from the bank ROMs
-//! and the schedule from the instruction ROM.
+//! The backend's output tree for the digits MLP: independent readers that rebuild the weights
+//! from the bank ROMs and the schedule from the instruction ROM. The snapshots of whole builds
+//! are in `build_snapshots.rs`.
 
 use std::path::{Path, PathBuf};
 
@@ -53,21 +53,6 @@ fn hex_words(b: &Build, f: &str) -> Vec<u128> {
         .lines()
         .map(|l| u128::from_str_radix(l, 16).unwrap())
         .collect()
-}
-
-#[test]
-fn the_digits_mlp_build_tree_snapshot() {
-    let p = mlp(&QuantConfig::default());
-    let (_, b) = built(&p, "edge-8x8", 1);
-    let mut listing = String::new();
-    for f in &b.manifest.files {
-        listing.push_str(&format!("{:<28} {:>7} {}\n", f.path, f.bytes, f.sha256));
-    }
-    insta::assert_snapshot!("digits_mlp_edge8_tree", listing);
-    insta::assert_snapshot!("digits_mlp_edge8_params_vh", text(&b, "systole_params.vh"));
-    // The same inputs give the same bytes.
-    let (_, again) = built(&p, "edge-8x8", 1);
-    assert!(b.files == again.files);
 }
 
 /// Reads the weights back out of the bank ROMs the way the array consumes them.

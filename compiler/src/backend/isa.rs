@@ -77,7 +77,8 @@ fn layout(opcode: u8) -> &'static [(u32, u32)] {
 
 const FIELD_NAMES: [&str; 6] = ["a", "b", "c", "d", "e", "f"];
 
-fn names(opcode: u8) -> &'static [&'static str] {
+/// The names of an opcode's fields, in the order of [`Word::f`] (`docs/isa.md`).
+pub fn field_names(opcode: u8) -> &'static [&'static str] {
     match opcode {
         op::FOLD => &["m_start", "m_len", "k_start", "k_len", "n_start", "n_len"],
         op::LD_IFMAP | op::LD_FILTER | op::STORE => &["step", "bytes"],
@@ -101,7 +102,7 @@ impl Word {
             if width < 64 && v >> width != 0 {
                 return Err(format!(
                     "field {} = {v} does not fit {width} bits",
-                    names(self.op)[i]
+                    field_names(self.op)[i]
                 ));
             }
             w |= u128::from(v) << lsb;

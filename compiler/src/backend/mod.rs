@@ -6,6 +6,7 @@
 
 pub mod isa;
 mod layer_table;
+pub mod listing;
 mod manifest;
 mod params;
 pub mod read;
