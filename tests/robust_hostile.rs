@@ -573,6 +573,20 @@ fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
             vec!["'z'", "1000", "outside the range of"],
         ),
         (
+            "nan-weight",
+            Box::new(move |p: &Path| {
+                let w = TensorProto {
+                    name: Some("w".into()),
+                    dims: vec![2],
+                    data_type: Some(1),
+                    float_data: vec![1.0, f32::NAN],
+                    ..Default::default()
+                };
+                node_model(p, "Add", vec![x()], &["x", "w"], vec![], vec![w])
+            }),
+            vec!["tensor 'w'", "element 1 is NaN"],
+        ),
+        (
             "slice-axis",
             Box::new(move |p: &Path| {
                 node_model(

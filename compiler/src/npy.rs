@@ -31,6 +31,11 @@ pub fn read_npy(path: &Path) -> Result<Tensor> {
 /// integer path would turn a NaN image into a confident class), and a float run that accepted
 /// them could not be compared with the quantized one; the policy is in docs/robustness.md.
 pub fn read_data(path: &Path) -> Result<Tensor> {
+    to_f32(read_data_as_saved(path)?, path)
+}
+
+/// [`read_data`] keeping float64 as float64: for a graph input declared double.
+pub fn read_data_as_saved(path: &Path) -> Result<Tensor> {
     let t = read_npy(path)?;
     if t.shape.first() == Some(&0) {
         // Refused here, naming the file: deeper down the message named only the model's input
@@ -44,8 +49,12 @@ pub fn read_data(path: &Path) -> Result<Tensor> {
         ));
     }
     require_finite(&t, path)?;
-    // numpy saves float64 by default; models take float32. Converted here, once, so every verb
-    // (the float reference, calibration, the integer reference) takes the same files.
+    Ok(t)
+}
+
+/// numpy saves float64 by default; models take float32. Converted once, where data are read,
+/// so every verb (the float reference, calibration, the integer reference) takes the same files.
+fn to_f32(t: Tensor, path: &Path) -> Result<Tensor> {
     if let Data::F64(v) = &t.data {
         if let Some(i) = v.iter().position(|x| x.abs() > f64::from(f32::MAX)) {
             return Err(ferr(

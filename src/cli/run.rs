@@ -9,6 +9,7 @@ use systole_compiler::frontend::load_model;
 use systole_compiler::npy::{read_data, read_npy, write_npy};
 use systole_compiler::passes::{self, bind_dims, PipelineOptions};
 use systole_compiler::reference::{int, interp};
+use systole_compiler::tensor::DType;
 use systole_compiler::Tensor;
 
 use clap::builder::TypedValueParser;
@@ -282,7 +283,18 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 ))
             })?,
         };
-        inputs.insert(name, read_data(&b.path)?);
+        // A graph input declared double keeps float64 data as saved; any other input gets
+        // float32, as every verb reads data.
+        let double = g
+            .inputs
+            .iter()
+            .any(|&i| g.value(i).name == name && g.value(i).ty.dtype == DType::F64);
+        let t = if double {
+            systole_compiler::npy::read_data_as_saved(&b.path)?
+        } else {
+            read_data(&b.path)?
+        };
+        inputs.insert(name, t);
     }
     if !a.no_passes {
         // Symbolic dimensions bind from the inputs' shapes before the pipeline, so Shape chains

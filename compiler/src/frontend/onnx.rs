@@ -206,6 +206,17 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
 
     for init in &graph.initializer {
         let t = tensor_from_proto(init, dir)?;
+        // A NaN weight makes every output NaN: the float path ran such a model with exit 0.
+        // Infinities stay allowed (attention masks use them).
+        if let Some(i) = (0..t.len()).find(|&i| t.dtype().is_float() && t.data.get_f64(i).is_nan())
+        {
+            return Err(Error::Tensor {
+                name: init.name().to_string(),
+                msg: format!(
+                    "element {i} is NaN; expected numbers (a NaN weight makes every output NaN)"
+                ),
+            });
+        }
         let v = g.add_const(init.name(), t);
         names.insert(init.name().to_string(), v);
     }
