@@ -6,73 +6,23 @@ mod common;
 
 use std::path::Path;
 
+use common::onnx::{chain_name, node, save, value, FLOAT};
 use common::{assert_usage_error, systole, tmpdir};
-use prost::Message;
-use systole_compiler::frontend::proto::{
-    tensor_shape_proto::{dimension, Dimension},
-    type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
-};
-
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| Dimension {
-                            value: Some(dimension::Value::DimValue(d)),
-                            ..Default::default()
-                        })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
+use systole_compiler::frontend::proto::TensorProto;
 
 /// `x → Relu → … → Relu → y` with `n` nodes, input of shape `dims`.
 fn relu_chain(path: &Path, n: usize, dims: &[i64], init: Option<TensorProto>) {
-    let name = |i: usize| {
-        if i == 0 {
-            "x".to_string()
-        } else if i == n {
-            "y".to_string()
-        } else {
-            format!("v{i}")
-        }
-    };
-    let node = (0..n)
-        .map(|i| NodeProto {
-            input: vec![name(i)],
-            output: vec![name(i + 1)],
-            name: Some(format!("r{i}")),
-            op_type: Some("Relu".into()),
-            ..Default::default()
-        })
+    let name = |i: usize| chain_name("x", i, n);
+    let nodes = (0..n)
+        .map(|i| node("Relu", &format!("r{i}"), &[&name(i)], &[&name(i + 1)]))
         .collect();
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("limits".into()),
-            node,
-            input: vec![value("x", dims)],
-            output: vec![value("y", dims)],
-            initializer: init.into_iter().collect(),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(path, m.encode_to_vec()).unwrap();
+    save(
+        path,
+        nodes,
+        vec![value("x", FLOAT, dims)],
+        vec![value("y", FLOAT, dims)],
+        init.into_iter().collect(),
+    );
 }
 
 #[test]

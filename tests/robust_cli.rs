@@ -8,88 +8,14 @@ use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::onnx::{assert_no_panic, chain_name, floats, node, save, value_sym as value};
 use common::{assert_usage_error, stderr, systole, tmpdir};
-use prost::Message;
-use systole_compiler::frontend::proto::{
-    tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto, GraphProto,
-    ModelProto, NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto,
-    ValueInfoProto,
-};
+use systole_compiler::frontend::proto::TensorProto;
 use systole_compiler::npy::npy_bytes;
 use systole_compiler::tensor::Tensor;
 
-/// A value of element type `elem` (ONNX code) whose dimensions are numbers or names.
-fn value(name: &str, elem: i32, dims: &[Result<i64, &str>]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|d| Dimension {
-                            value: Some(match d {
-                                Ok(v) => dimension::Value::DimValue(*v),
-                                Err(p) => dimension::Value::DimParam(p.to_string()),
-                            }),
-                            ..Default::default()
-                        })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
-    NodeProto {
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        name: Some(name.into()),
-        op_type: Some(op.into()),
-        ..Default::default()
-    }
-}
-
-fn save(
-    path: &Path,
-    nodes: Vec<NodeProto>,
-    inputs: Vec<ValueInfoProto>,
-    outputs: Vec<ValueInfoProto>,
-    init: Vec<TensorProto>,
-) {
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("robust".into()),
-            node: nodes,
-            input: inputs,
-            output: outputs,
-            initializer: init,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(path, m.encode_to_vec()).unwrap();
-}
-
 fn write_npy(path: &Path, t: &Tensor) {
     std::fs::write(path, npy_bytes(t).unwrap()).unwrap();
-}
-
-fn assert_no_panic(o: &std::process::Output) {
-    let e = stderr(o);
-    assert!(
-        !e.contains("panicked") && !e.contains("internal error") && o.status.code() != Some(101),
-        "{e}"
-    );
 }
 
 #[test]
@@ -405,22 +331,10 @@ fn an_output_of_many_unit_dimensions_is_written() {
 
 /// `x → Gemm → Relu → Relu → … → y`: every Relu asks for its input's sole producer.
 fn relu_chain(path: &Path, n: usize) {
-    let name = |i: usize| {
-        if i == n {
-            "y".to_string()
-        } else {
-            format!("v{i}")
-        }
-    };
+    let name = |i: usize| chain_name("v0", i, n);
     let mut nodes = vec![node("Gemm", "fc", &["x", "w"], &["v0"])];
     nodes.extend((0..n).map(|i| node("Relu", &format!("r{i}"), &[&name(i)], &[&name(i + 1)])));
-    let w = TensorProto {
-        name: Some("w".into()),
-        dims: vec![4, 4],
-        data_type: Some(1),
-        float_data: (0..16).map(|i| i as f32 - 8.0).collect(),
-        ..Default::default()
-    };
+    let w = floats("w", &[4, 4], (0..16).map(|i| i as f32 - 8.0).collect());
     save(
         path,
         nodes,

@@ -9,82 +9,16 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{assert_usage_error, stderr, systole, tmpdir};
-use prost::Message;
-use serde_json::{json, Value};
-use systole_compiler::frontend::proto::{
-    attribute_proto, tensor_shape_proto::dimension, tensor_shape_proto::Dimension, type_proto,
-    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
+use common::onnx::{
+    assert_no_panic, attr_float, attr_int, attr_ints, floats, ints, node_with, save, untyped, value,
 };
+use common::{assert_usage_error, stderr, systole, tmpdir};
+use serde_json::{json, Value};
+use systole_compiler::frontend::proto::{AttributeProto, TensorProto, ValueInfoProto};
 
-fn value(name: &str, elem: i32, dims: &[i64]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| Dimension {
-                            value: Some(dimension::Value::DimValue(d)),
-                            ..Default::default()
-                        })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, v: &[i64]) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: vec![v.len() as i64],
-        data_type: Some(7),
-        int64_data: v.to_vec(),
-        ..Default::default()
-    }
-}
-
+/// One node `op(inputs) -> y` over an input `x` of shape `x` and initializers.
 fn model(path: &Path, op: &str, inputs: &[&str], init: Vec<TensorProto>, x: &[i64]) {
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("hostile".into()),
-            node: vec![NodeProto {
-                input: inputs.iter().map(|s| s.to_string()).collect(),
-                output: vec!["y".into()],
-                name: Some("the_node".into()),
-                op_type: Some(op.into()),
-                ..Default::default()
-            }],
-            input: vec![value("x", 1, x)],
-            output: vec![ValueInfoProto {
-                name: Some("y".into()),
-                ..Default::default()
-            }],
-            initializer: init,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(path, m.encode_to_vec()).unwrap();
-}
-
-fn assert_no_panic(o: &std::process::Output) {
-    let e = stderr(o);
-    assert!(
-        o.status.code() != Some(101) && !e.contains("panicked") && !e.contains("internal error"),
-        "{e}"
-    );
+    node_model(path, op, vec![value("x", 1, x)], inputs, vec![], init);
 }
 
 #[test]
@@ -442,51 +376,8 @@ fn node_model(
     attrs: Vec<AttributeProto>,
     init: Vec<TensorProto>,
 ) {
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("hostile".into()),
-            node: vec![NodeProto {
-                input: names.iter().map(|s| s.to_string()).collect(),
-                output: vec!["y".into()],
-                name: Some("the_node".into()),
-                op_type: Some(op.into()),
-                attribute: attrs,
-                ..Default::default()
-            }],
-            input: inputs,
-            output: vec![ValueInfoProto {
-                name: Some("y".into()),
-                ..Default::default()
-            }],
-            initializer: init,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(path, m.encode_to_vec()).unwrap();
-}
-
-fn attr_ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(attribute_proto::AttributeType::Ints as i32),
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn attr_int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(attribute_proto::AttributeType::Int as i32),
-        i: Some(v),
-        ..Default::default()
-    }
+    let n = node_with(op, "the_node", names, &["y"], attrs);
+    save(path, vec![n], inputs, vec![untyped("y")], init);
 }
 
 /// Writes one case's model to the path.
@@ -575,13 +466,7 @@ fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
         (
             "nan-weight",
             Box::new(move |p: &Path| {
-                let w = TensorProto {
-                    name: Some("w".into()),
-                    dims: vec![2],
-                    data_type: Some(1),
-                    float_data: vec![1.0, f32::NAN],
-                    ..Default::default()
-                };
+                let w = floats("w", &[2], vec![1.0, f32::NAN]);
                 node_model(p, "Add", vec![x()], &["x", "w"], vec![], vec![w])
             }),
             vec!["tensor 'w'", "element 1 is NaN"],
@@ -627,12 +512,7 @@ fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
                     "LayerNormalization",
                     vec![x()],
                     &["x", "x"],
-                    vec![AttributeProto {
-                        name: Some("epsilon".into()),
-                        r#type: Some(attribute_proto::AttributeType::Float as i32),
-                        f: Some(-1e30),
-                        ..Default::default()
-                    }],
+                    vec![attr_float("epsilon", -1e30)],
                     vec![],
                 )
             }),

@@ -11,15 +11,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use common::onnx::{attr_ints as ints, floats, node_with, save, value, FLOAT};
 use common::{assert_usage_error, stderr, systole, tmpdir};
-use prost::Message;
 use serde_json::{json, Value};
-use systole_compiler::frontend::proto::{
-    attribute_proto,
-    tensor_shape_proto::{dimension, Dimension},
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto,
-    TensorShapeProto, TypeProto, ValueInfoProto,
-};
 
 /// The int8 digits CNN, quantized once for the whole file.
 fn cnn_sysq() -> &'static PathBuf {
@@ -109,78 +103,25 @@ fn an_edited_sysq_is_refused_by_compile_run_and_simulate() {
     }
 }
 
-fn value(name: &str, dims: &[i64]) -> ValueInfoProto {
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto {
-                    dim: dims
-                        .iter()
-                        .map(|&d| Dimension {
-                            value: Some(dimension::Value::DimValue(d)),
-                            ..Default::default()
-                        })
-                        .collect(),
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(attribute_proto::AttributeType::Ints as i32),
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-
 /// `x [1,1,4,4] → OP(pads = p) → y` (a Conv gets a 1×1×3×3 weight).
 fn padded(path: &Path, op: &str, p: i64) {
-    let mut input = vec!["x".to_string()];
+    let mut input = vec!["x"];
     let mut initializer = Vec::new();
     let kernel = if op == "Conv" {
-        input.push("w".into());
-        initializer.push(TensorProto {
-            name: Some("w".into()),
-            dims: vec![1, 1, 3, 3],
-            data_type: Some(1),
-            float_data: vec![0.5; 9],
-            ..Default::default()
-        });
+        input.push("w");
+        initializer.push(floats("w", &[1, 1, 3, 3], vec![0.5; 9]));
         [3, 3]
     } else {
         [2, 2]
     };
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("pads".into()),
-            node: vec![NodeProto {
-                input,
-                output: vec!["y".into()],
-                name: Some("the_node".into()),
-                op_type: Some(op.into()),
-                attribute: vec![ints("kernel_shape", &kernel), ints("pads", &[p, p, p, p])],
-                ..Default::default()
-            }],
-            input: vec![value("x", &[1, 1, 4, 4])],
-            output: vec![value("y", &[1, 1, 4, 4])],
-            initializer,
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    std::fs::write(path, m.encode_to_vec()).unwrap();
+    let attrs = vec![ints("kernel_shape", &kernel), ints("pads", &[p, p, p, p])];
+    save(
+        path,
+        vec![node_with(op, "the_node", &input, &["y"], attrs)],
+        vec![value("x", FLOAT, &[1, 1, 4, 4])],
+        vec![value("y", FLOAT, &[1, 1, 4, 4])],
+        initializer,
+    );
 }
 
 /// Pads of 2^63 − 1 wrapped `input + pads` to a small span: `run` printed zeros with exit 0.
