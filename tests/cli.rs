@@ -8,11 +8,8 @@ use common::{repo, systole};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use prost::Message;
-use systole_compiler::frontend::proto::{
-    self, tensor_shape_proto::dimension, type_proto, GraphProto, ModelProto, NodeProto,
-    OperatorSetIdProto, TensorShapeProto, TypeProto, ValueInfoProto,
-};
+use common::onnx::{save, value, FLOAT};
+use systole_compiler::frontend::proto::{self, NodeProto};
 use systole_compiler::npy::write_npy;
 use systole_compiler::Tensor;
 
@@ -44,27 +41,6 @@ fn tmpdir(tag: &str) -> PathBuf {
     d
 }
 
-fn vi(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| proto::tensor_shape_proto::Dimension {
-            value: Some(dimension::Value::DimValue(d)),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(1),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
 /// A model of one node reading `x` [2, 3] (and `initializers`) and writing `y` [2, 3], written
 /// to `dir/name.onnx`.
 fn model_of(
@@ -73,24 +49,14 @@ fn model_of(
     node: NodeProto,
     initializers: Vec<proto::TensorProto>,
 ) -> PathBuf {
-    let m = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            name: Some("g".into()),
-            node: vec![node],
-            initializer: initializers,
-            input: vec![vi("x", &[2, 3])],
-            output: vec![vi("y", &[2, 3])],
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
     let p = dir.join(format!("{name}.onnx"));
-    std::fs::write(&p, m.encode_to_vec()).unwrap();
+    save(
+        &p,
+        vec![node],
+        vec![value("x", FLOAT, &[2, 3])],
+        vec![value("y", FLOAT, &[2, 3])],
+        initializers,
+    );
     p
 }
 

@@ -316,15 +316,7 @@ fn a_build_whose_schedule_or_manifest_was_edited_is_refused() {
     let d = tmpdir("hostile-build");
     let sysq = mlp(&d);
     let build = d.join("build");
-    let o = systole(&[
-        "compile",
-        sysq.to_str().unwrap(),
-        "--hw",
-        "edge-8x8",
-        "-o",
-        build.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    common::compile_ok(&sysq, "edge-8x8", &build);
     let b = build.to_str().unwrap();
     let x = "models/data/digits_test_x.npy";
     let original = std::fs::read(build.join("schedule.json")).unwrap();
@@ -761,15 +753,7 @@ fn a_bad_description_in_a_build_names_its_path_once() {
     let d = tmpdir("hostile-build-hw");
     let sysq = mlp(&d);
     let build = d.join("build");
-    let o = systole(&[
-        "compile",
-        sysq.to_str().unwrap(),
-        "--hw",
-        "edge-8x8",
-        "-o",
-        build.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    common::compile_ok(&sysq, "edge-8x8", &build);
     tamper(&build, "hw.ron", b"(name: 3");
     let o = systole(&[
         "simulate",

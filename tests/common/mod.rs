@@ -56,3 +56,16 @@ pub fn quantize_mlp(sysq: &std::path::Path) {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Compiles `sysq` for `hw` into `out`; asserts success.
+pub fn compile_ok(sysq: &std::path::Path, hw: &str, out: &std::path::Path) {
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        hw,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
