@@ -794,3 +794,162 @@ fn sweep_labels_that_do_not_fit_name_their_file() {
         ],
     );
 }
+
+#[test]
+fn samples_of_no_elements_are_refused_before_a_histogram_hangs() {
+    let d = tmpdir("hostile-empty-sample");
+    let x = d.join("x.npy");
+    let t = systole_compiler::tensor::Tensor::f32(vec![1, 0], vec![]);
+    std::fs::write(&x, systole_compiler::npy::npy_bytes(&t).unwrap()).unwrap();
+    let o = systole(&[
+        "profile",
+        "models/digits_mlp.onnx",
+        "--calib",
+        x.to_str().unwrap(),
+        "-o",
+        d.join("p").to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["x.npy", "each sample holds no elements"]);
+}
+
+#[test]
+fn compile_outputs_through_odd_paths_land_in_the_directory_meant() {
+    let d = tmpdir("hostile-compile-paths");
+    let sysq = mlp(&d);
+    // Missing parents are made (the lock beside the directory used to need them).
+    let deep = d.join("a/b/c");
+    common::compile_ok(&sysq, "edge-8x8", &deep);
+    assert!(deep.join("manifest.json").is_file());
+    // A symlink to an empty directory: the build goes into the target, the link stays.
+    let target = d.join("target");
+    std::fs::create_dir_all(&target).unwrap();
+    let link = d.join("link");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    common::compile_ok(&sysq, "edge-8x8", &link);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(target.join("manifest.json").is_file());
+    // `dir/.` and `dir/sub/..` name `dir`.
+    let e = d.join("empty");
+    std::fs::create_dir_all(e.join("sub")).unwrap();
+    common::compile_ok(&sysq, "edge-8x8", &e.join("sub/.."));
+    assert!(e.join("manifest.json").is_file());
+    let e2 = d.join("empty2");
+    std::fs::create_dir_all(&e2).unwrap();
+    common::compile_ok(&sysq, "edge-8x8", &e2.join("."));
+    assert!(e2.join("manifest.json").is_file());
+    // A dangling symlink is refused with a message, not a bare `File exists`.
+    let dangling = d.join("dangling");
+    std::os::unix::fs::symlink(d.join("nowhere"), &dangling).unwrap();
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        dangling.to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &["dangling", "symlink to a path that does not exist"]);
+}
+
+#[test]
+fn a_float_run_that_overflows_fails_its_check() {
+    let d = tmpdir("hostile-overflow");
+    let x = d.join("huge.npy");
+    let t = systole_compiler::tensor::Tensor::f32(vec![2, 64], vec![3e38; 128]);
+    std::fs::write(&x, systole_compiler::npy::npy_bytes(&t).unwrap()).unwrap();
+    let y = d.join("y.npy");
+    let o = systole(&[
+        "run",
+        "models/digits_mlp.onnx",
+        "--input",
+        x.to_str().unwrap(),
+        "--output",
+        y.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("overflowed"), "{}", stderr(&o));
+    let labels = d.join("y2.npy");
+    let l = systole_compiler::tensor::Tensor::f32(vec![2], vec![0.0, 1.0]);
+    std::fs::write(&labels, systole_compiler::npy::npy_bytes(&l).unwrap()).unwrap();
+    let o = systole(&[
+        "eval",
+        "models/digits_mlp.onnx",
+        "--data",
+        x.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no accuracy is reported"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn flags_given_twice_or_without_their_partner_are_refused() {
+    let x = "models/data/digits_test_x.npy";
+    let o = systole(&[
+        "run",
+        "models/digits_mlp.onnx",
+        "--input",
+        &format!("input={x}"),
+        "--input",
+        &format!("input={x}"),
+    ]);
+    assert_usage_error(&o, &["input 'input' is given twice"]);
+    let d = tmpdir("hostile-flags");
+    let sysq = mlp(&d);
+    let s = sysq.to_str().unwrap();
+    let o = systole(&[
+        "simulate",
+        s,
+        "--hw",
+        "edge-8x8",
+        "--input",
+        x,
+        "--vcd-pes",
+        "all",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--vcd"), "{}", stderr(&o));
+    let o = systole(&[
+        "simulate", s, "--hw", "edge-8x8", "--input", x, "--batch", "1000",
+    ]);
+    assert_usage_error(&o, &["--batch 1000", "holds 360 sample(s)"]);
+}
+
+#[test]
+fn temporary_files_of_a_killed_run_are_removed_by_the_next() {
+    let d = tmpdir("hostile-stale-tmp");
+    let sysq = mlp(&d);
+    // The pid of a process that has ended: a child we waited for.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = d.join(format!(".c.csv.systole-tmp-{dead}-0"));
+    std::fs::write(&stale, "half a csv").unwrap();
+    let csv = d.join("c.csv");
+    let o = systole(&[
+        "simulate",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "--input",
+        "models/data/digits_test_x.npy",
+        "--batch",
+        "1",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(csv.is_file());
+    assert!(
+        !stale.exists(),
+        "the killed run's temporary file is still there"
+    );
+}

@@ -48,6 +48,17 @@ pub fn read_data_as_saved(path: &Path) -> Result<Tensor> {
             ),
         ));
     }
+    if t.shape.len() > 1 && t.shape[1..].contains(&0) {
+        // A sample of no elements: calibration histograms of it had infinite bounds and hung.
+        return Err(ferr(
+            path,
+            format!(
+                "each sample holds no elements (shape {:?}); expected at least one value per \
+                 sample",
+                t.shape
+            ),
+        ));
+    }
     require_finite(&t, path)?;
     Ok(t)
 }

@@ -139,6 +139,7 @@ impl AtomicFile {
             }
             stem = &stem[..cut];
         }
+        remove_stale_temps(&dest, stem);
         static SEQ: AtomicU64 = AtomicU64::new(0);
         let tmp = dest.with_file_name(format!(
             ".{stem}{TMP_MARK}{}-{}",
@@ -310,6 +311,44 @@ pub fn open_input(path: &Path, limit: u64, flag: Option<&str>) -> io::Result<(Fi
         return Err(too_big(m.len()));
     }
     Ok((f, m.len()))
+}
+
+/// Removes temporary files of `dest` left by runs that were killed (SIGKILL gives no chance to
+/// clean up): `.STEM.systole-tmp-PID-N` whose process no longer exists. A live process's file is
+/// left alone, so two runs writing one output do not disturb each other.
+fn remove_stale_temps(dest: &Path, stem: &str) {
+    let Some(dir) = dest.parent() else { return };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{stem}{TMP_MARK}");
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process with this id exists. Only Linux's `/proc` is asked; elsewhere every process
+/// counts as alive, so nothing is removed.
+fn process_alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") && Path::new("/proc/self").exists() {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
 }
 
 #[cfg(unix)]

@@ -111,6 +111,18 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
     let (kind, out) = run_any(&a.model, &x)?;
     let seconds = t0.elapsed().as_secs_f64();
+    // Top-1 of NaN scores is an arbitrary class: an accuracy computed from them is not one.
+    if let Some(i) = (0..out.len()).find(|&i| !out.data.get_f64(i).is_finite()) {
+        return Err(Failure {
+            code: 1,
+            msg: format!(
+                "{}: output element {i} is {}: the float arithmetic overflowed or divided by \
+                 zero, so no accuracy is reported",
+                a.model.display(),
+                out.data.get_f64(i)
+            ),
+        });
+    }
     let (correct, total) = top1(&out, &labels)
         .map_err(|e| Failure::usage(format!("--labels {}: {e}", a.labels.display())))?;
     let mut r = Report {

@@ -294,6 +294,12 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         } else {
             read_data(&b.path)?
         };
+        if inputs.contains_key(&name) {
+            return Err(Failure::usage(format!(
+                "--input {}: input '{name}' is given twice; expected one file per model input",
+                b.path.display()
+            )));
+        }
         inputs.insert(name, t);
     }
     if !a.no_passes {
@@ -403,6 +409,24 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             );
         } else {
             println!("float reference: {:.3} ms", seconds * 1e3);
+        }
+    }
+    // A NaN or infinite output is a result no one should use as if it were fine: the float
+    // arithmetic overflowed or divided by zero (huge inputs or weights, a negative variance).
+    // The outputs are written as computed (onnxruntime gives the same), and the run fails its
+    // check: exit 1, naming the first such element.
+    for n in &out_names {
+        let t = &outs[n];
+        if let Some(i) =
+            (0..t.len()).find(|&i| t.dtype().is_float() && !t.data.get_f64(i).is_finite())
+        {
+            eprintln!(
+                "error: output '{n}' element {i} is {}: the float arithmetic overflowed or \
+                 divided by zero (inputs or weights beyond float32's range, a zero or negative \
+                 variance, an empty reduction)",
+                t.data.get_f64(i)
+            );
+            return Ok(1);
         }
     }
     Ok(0)

@@ -54,7 +54,8 @@ pub struct Args {
     /// Closed-form engine: the same cycles, numerics from the reference.
     #[arg(long)]
     pub fast: bool,
-    /// Simulate only the first B samples of the input (the array's M is B × pixels).
+    /// Simulate only the first B samples of the input (the array's M is B × pixels); the input
+    /// must hold at least B.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub batch: Option<u64>,
     /// Write the output codes, dequantized, as .npy.
@@ -74,7 +75,7 @@ pub struct Args {
     #[arg(long)]
     pub vcd: Option<PathBuf>,
     /// PEs in the waveform: `corners` (default), `all`, or `ROW,COL;ROW,COL...`.
-    #[arg(long, default_value = "corners")]
+    #[arg(long, default_value = "corners", requires = "vcd")]
     pub vcd_pes: String,
     /// Print JSON: program, hw, engine, batch, rows, cols, dataflow, clock_mhz, layers[] (name,
     /// stage, unit, category, start_cycle, cycles, compute_cycles, stall_cycles, sram_stall_cycles, folds,
@@ -370,6 +371,13 @@ fn read_inputs(
         (Some(path), false) => {
             let mut x = read_data(path)?;
             if let Some(b) = batch {
+                let n = x.shape.first().copied().unwrap_or(1);
+                if b > n {
+                    return Err(Failure::usage(format!(
+                        "--batch {b}: {} holds {n} sample(s); expected at most {n}",
+                        path.display()
+                    )));
+                }
                 x = first_samples(x, b);
             }
             Ok(Input::Real(x))

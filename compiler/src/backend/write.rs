@@ -117,8 +117,41 @@ fn existing(dir: &Path) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// Writes `b` into `dir` (created if missing).
+/// The directory a build goes to, spelled so that staging beside it and renaming into place
+/// work: a symlink to a directory is followed (renaming over the link would replace the link),
+/// `out/.` and `out/sub/..` name the directory they resolve to, and missing parents are made.
+fn resolve_dir(dir: &Path) -> Result<PathBuf> {
+    let link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
+    if dir.exists() {
+        return std::fs::canonicalize(dir).map_err(|e| io(dir, e));
+    }
+    if link {
+        return Err(Error::File {
+            path: dir.to_path_buf(),
+            msg: "is a symlink to a path that does not exist; expected a directory, or a path \
+                  that does not exist yet"
+                .into(),
+        });
+    }
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name()) else {
+        return Err(Error::File {
+            path: dir.to_path_buf(),
+            msg: "does not name a directory to create; expected a path such as out/build".into(),
+        });
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    std::fs::create_dir_all(parent).map_err(|e| io(parent, e))?;
+    let parent = std::fs::canonicalize(parent).map_err(|e| io(parent, e))?;
+    Ok(parent.join(name))
+}
+
+/// Writes `b` into `dir` (created if missing, with its parents).
 pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
+    let dir = &resolve_dir(dir)?;
     if dir.exists() && !dir.is_dir() {
         return Err(Error::File {
             path: dir.to_path_buf(),
@@ -211,7 +244,12 @@ pub fn write(dir: &Path, b: &Build, force: bool) -> Result<WriteReport> {
         .filter(|f| !new.contains(f) && present.contains(f))
         .cloned()
         .collect();
-    let written = if present.is_empty() {
+    // Renaming a staged tree over the directory needs it empty: one holding only (empty)
+    // subdirectories takes the file-by-file path.
+    let no_entries = std::fs::read_dir(dir)
+        .map(|mut r| r.next().is_none())
+        .unwrap_or(false);
+    let written = if present.is_empty() && no_entries {
         let _ = std::fs::remove_file(&journal);
         write_whole(dir, b)?
     } else {

@@ -279,7 +279,8 @@ impl ScaleConfig {
         let ini = Ini::parse(text, path)?;
         let (run_name, _) = ini.get("general", "run_name")?;
         let ap = "architecture_presets";
-        let side = MAX_ARRAY_SIDE as u64;
+        // The description's hard cap, lowered by `--max-array-side` as for descriptions.
+        let side = (MAX_ARRAY_SIDE as u64).min(systole_hw::limits::MAX_ARRAY_SIDE.get());
         let kb_max = 1 << 20;
         let (df, df_line) = ini.get(ap, "Dataflow")?;
         let dataflow = match df {
