@@ -1,0 +1,54 @@
+"""Keras -> ONNX export shared by train_families.py and tiny_models.py (tf2onnx, opset 13).
+
+The same recipe as train_cnn.py: tf2onnx `from_keras` with `inputs_as_nchw` for image inputs,
+BatchNormalization kept as an op (tf2onnx's back-to-back Conv+BN fusion rule is dropped so that
+Systole's own BN-folding pass does it), the unused `ai.onnx.ml` opset import removed, the batch
+dimension made the symbolic `N`, and `onnx.checker` (full check) run before saving.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+
+sys.path.insert(0, os.path.dirname(__file__))
+from digits_data import describe, set_batch_dim_param  # noqa: E402
+
+OPSET = 13
+
+
+def export(model: tf.keras.Model, shape_nhwc, path: str, doc: str, nchw: bool = True) -> onnx.ModelProto:
+    """Export `model` (input named "input", shape [None, *shape_nhwc]) to `path`."""
+    spec = [tf.TensorSpec([None, *shape_nhwc], tf.float32, name="input")]
+    from tf2onnx.optimizer import back_to_back_optimizer as b2b
+    b2b._func_map.pop(("Conv", "BatchNormalization"), None)
+    m, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=OPSET,
+                                      inputs_as_nchw=["input"] if nchw else None)
+    used = {n.domain for n in m.graph.node}
+    keep = [o for o in m.opset_import if o.domain in ("", "ai.onnx") or o.domain in used]
+    del m.opset_import[:]
+    m.opset_import.extend(keep)
+    set_batch_dim_param(m)
+    m.doc_string = doc
+    onnx.checker.check_model(m, full_check=True)
+    onnx.save(m, path)
+    print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes, params "
+          f"{model.count_params()}, {describe(m, strict=False)}")
+    print("  node order:", " ".join(n.op_type for n in m.graph.node))
+    return m
+
+
+def ort_run(path: str, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    inp, out = sess.get_inputs()[0], sess.get_outputs()[0]
+    return sess.run([out.name], {inp.name: x})[0].astype(np.float32)
+
+
+def op_counts(m: onnx.ModelProto) -> dict:
+    return dict(sorted(Counter(n.op_type for n in m.graph.node).items()))
