@@ -8,6 +8,7 @@ dimension made the symbolic `N`, and `onnx.checker` (full check) run before savi
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections import Counter
 
@@ -35,6 +36,7 @@ def export(model: tf.keras.Model, shape_nhwc, path: str, doc: str, nchw: bool = 
     del m.opset_import[:]
     m.opset_import.extend(keep)
     set_batch_dim_param(m)
+    canonical_names(m)
     m.doc_string = doc
     onnx.checker.check_model(m, full_check=True)
     onnx.save(m, path)
@@ -42,6 +44,54 @@ def export(model: tf.keras.Model, shape_nhwc, path: str, doc: str, nchw: bool = 
           f"{model.count_params()}, {describe(m, strict=False)}")
     print("  node order:", " ".join(n.op_type for n in m.graph.node))
     return m
+
+
+def canonical_names(m: onnx.ModelProto) -> None:
+    """Renumber tf2onnx's generated suffixes (`name__123`) in order of first use and sort the
+    initializers by first use. tf2onnx draws those numbers from a process-global counter whose
+    values vary from run to run, so without this two exports of the same weights differ in bytes."""
+    g = m.graph
+    # tf2onnx merges equal constants and keeps the name of one of them, chosen in set order:
+    # call an initializer read by several inputs `shared_const` instead.
+    uses: dict[str, int] = {}
+    for n in g.node:
+        for x in n.input:
+            uses[x] = uses.get(x, 0) + 1
+    shared = {t.name: f"shared_const__{k}" for k, t in enumerate(g.initializer)
+              if uses.get(t.name, 0) > 1}
+    for t in g.initializer:
+        t.name = shared.get(t.name, t.name)
+    for n in g.node:
+        for i, x in enumerate(n.input):
+            n.input[i] = shared.get(x, x)
+    mapping: dict[str, str] = {}
+    counter = iter(range(1, 1 << 30))
+
+    def canon(name: str) -> str:
+        if not name or not re.search(r"__\d+", name):
+            return name
+        if name not in mapping:
+            mapping[name] = re.sub(r"__\d+", lambda _: f"__{next(counter)}", name)
+        return mapping[name]
+
+    order: list[str] = []
+    for n in g.node:
+        n.name = canon(n.name)
+        for i, x in enumerate(n.input):
+            n.input[i] = canon(x)
+            order.append(n.input[i])
+        for i, x in enumerate(n.output):
+            n.output[i] = canon(x)
+    for vi in list(g.input) + list(g.output) + list(g.value_info):
+        vi.name = canon(vi.name)
+    first = {name: k for k, name in reversed(list(enumerate(order)))}
+    inits = list(g.initializer)
+    for t in inits:
+        t.name = canon(t.name)
+    inits.sort(key=lambda t: (first.get(t.name, len(order)), t.name))
+    del g.initializer[:]
+    g.initializer.extend(inits)
+    assert len(set(mapping.values())) == len(mapping), "canonical names collide"
 
 
 def ort_run(path: str, x: np.ndarray) -> np.ndarray:

@@ -195,6 +195,8 @@ def main(names) -> None:
     for name in names:
         build, shape, nchw, n, kind = MODELS[name]
         seed = list(MODELS).index(name)
+        # fresh Keras name counters (layer names, hence ONNX names, do not depend on what ran before)
+        tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(seed)
         rng = np.random.default_rng(seed)
         model = build()

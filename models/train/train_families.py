@@ -133,6 +133,8 @@ def main(names) -> None:
     summary = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
     for name in names:
         build, what = MODELS[name]
+        # fresh Keras name counters (layer names, hence ONNX names, do not depend on what ran before)
+        tf.keras.backend.clear_session()
         tf.keras.utils.set_random_seed(0)
         model = build()
         model.compile(optimizer=tf.keras.optimizers.Adam(2e-3),
