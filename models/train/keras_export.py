@@ -64,6 +64,31 @@ def canonical_names(m: onnx.ModelProto) -> None:
     for n in g.node:
         for i, x in enumerate(n.input):
             n.input[i] = shared.get(x, x)
+    # tf2onnx names a DepthwiseConv2D+BiasAdd it fuses into one Conv `Conv__N` (output
+    # `Conv__M:0`): name it after its Keras layer, read off the bias (`<layer>/BiasAdd/...`).
+    node_names = {n.name for n in g.node}
+    values = {x for n in g.node for x in list(n.input) + list(n.output)}
+    for n in g.node:
+        if "/" in n.name or not n.output:
+            continue
+        bias = next((x for x in n.input if x.endswith("/BiasAdd/ReadVariableOp:0")), None)
+        if bias is None:
+            continue
+        base = bias[: -len("/ReadVariableOp:0")]
+        if base not in node_names:
+            node_names.add(base)
+            n.name = base
+        old, new = n.output[0], base + ":0"
+        if "/" not in old and new not in values:
+            values.add(new)
+            for c in g.node:
+                for i, x in enumerate(c.input):
+                    if x == old:
+                        c.input[i] = new
+            for vi in g.output:
+                if vi.name == old:
+                    vi.name = new
+            n.output[0] = new
     mapping: dict[str, str] = {}
     counter = iter(range(1, 1 << 30))
 
