@@ -25,7 +25,14 @@ CASES = [
     # QDQ models of models/train/qat_cnn.py (4-bit weights, 8-bit activations)
     ("digits_cnn_qat4.onnx", "digits_test_x_img.npy", "digits_cnn_qat4_ort_test.npy", 0.9872),
     ("digits_cnn_ptq4.onnx", "digits_test_x_img.npy", "digits_cnn_ptq4_ort_test.npy", 0.97),
+    # CNN families of models/train/train_families.py on digits upsampled to 16x16 (issue 20)
+    ("digits_resnet.onnx", "digits16_test_x_img.npy", "digits_resnet_ort_test.npy", 0.97),
+    ("digits_mobilenet.onnx", "digits16_test_x_img.npy", "digits_mobilenet_ort_test.npy", 0.97),
+    ("digits_dscnn.onnx", "digits16_test_x_img.npy", "digits_dscnn_ort_test.npy", 0.97),
 ]
+# MLPerf Tiny reference nets with random weights (models/train/tiny_models.py): no labels, only
+# the stored outputs on the stored inputs (models/tiny/<name>_x.npy, <name>_ort.npy).
+TINY = ["resnet8", "dscnn", "mobilenet_v1_025", "fc_autoencoder"]
 
 
 def main() -> int:
@@ -51,6 +58,22 @@ def main() -> int:
         print(f"  input {inp.name} {inp.shape} {inp.type} -> output {out.name} {out.shape}")
         print(f"  test accuracy {acc:.4f} ({int((got.argmax(1) == y).sum())}/{len(y)}), "
               f"target {target}; max |ort - {ref_file}| {diff:.2e}  {'OK' if good else 'FAIL'}")
+    for name in TINY:
+        path = os.path.join(MODELS, "tiny", f"{name}.onnx")
+        m = onnx.load(path)
+        onnx.checker.check_model(m, full_check=True)
+        ops = dict(sorted(Counter(n.op_type for n in m.graph.node).items()))
+        x = np.load(os.path.join(MODELS, "tiny", f"{name}_x.npy"))
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        inp, out = sess.get_inputs()[0], sess.get_outputs()[0]
+        got = sess.run([out.name], {inp.name: x})[0]
+        ref = np.load(os.path.join(MODELS, "tiny", f"{name}_ort.npy"))
+        diff = float(np.abs(got - ref).max())
+        good = diff <= 1e-5
+        ok &= good
+        print(f"tiny/{name}.onnx: {os.path.getsize(path)} B, ops {ops}")
+        print(f"  input {inp.name} {inp.shape} -> output {out.name} {out.shape}; "
+              f"max |ort - {name}_ort.npy| {diff:.2e}  {'OK' if good else 'FAIL'}")
     return 0 if ok else 1
 
 

@@ -7,8 +7,14 @@
 #   models/digits_cnn.onnx  + models/data/digits_cnn_ort_test.npy   (train_cnn.py)
 #   models/digits_cnn_qat4.onnx, models/digits_cnn_ptq4.onnx + models/data/digits_cnn_qat4.json
 #                                      (qat_cnn.py: 4-bit QAT fine-tune of digits_cnn.onnx, QDQ export)
-# Usage: models/train/train.sh [STEP...]   STEP = mlp | cnn | qat (default: all three, in order;
-# qat starts from the committed models/digits_cnn.onnx, so it can run alone).
+#   models/digits_{resnet,mobilenet,dscnn}.onnx + models/data/digits_{resnet,mobilenet,dscnn}_ort_test.npy,
+#   models/data/digits16_{test,calib}_x_img.npy + models/data/digits_families.json
+#                                      (train_families.py: CNN families on digits upsampled to 16x16)
+#   models/tiny/{resnet8,dscnn,mobilenet_v1_025,fc_autoencoder}.onnx + <name>_x.npy + <name>_ort.npy
+#   + models/tiny/tiny.json            (tiny_models.py: MLPerf Tiny reference nets, random weights)
+# Usage: models/train/train.sh [STEP...]   STEP = mlp | cnn | qat | families | tiny (default: all
+# five, in order; qat starts from the committed models/digits_cnn.onnx, so it can run alone;
+# families and tiny need no other step).
 # Re-verify afterwards with the oracle venv: .cache/venv/bin/python models/train/check_ort.py
 set -euo pipefail
 
@@ -20,11 +26,11 @@ REQ="$REPO/models/train/requirements.txt"
 log() { echo "train: $*" >&2; }
 
 steps=("$@")
-[[ ${#steps[@]} -eq 0 ]] && steps=(mlp cnn qat)
+[[ ${#steps[@]} -eq 0 ]] && steps=(mlp cnn qat families tiny)
 for s in "${steps[@]}"; do
   case "$s" in
-    mlp|cnn|qat) ;;
-    *) echo "train: unknown step '$s' (mlp, cnn, qat)" >&2; exit 2 ;;
+    mlp|cnn|qat|families|tiny) ;;
+    *) echo "train: unknown step '$s' (mlp, cnn, qat, families, tiny)" >&2; exit 2 ;;
   esac
 done
 
@@ -44,6 +50,12 @@ for s in "${steps[@]}"; do
     qat)
       log "4-bit QAT of digits_cnn (tensorflow-cpu fake-quant fine-tune, QDQ export with onnx.helper)"
       "$VENV/bin/python" -W ignore "$REPO/models/train/qat_cnn.py" ;;
+    families)
+      log "training digits_resnet, digits_mobilenet, digits_dscnn on 16x16 digits (tensorflow-cpu + tf2onnx)"
+      "$VENV/bin/python" -W ignore "$REPO/models/train/train_families.py" ;;
+    tiny)
+      log "MLPerf Tiny reference nets with random weights (tensorflow-cpu + tf2onnx)"
+      "$VENV/bin/python" -W ignore "$REPO/models/train/tiny_models.py" ;;
   esac
 done
 log "done"
