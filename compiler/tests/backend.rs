@@ -2,11 +2,14 @@
 //! plus the readable ones, and independent readers that rebuild the weights from the bank ROMs
 //! and the schedule from the instruction ROM.
 
+mod common;
+
+use common::{load_optimized, quantize};
+
 use std::path::{Path, PathBuf};
 
 use systole_compiler::backend::isa::{op, Word, FLAG_ACCUMULATE, FLAG_FINISH};
 use systole_compiler::backend::{build, Build, Inputs};
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::{Program, StageKind};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_npy;

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::flow::{argmax_rows, load_optimized, run_float, run_quantized, top1};
 use systole_compiler::npy::{read_data, read_npy};
 use systole_compiler::sysq::SysqFile;
 use systole_compiler::Tensor;
+use systole_flow::flow::{argmax_rows, load_optimized, run_float, run_quantized, top1};
 
 use super::io::print_json;
 use super::Failure;

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::flow::{load_for_quantize, run_float};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_data;
 use systole_compiler::quant::calibrate::calibrate;
-use systole_compiler::quant::profile::{profile, ActProfile};
 use systole_compiler::quant::spec::WeightSpec;
+use systole_flow::flow::{load_for_quantize, run_float};
+use systole_flow::profile::{profile, ActProfile};
 
 use super::io::print_json;
 use super::Failure;

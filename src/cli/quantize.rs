@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use serde::Serialize;
 use systole_compiler::files::write as write_file;
-use systole_compiler::flow::{load_for_quantize, load_optimized, run_float};
 use systole_compiler::fxir::{dump, Program, StageKind};
 use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::lower::{lower, Prune, QuantConfig};
@@ -14,11 +13,12 @@ use systole_compiler::npy::read_data;
 use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
 use systole_compiler::quant::budget::Budget;
 use systole_compiler::quant::calibrate::{calibrate, collect_hessians};
-use systole_compiler::quant::sensitivity::{analyze, score};
 use systole_compiler::quant::spec::{ActSpec, WeightSpec};
 use systole_compiler::quant::threshold::Method;
 use systole_compiler::quant::Rounding;
 use systole_compiler::sysq::{Provenance, SysqFile};
+use systole_flow::flow::{load_for_quantize, load_optimized, run_float};
+use systole_flow::sensitivity::{analyze, score};
 
 use super::io::print_json;
 use super::Failure;
@@ -612,10 +612,10 @@ fn encoder_main(
     t0: Instant,
 ) -> Result<i32, Failure> {
     use systole_compiler::frontend::load_model;
-    use systole_compiler::text::dataset::SentenceSet;
-    use systole_compiler::text::embed::Encoder;
-    use systole_compiler::text::quantize::quantize_encoder;
-    use systole_compiler::text::tokenize::Tokenizer;
+    use systole_flow::text::dataset::SentenceSet;
+    use systole_flow::text::embed::Encoder;
+    use systole_flow::text::quantize::quantize_encoder;
+    use systole_flow::text::tokenize::Tokenizer;
     if a.budget.is_some() || a.alloc.is_some() || a.write_alloc.is_some() || a.max_drop.is_some() {
         return Err(Failure::usage(
             "--budget, --alloc, --write-alloc and --max-drop are not available with --calib-sentences yet",

@@ -76,7 +76,7 @@ fn top1(
     labels: &Tensor,
     path: &std::path::Path,
 ) -> Result<(usize, usize), Failure> {
-    systole_compiler::flow::top1(probs, labels)
+    systole_flow::flow::top1(probs, labels)
         .map_err(|e| Failure::usage(format!("--labels {}: {e}", path.display())))
 }
 

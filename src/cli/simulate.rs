@@ -199,7 +199,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     }
     if let Some(dir) = &a.plot_dir {
         let labels: Vec<String> = r.layers.iter().map(|l| short(&l.name)).collect();
-        let cycles = systole_compiler::plot::grouped_bars(
+        let cycles = systole_flow::plot::grouped_bars(
             &format!("{} on {}: cycles per layer", r.program, r.hw),
             "cycles",
             &labels,
@@ -215,7 +215,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             ],
             true,
         )?;
-        let util = systole_compiler::plot::grouped_bars(
+        let util = systole_flow::plot::grouped_bars(
             &format!("{} on {}: array utilization", r.program, r.hw),
             "%",
             &labels,
@@ -364,7 +364,7 @@ fn read_inputs(
     prog: &systole_compiler::fxir::Program,
     batch: Option<usize>,
 ) -> Result<Input, Failure> {
-    use systole_compiler::text::{dataset::SentenceSet, quantize, tokenize::Tokenizer};
+    use systole_flow::text::{dataset::SentenceSet, quantize, tokenize::Tokenizer};
     let encoder = !prog.int_inputs.is_empty();
     match (&a.input, encoder) {
         (Some(path), false) => {
@@ -449,7 +449,7 @@ fn category_plot(prog: &systole_compiler::fxir::Program, r: &SimReport) -> Resul
             (c.name().to_string(), per_block)
         })
         .collect();
-    Ok(systole_compiler::plot::grouped_bars(
+    Ok(systole_flow::plot::grouped_bars(
         &format!(
             "{} on {}, batch {}: cycles per encoder block by category",
             r.program, r.hw, r.batch

@@ -1,13 +1,13 @@
 //! `systole sweep`: size an accelerator for a model over a design space (library:
-//! `systole_sim::sweep`; cost models: `systole_hw::cost`), and `systole sweep merge` for shards.
+//! `systole_flow::sweep`; cost models: `systole_hw::cost`), and `systole sweep merge` for shards.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use systole_compiler::npy::{read_data, read_npy};
+use systole_flow::sweep::{self, alloc, Objective, Run, Shard, Space, Summary};
 use systole_hw::cost::Target;
-use systole_sim::sweep::{self, alloc, Objective, Run, Shard, Space, Summary};
 
 use super::eval::is_sysq;
 use super::io::print_json;

@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::frontend::load_model;
-use crate::fxir::Program;
-use crate::ir::Graph;
-use crate::lower::{lower, QuantConfig};
-use crate::passes::{run_pipeline, PipelineOptions};
-use crate::quant::calibrate::{calibrate, check_data, Calibration};
-use crate::reference::{int, interp};
-use crate::tensor::Tensor;
-use crate::{Error, Result};
+use systole_compiler::frontend::load_model;
+use systole_compiler::fxir::Program;
+use systole_compiler::ir::Graph;
+use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::passes::{run_pipeline, PipelineOptions};
+use systole_compiler::quant::calibrate::{calibrate, check_data, Calibration};
+use systole_compiler::reference::{int, interp};
+use systole_compiler::tensor::Tensor;
+use systole_compiler::{Error, Result};
 
 /// Loads an ONNX model and runs the whole pass pipeline on it.
 pub fn load_optimized(path: &Path) -> Result<Graph> {
@@ -21,12 +21,12 @@ pub fn load_optimized(path: &Path) -> Result<Graph> {
     Ok(g)
 }
 
-/// Loads a model for quantization: the [`QUANTIZE_PREP`](crate::passes::QUANTIZE_PREP) passes
+/// Loads a model for quantization: the [`QUANTIZE_PREP`](systole_compiler::passes::QUANTIZE_PREP) passes
 /// (QDQ pairs become annotations), then the pipeline.
 pub fn load_for_quantize(path: &Path) -> Result<Graph> {
     let mut g = load_model(path)?;
     check_biases(&g)?;
-    for p in crate::passes::QUANTIZE_PREP {
+    for p in systole_compiler::passes::QUANTIZE_PREP {
         (p.run)(&mut g)?;
     }
     run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
@@ -39,9 +39,9 @@ pub fn load_for_quantize(path: &Path) -> Result<Graph> {
 /// Add that follows a MatMul, Gemm or Conv. Lowering checks again (`lower::gemm`) for graphs
 /// that come in already optimized.
 fn check_biases(g: &Graph) -> Result<()> {
-    use crate::ir::op::BinaryOp;
-    use crate::ir::Op;
-    let is_layer = |v: crate::ir::ValueId| {
+    use systole_compiler::ir::op::BinaryOp;
+    use systole_compiler::ir::Op;
+    let is_layer = |v: systole_compiler::ir::ValueId| {
         g.value(v)
             .producer
             .is_some_and(|p| matches!(g.node(p).op, Op::MatMul { .. } | Op::Gemm(_) | Op::Conv(_)))
@@ -61,8 +61,10 @@ fn check_biases(g: &Graph) -> Result<()> {
             _ => None,
         };
         if let Some((v, t)) = bias.and_then(|v| g.const_of(v).map(|t| (v, t))) {
-            if t.dtype() == crate::DType::F32 || t.dtype() == crate::DType::F64 {
-                crate::lower::check_finite_bias(
+            if t.dtype() == systole_compiler::DType::F32
+                || t.dtype() == systole_compiler::DType::F64
+            {
+                systole_compiler::lower::check_finite_bias(
                     &n.name,
                     n.op.name(),
                     &g.value(v).name,
@@ -162,7 +164,7 @@ pub fn quantize(
 ) -> Result<(Program, Calibration)> {
     let mut cal = calibrate(g, calib, 64, progress)?;
     if cfg.gptq || cfg.adaround || cfg.bias_correction {
-        cal.hessians = crate::quant::calibrate::collect_hessians(g, calib, 64)?;
+        cal.hessians = systole_compiler::quant::calibrate::collect_hessians(g, calib, 64)?;
     }
     let p = lower(g, &cal, cfg)?;
     Ok((p, cal))
@@ -175,7 +177,7 @@ pub fn quantize(
 /// `what` is the verb ("compile"). `simulate` and `sweep` take the encoder stages and dynamic
 /// programs (both engines).
 pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
-    use crate::fxir::{StageKind, VectorOp};
+    use systole_compiler::fxir::{StageKind, VectorOp};
     check_static_program(p, what)?;
     let unsupported = p.stages.iter().find(|st| {
         matches!(
@@ -196,9 +198,9 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
                 "{what} does not take the transformer encoder stages yet: stage '{}' is {}; `systole simulate` runs it (docs/transformers.md, Simulation)",
                 st.name,
                 match &st.kind {
-                    crate::fxir::StageKind::MatMul(m) if m.weights.is_some() => "a row-major linear layer",
-                    crate::fxir::StageKind::MatMul(_) => "an activation x activation matmul",
-                    crate::fxir::StageKind::Embed(_) => "an embedding lookup",
+                    systole_compiler::fxir::StageKind::MatMul(m) if m.weights.is_some() => "a row-major linear layer",
+                    systole_compiler::fxir::StageKind::MatMul(_) => "an activation x activation matmul",
+                    systole_compiler::fxir::StageKind::Embed(_) => "an embedding lookup",
                     _ => "an encoder vector op (add, layernorm, gelu, masked softmax)",
                 }
             ),
@@ -215,7 +217,7 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
 /// first such stage. `compile` (and so the RTL paths) calls it; `simulate` and `sweep` run
 /// dynamic programs on the simulator's engines.
 pub fn check_static_program(p: &Program, what: &str) -> Result<()> {
-    use crate::fxir::{StageKind, VectorOp};
+    use systole_compiler::fxir::{StageKind, VectorOp};
     let dynamic = p.stages.iter().find(|st| {
         matches!(
             st.kind,

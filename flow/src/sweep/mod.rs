@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use systole_compiler::Tensor;
 use systole_hw::cost::Target;
 
-use crate::error::{Result, SimError};
 use store::{Meta, Sink};
+use systole_sim::{Result, SimError};
 
 /// Which part of the space a run covers: points with `index % count == index_of_shard`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,10 +313,10 @@ pub enum SweepBatch {
 }
 
 impl SweepBatch {
-    pub fn inputs(&self) -> crate::model::Inputs<'_> {
+    pub fn inputs(&self) -> systole_sim::model::Inputs<'_> {
         match self {
-            SweepBatch::Real(x) => crate::model::Inputs::Real(x),
-            SweepBatch::Int { codes, batch } => crate::model::Inputs::Int {
+            SweepBatch::Real(x) => systole_sim::model::Inputs::Real(x),
+            SweepBatch::Int { codes, batch } => systole_sim::model::Inputs::Int {
                 codes,
                 batch: *batch,
             },

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use systole_compiler::error::{Error, Result};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sentence {
@@ -26,7 +26,7 @@ const HEADER: &str = "id\tsplit\tpair\ttext";
 
 impl SentenceSet {
     pub fn read(path: &Path) -> Result<SentenceSet> {
-        let text = crate::files::read_string(path)?;
+        let text = systole_compiler::files::read_string(path)?;
         SentenceSet::parse(&text).map_err(|msg| Error::File {
             path: path.to_path_buf(),
             msg,

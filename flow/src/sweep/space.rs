@@ -8,7 +8,7 @@ use systole_hw::description::{
 };
 use systole_hw::{Accelerator, Buffer, Buffers, Dataflow, Dram, MAX_ARRAY_SIDE};
 
-use crate::error::{Result, SimError};
+use systole_sim::{Result, SimError};
 
 /// One bit-width allocation: formats as `systole quantize` reads them (`--weights`, `--acts`),
 /// or, with `avg_bits`, the quantizer's per-layer allocation under that budget (`--budget

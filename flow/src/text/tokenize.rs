@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use systole_compiler::error::{Error, Result};
 
 /// A batch of token ids and attention masks, padded on the right to `seq` with id 0.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +40,7 @@ impl Tokenizer {
     pub fn from_file(path: &Path) -> Result<Tokenizer> {
         // Read through the bounded reader (a regular file, at most --max-file-bytes), then
         // parsed from memory: the tokenizers crate would read a FIFO or /dev/zero forever.
-        let bytes = crate::files::read(path)?;
+        let bytes = systole_compiler::files::read(path)?;
         let mut inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| Error::File {
             path: path.to_path_buf(),
             msg: format!("not a tokenizer.json the tokenizers crate reads: {e}"),

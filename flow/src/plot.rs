@@ -3,8 +3,8 @@
 
 use plotters::prelude::*;
 
-fn err<E: std::fmt::Display>(e: E) -> crate::Error {
-    crate::Error::Invalid(format!("plot: {e}"))
+fn err<E: std::fmt::Display>(e: E) -> systole_compiler::Error {
+    systole_compiler::Error::Invalid(format!("plot: {e}"))
 }
 
 /// Grouped bars: one group per label, one bar per series; `log` draws the value axis in log10.
@@ -14,7 +14,7 @@ pub fn grouped_bars(
     labels: &[String],
     series: &[(String, Vec<f64>)],
     log: bool,
-) -> crate::Result<String> {
+) -> systole_compiler::Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 480)).into_drawing_area();
@@ -91,7 +91,7 @@ pub fn histogram(
     hi: f64,
     counts: &[u64],
     marks: &[(String, f64)],
-) -> crate::Result<String> {
+) -> systole_compiler::Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 400)).into_drawing_area();
@@ -158,7 +158,7 @@ pub fn xy_log(
     x_label: &str,
     y_label: &str,
     series: &[Series],
-) -> crate::Result<String> {
+) -> systole_compiler::Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 600)).into_drawing_area();

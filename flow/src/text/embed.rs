@@ -13,11 +13,11 @@ use std::time::Instant;
 
 use super::pool::mean_pool;
 use super::tokenize::Batch;
-use crate::error::{Error, Result};
-use crate::ir::{Graph, Op, ValueId};
-use crate::passes::{self, bind_dims, PipelineOptions};
-use crate::reference::interp;
-use crate::tensor::{DType, Tensor};
+use systole_compiler::error::{Error, Result};
+use systole_compiler::ir::{Graph, Op, ValueId};
+use systole_compiler::passes::{self, bind_dims, PipelineOptions};
+use systole_compiler::reference::interp;
+use systole_compiler::tensor::{DType, Tensor};
 
 /// What the encoder's graph looks like to the embedder.
 pub struct Encoder {

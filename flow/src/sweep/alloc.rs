@@ -4,19 +4,19 @@
 
 use std::path::Path;
 
-use systole_compiler::flow::{load_for_quantize, run_float, run_quantized, top1};
+use crate::flow::{load_for_quantize, run_float, run_quantized, top1};
+use crate::sensitivity::analyze;
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::{lower, QuantConfig};
 use systole_compiler::quant::bitalloc::solve;
 use systole_compiler::quant::calibrate::calibrate;
-use systole_compiler::quant::sensitivity::analyze;
 use systole_compiler::quant::spec::WeightSpec;
 use systole_compiler::sysq::{Provenance, SysqFile};
 use systole_compiler::Tensor;
 
 use super::eval::Alloc;
 use super::space::{Bits, DEFAULT_CANDIDATES};
-use crate::error::{Result, SimError};
+use systole_sim::{Result, SimError};
 
 /// Labelled evaluation data.
 pub struct EvalData<'a> {

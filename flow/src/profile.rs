@@ -1,18 +1,18 @@
 //! `systole profile`: per-layer sensitivity to each candidate weight format, and the histograms
 //! behind the activation thresholds, as a table and SVG plots.
 
-use super::bitalloc::Layer;
-use super::budget::{Budget, DEFAULT_DSP_PART};
-use super::calibrate::{Calibration, BINS};
-use super::sensitivity::analyze;
-use super::spec::WeightSpec;
-use super::threshold::{threshold, Method};
-use crate::fxir::StageKind;
-use crate::ir::Graph;
-use crate::lower::{lower, QuantConfig};
 use crate::plot;
-use crate::tensor::Tensor;
-use crate::{Error, Result};
+use crate::sensitivity::analyze;
+use systole_compiler::fxir::StageKind;
+use systole_compiler::ir::Graph;
+use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::quant::bitalloc::Layer;
+use systole_compiler::quant::budget::{Budget, DEFAULT_DSP_PART};
+use systole_compiler::quant::calibrate::{Calibration, BINS};
+use systole_compiler::quant::spec::WeightSpec;
+use systole_compiler::quant::threshold::{threshold, Method};
+use systole_compiler::tensor::Tensor;
+use systole_compiler::{Error, Result};
 
 /// Thresholds of one calibrated activation.
 #[derive(Debug, Clone, serde::Serialize)]

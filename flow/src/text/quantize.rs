@@ -7,19 +7,21 @@ use std::collections::BTreeMap;
 use super::embed::Encoder;
 use super::pool::mean_pool;
 use super::tokenize::{Batch, Tokenizer};
-use crate::error::{Error, Result};
-use crate::fxir::Program;
-use crate::lower::{lower, QuantConfig};
-use crate::quant::calibrate::{feed_hessians, hessian_readers, Calibration, TensorStats};
-use crate::quant::smooth;
-use crate::reference::{int, interp};
-use crate::tensor::Tensor;
+use systole_compiler::error::{Error, Result};
+use systole_compiler::fxir::Program;
+use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::quant::calibrate::{
+    feed_hessians, hessian_readers, Calibration, TensorStats,
+};
+use systole_compiler::quant::smooth;
+use systole_compiler::reference::{int, interp};
+use systole_compiler::tensor::Tensor;
 
 /// Sentences per calibration run of the float reference.
 pub const CALIB_BATCH: usize = 32;
 
 /// Activation statistics (and `XᵀX` of each linear layer when `hessians`) over `texts`, padded
-/// to `seq` tokens, from the float reference. Two passes like [`crate::quant::calibrate::calibrate`].
+/// to `seq` tokens, from the float reference. Two passes like [`systole_compiler::quant::calibrate::calibrate`].
 pub fn calibrate_encoder(
     enc: &mut Encoder,
     tok: &Tokenizer,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::eval::Record;
-use crate::error::{Result, SimError};
+use systole_sim::{Result, SimError};
 
 /// `format` of `sweep.json`.
 pub const FORMAT: &str = "systole-sweep-1";
