@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::error::{FlowError, Result};
 use systole_compiler::frontend::load_model;
 use systole_compiler::fxir::Program;
 use systole_compiler::ir::Graph;
@@ -12,7 +13,6 @@ use systole_compiler::passes::{run_pipeline, PipelineOptions};
 use systole_compiler::quant::calibrate::{calibrate, check_data, Calibration};
 use systole_compiler::reference::{int, interp};
 use systole_compiler::tensor::Tensor;
-use systole_compiler::{Error, Result};
 
 /// Loads an ONNX model and runs the whole pass pipeline on it.
 pub fn load_optimized(path: &Path) -> Result<Graph> {
@@ -90,7 +90,7 @@ pub fn top1(scores: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {
     let l = class_labels(labels, classes)?;
     let rows = scores.len() / classes.max(1);
     if l.len() != rows {
-        return Err(Error::Input {
+        return Err(FlowError::Input {
             name: "labels".into(),
             msg: format!(
                 "{} labels for {} predictions (output shape {:?}); expected one per row",
@@ -114,7 +114,7 @@ pub fn top1(scores: &Tensor, labels: &Tensor) -> Result<(usize, usize)> {
 /// a whole number (truncating 3.7 to 3 scored a shifted label set 100 %), NaN, and a class
 /// outside the output's `0..classes`.
 fn class_labels(labels: &Tensor, classes: usize) -> Result<Vec<i64>> {
-    let bad = |msg: String| Error::Input {
+    let bad = |msg: String| FlowError::Input {
         name: "labels".into(),
         msg,
     };
@@ -144,7 +144,7 @@ pub fn run_float(g: &Graph, x: &Tensor) -> Result<Tensor> {
     check_data(g, x, "input")?;
     let name = g.value(g.inputs[0]).name.clone();
     let out = interp::run(g, &BTreeMap::from([(name, x.clone())]))?;
-    out.into_values().next().ok_or_else(|| Error::Model {
+    out.into_values().next().ok_or_else(|| FlowError::Model {
         msg: "the model has no output".into(),
     })
 }
@@ -193,7 +193,7 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
         )
     });
     match unsupported {
-        Some(st) => Err(Error::Model {
+        Some(st) => Err(FlowError::Model {
             msg: format!(
                 "{what} does not take the transformer encoder stages yet: stage '{}' is {}; `systole simulate` runs it (docs/transformers.md, Simulation)",
                 st.name,
@@ -205,7 +205,7 @@ pub fn check_array_program(p: &Program, what: &str) -> Result<()> {
                 }
             ),
         }),
-        None if !p.int_inputs.is_empty() => Err(Error::Model {
+        None if !p.int_inputs.is_empty() => Err(FlowError::Model {
             msg: format!("{what} does not take programs with integer inputs yet"),
         }),
         None => Ok(()),
@@ -225,7 +225,7 @@ pub fn check_static_program(p: &Program, what: &str) -> Result<()> {
         )
     });
     if let Some(st) = dynamic {
-        return Err(Error::Model {
+        return Err(FlowError::Model {
             msg: format!(
                 "{what} does not take dynamic quantization yet: stage '{}' is a run-time per-row exponent or quantizer (quantize --dynamic) and the RTL has no RowMax nor exponent shifter; `systole simulate` and `systole sweep` run it, or quantize without --dynamic",
                 st.name

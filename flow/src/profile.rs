@@ -1,6 +1,7 @@
 //! `systole profile`: per-layer sensitivity to each candidate weight format, and the histograms
 //! behind the activation thresholds, as a table and SVG plots.
 
+use crate::error::{FlowError, Result};
 use crate::plot;
 use crate::sensitivity::analyze;
 use systole_compiler::fxir::StageKind;
@@ -12,7 +13,6 @@ use systole_compiler::quant::calibrate::{Calibration, BINS};
 use systole_compiler::quant::spec::WeightSpec;
 use systole_compiler::quant::threshold::{threshold, Method};
 use systole_compiler::tensor::Tensor;
-use systole_compiler::{Error, Result};
 
 /// Thresholds of one calibrated activation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -52,7 +52,8 @@ pub fn profile(
     // What each choice costs against every budget kind: storage, bit-operations, and DSPs of a
     // layer-parallel design on the default part at reuse factor 1 (`quant/budget.rs`).
     let bitops = Budget::BitOps(0);
-    let dsp = Budget::parse(&format!("dsp=0,part={DEFAULT_DSP_PART}")).map_err(Error::Invalid)?;
+    let spec = format!("dsp=0,part={DEFAULT_DSP_PART}");
+    let dsp = Budget::parse(&spec).map_err(|msg| FlowError::Budget { spec, msg })?;
     let mut csv = format!(
         "layer,weights,macs,format,rom_bits,operand_bits,input_bits,bitops,dsp_{},error\n",
         DEFAULT_DSP_PART.replace('-', "_")

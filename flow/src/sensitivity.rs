@@ -4,6 +4,7 @@
 
 use rayon::prelude::*;
 
+use crate::Result;
 use systole_compiler::fxir::{Program, StageKind, VectorOp};
 use systole_compiler::ir::Graph;
 use systole_compiler::lower::{lower, QuantConfig};
@@ -12,7 +13,6 @@ use systole_compiler::quant::calibrate::Calibration;
 use systole_compiler::quant::spec::{ActSpec, WeightSpec};
 use systole_compiler::reference::int;
 use systole_compiler::tensor::Tensor;
-use systole_compiler::Result;
 
 /// Error of one configuration against the float outputs.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -649,7 +649,7 @@ fn encoder_main(
         &mut progress("calibrating"),
     )
     .map_err(|e| match e {
-        systole_compiler::Error::Input { name, msg } => Failure::usage(format!(
+        systole_flow::FlowError::Input { name, msg } => Failure::usage(format!(
             "--calib-sentences {}: {name}: {msg}",
             path.display()
         )),

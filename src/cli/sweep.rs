@@ -86,10 +86,6 @@ pub struct MergeArgs {
     pub json: bool,
 }
 
-fn sim_err(e: systole_sim::SimError) -> Failure {
-    Failure::usage(e.to_string())
-}
-
 fn read(path: &Path, flag: &str) -> Result<Vec<u8>, Failure> {
     systole_hw::fsio::read_input(path)
         .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
@@ -97,7 +93,7 @@ fn read(path: &Path, flag: &str) -> Result<Vec<u8>, Failure> {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     if let Some(Cmd::Merge(m)) = a.cmd {
-        let s = sweep::merge(&m.dirs, &m.out, m.best).map_err(sim_err)?;
+        let s = sweep::merge(&m.dirs, &m.out, m.best)?;
         return finish(&s, m.json);
     }
     let (Some(model), Some(space_path)) = (&a.model, &a.space) else {
@@ -118,13 +114,13 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map(|p| Target::parse(p).map_err(|e| Failure::usage(format!("--part: {e}"))))
         .collect::<Result<_, _>>()?;
     let shard = match &a.shard {
-        Some(s) => Shard::parse(s).map_err(sim_err)?,
+        Some(s) => Shard::parse(s)?,
         None => Shard::ALL,
     };
     let space_bytes = read(space_path, "--space")?;
     let space_text = String::from_utf8(space_bytes)
         .map_err(|_| Failure::usage(format!("--space {}: not UTF-8 text", space_path.display())))?;
-    let space = Space::from_ron(&space_text, &space_path.display().to_string()).map_err(sim_err)?;
+    let space = Space::from_ron(&space_text, &space_path.display().to_string())?;
     let model_bytes = read(model, "model")?;
     let data = a.data.as_deref().map(read_data).transpose()?;
     let labels = a.labels.as_deref().map(read_npy).transpose()?;
@@ -150,7 +146,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 model.display()
             )));
         }
-        alloc::from_sysq(model, eval.as_ref()).map_err(sim_err)?
+        alloc::from_sysq(model, eval.as_ref())?
     } else {
         let Some(calib_path) = &a.calib else {
             return Err(Failure::usage(
@@ -166,14 +162,14 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         let calib = read_data(calib_path)?;
         hashed.push(read(calib_path, "--calib")?);
         let name = calib_path.display().to_string();
-        alloc::from_onnx(model, &calib, &name, &space.bits, eval.as_ref()).map_err(sim_err)?
+        alloc::from_onnx(model, &calib, &name, &space.bits, eval.as_ref())?
     };
     for p in [&a.data, &a.labels].into_iter().flatten() {
         hashed.push(read(p, "--data/--labels")?);
     }
     let refs: Vec<&[u8]> = hashed.iter().map(Vec::as_slice).collect();
     let hash = sweep::space::fnv1a(&refs);
-    let x = sweep::input_batch(&allocs[0].program, data.as_ref(), space.batch).map_err(sim_err)?;
+    let x = sweep::input_batch(&allocs[0].program, data.as_ref(), space.batch)?;
     let out = a
         .out
         .clone()
@@ -214,7 +210,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             eprintln!();
         }
     };
-    let mut s = sweep::run(&run, &mut progress).map_err(sim_err)?;
+    let mut s = sweep::run(&run, &mut progress)?;
     s.seconds = t0.elapsed().as_secs_f64();
     finish(&s, a.json)
 }

@@ -15,8 +15,8 @@ use super::pareto::{cost, Objective, Tracker};
 use super::space::Space;
 use super::store::{self, Meta};
 use super::Run;
+use crate::error::{FlowError, Result};
 use systole_sim::model::{self, Engine};
-use systole_sim::{Result, SimError};
 
 /// Most points drawn in the scatter plot (a deterministic sample: every k-th index).
 pub const SCATTER_POINTS: u64 = 2000;
@@ -218,8 +218,8 @@ pub fn shard_best_layers(dirs: &[PathBuf], index: u64) -> Option<BestLayers> {
     })
 }
 
-fn json_err(e: serde_json::Error) -> SimError {
-    SimError::Sweep {
+fn json_err(e: serde_json::Error) -> FlowError {
+    FlowError::Sweep {
         msg: format!("json: {e}"),
     }
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::embed::Encoder;
 use super::pool::mean_pool;
 use super::tokenize::{Batch, Tokenizer};
-use systole_compiler::error::{Error, Result};
+use crate::error::{FlowError, Result};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::{lower, QuantConfig};
 use systole_compiler::quant::calibrate::{
@@ -31,7 +31,7 @@ pub fn calibrate_encoder(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Calibration> {
     if texts.is_empty() {
-        return Err(Error::Input {
+        return Err(FlowError::Input {
             name: "calibration sentences".into(),
             msg: "no sentences".into(),
         });
@@ -136,7 +136,7 @@ pub fn smooth_encoder(
     let mut g = enc.base().clone();
     let n = smooth::apply(&mut g, &ranges, alpha)?;
     if n == 0 {
-        return Err(Error::Model {
+        return Err(FlowError::Model {
             msg: "SmoothQuant: no LayerNorm of this model feeds a linear layer".into(),
         });
     }
@@ -148,7 +148,7 @@ pub fn program_seq(p: &Program) -> Result<usize> {
     p.int_inputs
         .first()
         .map(|i| p.tensor(i.tensor).len())
-        .ok_or_else(|| Error::Model {
+        .ok_or_else(|| FlowError::Model {
             msg: "the program has no integer inputs; it is not a quantized encoder".into(),
         })
 }
@@ -158,7 +158,7 @@ pub fn program_seq(p: &Program) -> Result<usize> {
 pub fn encoder_inputs(p: &Program, b: &Batch) -> Result<Vec<Vec<i32>>> {
     let seq = program_seq(p)?;
     if b.seq != seq {
-        return Err(Error::Input {
+        return Err(FlowError::Input {
             name: "input_ids".into(),
             msg: format!(
                 "sequence length {} but the quantized program was built for {seq} tokens",
@@ -190,7 +190,7 @@ pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
     let mut shape = vec![b.len()];
     shape.extend(&out.shape);
     if shape.len() != 3 {
-        return Err(Error::Model {
+        return Err(FlowError::Model {
             msg: format!(
                 "the program output {:?} is not [sequence, hidden]",
                 out.shape
