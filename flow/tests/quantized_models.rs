@@ -395,7 +395,7 @@ fn dynamic_int8_is_within_half_a_point_of_float_round_trips_as_version_3_and_is_
             .to_string();
         assert!(e.contains("newer") && e.contains('9'), "{e}");
         // The backend (and so the RTL) refuses it, naming the first dynamic stage.
-        let e = systole_flow::flow::check_array_program(&p, "compile")
+        let e = systole_sim::rtl::supported(&p, None, "compile")
             .unwrap_err()
             .to_string();
         assert!(
