@@ -119,7 +119,8 @@ fn seeds(files: &[&str]) -> Vec<Vec<u8>> {
 fn sysq_seed() -> &'static Vec<u8> {
     static S: OnceLock<Vec<u8>> = OnceLock::new();
     S.get_or_init(|| {
-        use systole_flow::flow::{load_optimized, quantize};
+        use systole_flow::load::load_optimized;
+        use systole_flow::quantize::quantize;
         let g = load_optimized(&repo().join("models/digits_mlp.onnx")).unwrap();
         let x = systole_compiler::npy::read_npy(&repo().join("models/data/digits_calib_x.npy"))
             .unwrap();

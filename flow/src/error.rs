@@ -14,6 +14,34 @@ pub enum FlowError {
     /// The simulator refused the program, its schedule or the description.
     #[error(transparent)]
     Sim(#[from] systole_sim::SimError),
+    /// A format, mode or allocation entry the number contract cannot represent.
+    #[error(transparent)]
+    Quant(#[from] systole_compiler::quant::QuantError),
+    /// Calibration refused its data (shape, type, values); the caller names the data.
+    #[error("calibration data: {source}")]
+    Calibration { source: systole_compiler::Error },
+    /// An allocation (weight formats, or with `acts` activation formats, per layer) naming a
+    /// layer the program does not have.
+    #[error("{}no layer '{layer}'; the layers are {layers:?}", if *acts { "acts: " } else { "" })]
+    AllocLayer {
+        acts: bool,
+        layer: String,
+        layers: Vec<String>,
+    },
+    /// An allocation whose format for a layer does not parse.
+    #[error("{}layer '{layer}': {msg}", if *acts { "acts: " } else { "" })]
+    AllocFormat {
+        acts: bool,
+        layer: String,
+        msg: String,
+    },
+    /// No allocation of the candidates meets the budget; `smallest` is the cheapest one's cost,
+    /// in the budget's units.
+    #[error("infeasible; the smallest achievable is {smallest}")]
+    Infeasible { smallest: String },
+    /// Two outputs compared element by element have different shapes.
+    #[error("output shape {got:?} but the reference's is {want:?}")]
+    Shape { got: Vec<usize>, want: Vec<usize> },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {

@@ -2,6 +2,7 @@
 //! behind the activation thresholds, as a table and SVG plots.
 
 use crate::error::{FlowError, Result};
+use crate::eval::run_float;
 use crate::plot;
 use crate::sensitivity::analyze;
 use systole_compiler::fxir::StageKind;
@@ -9,7 +10,7 @@ use systole_compiler::ir::Graph;
 use systole_compiler::lower::{lower, QuantConfig};
 use systole_compiler::quant::bitalloc::Layer;
 use systole_compiler::quant::budget::{Budget, DEFAULT_DSP_PART};
-use systole_compiler::quant::calibrate::{Calibration, BINS};
+use systole_compiler::quant::calibrate::{calibrate, Calibration, BINS};
 use systole_compiler::quant::spec::WeightSpec;
 use systole_compiler::quant::threshold::{threshold, Method};
 use systole_compiler::tensor::Tensor;
@@ -37,6 +38,30 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
+/// Calibrates `g` on `calib` and profiles it with the default configuration: what
+/// `systole profile` reports. A calibration that refuses the data is [`FlowError::Calibration`].
+pub fn profile_model(
+    g: &Graph,
+    calib: &Tensor,
+    candidates: &[WeightSpec],
+    bits: u32,
+) -> Result<Profile> {
+    let cal = calibrate(g, calib, 64, &mut |_, _| {})
+        .map_err(|source| FlowError::Calibration { source })?;
+    let f = run_float(g, calib)?.to_f32_vec();
+    profile(
+        g,
+        &cal,
+        &QuantConfig::default(),
+        candidates,
+        calib,
+        &f,
+        bits,
+    )
+}
+
+/// Sensitivity of every layer to every candidate, the activation thresholds and the plots, for
+/// a calibrated graph.
 pub fn profile(
     g: &Graph,
     cal: &Calibration,

