@@ -27,6 +27,10 @@ pub struct TensorStats {
 }
 
 impl TensorStats {
+    /// No values seen: an empty range and histogram, ready for the two calibration passes
+    /// ([`observe_range`](Self::observe_range), then [`observe_hist`](Self::observe_hist)).
+    /// Not `Default`: an empty range is `[+inf, -inf]`, not zeros.
+    #[allow(clippy::new_without_default)]
     pub fn new() -> TensorStats {
         TensorStats {
             min: f64::INFINITY,
