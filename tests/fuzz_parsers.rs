@@ -119,7 +119,8 @@ fn seeds(files: &[&str]) -> Vec<Vec<u8>> {
 fn sysq_seed() -> &'static Vec<u8> {
     static S: OnceLock<Vec<u8>> = OnceLock::new();
     S.get_or_init(|| {
-        use systole_compiler::flow::{load_optimized, quantize};
+        use systole_flow::load::load_optimized;
+        use systole_flow::quantize::quantize;
         let g = load_optimized(&repo().join("models/digits_mlp.onnx")).unwrap();
         let x = systole_compiler::npy::read_npy(&repo().join("models/data/digits_calib_x.npy"))
             .unwrap();
@@ -212,7 +213,7 @@ fn fuzz_sweep_space() {
         "hw/sweeps/digits-cnn-ice40.ron",
     ]);
     fuzz("sweep-space-ron", s, |b| {
-        if let Ok(sp) = systole_sim::sweep::Space::from_ron(&String::from_utf8_lossy(b), "f.ron") {
+        if let Ok(sp) = systole_flow::sweep::Space::from_ron(&String::from_utf8_lossy(b), "f.ron") {
             // A valid space must also enumerate: its first and last points.
             let n = sp.len();
             if n > 0 {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{assert_usage_error, stderr, systole, tmpdir};
 use serde_json::Value;
-use systole_sim::sweep::Space;
+use systole_flow::sweep::Space;
 
 const X: &str = "models/data/digits_test_x_img.npy";
 const Y: &str = "models/data/digits_test_y.npy";

@@ -8,21 +8,18 @@
 pub mod backend;
 pub mod error;
 pub mod files;
-pub mod flow;
 pub mod frontend;
 pub mod fxir;
 pub mod ir;
 pub mod lower;
 pub mod npy;
 pub mod passes;
-pub mod plot;
 pub mod quant;
 pub mod reference;
 pub mod schedule;
 pub mod stats;
 pub mod sysq;
 pub mod tensor;
-pub mod text;
 
 pub use error::{Error, KernelError, Result};
 pub use tensor::{DType, Data, Tensor};

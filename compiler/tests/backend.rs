@@ -2,11 +2,14 @@
 //! from the bank ROMs and the schedule from the instruction ROM. The snapshots of whole builds
 //! are in `build_snapshots.rs`.
 
+mod common;
+
+use common::{load_optimized, quantize};
+
 use std::path::{Path, PathBuf};
 
 use systole_compiler::backend::isa::{op, Word, FLAG_ACCUMULATE, FLAG_FINISH};
 use systole_compiler::backend::{build, Build, Inputs};
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::{Program, StageKind};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_npy;

@@ -3,9 +3,12 @@
 //! `$SYSTOLE_CACHE/hls4ml/`), on the digits MLP, for the test inputs and a stress set that
 //! exercises input rounding and saturation. Every traced layer must be equal, value for value.
 
+mod common;
+
+use common::load_optimized;
+
 use std::path::{Path, PathBuf};
 
-use systole_compiler::flow::load_optimized;
 use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
 use systole_compiler::npy::read_npy;
 use systole_compiler::reference::int;

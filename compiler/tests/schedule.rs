@@ -1,9 +1,12 @@
 //! The scheduler on the bundled models: the instruction stream (snapshots of the text dump),
 //! the plan's own validation, and refusals that name the layer and the field to change.
 
+mod common;
+
+use common::{load_optimized, quantize};
+
 use std::path::{Path, PathBuf};
 
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_npy;

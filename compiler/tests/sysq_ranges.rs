@@ -5,11 +5,14 @@
 //! the accepted range. Before the fix every one of these was accepted (and some hung `run` and
 //! both simulator engines, or divided by zero in `backend::rom`).
 
+mod common;
+
+use common::{load_optimized, quantize};
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::npy::read_npy;
 use systole_compiler::sysq::SysqFile;
 

@@ -44,10 +44,11 @@ pub enum SimError {
     /// spec, a clock or bit width out of range, time going backwards between layers.
     #[error("VCD: {msg}")]
     Vcd { msg: String },
-    /// A sweep given bad input: an empty or contradictory space, a shard out of range, shards
-    /// of different spaces, results in the output directory without `--resume`.
-    #[error("{msg}")]
-    Sweep { msg: String },
+    /// A program whose stages the backend and the RTL do not take yet (encoder stages, integer
+    /// inputs, dynamic quantization), refused before scheduling; `msg` names the stage and the
+    /// verb that asked.
+    #[error("model: {msg}")]
+    RtlProgram { msg: String },
     /// A program, schedule or description the whole-program RTL cannot run, naming the layer
     /// (or `-` for the whole design), the field and what the RTL supports.
     #[error("RTL: layer '{layer}': {field}: {msg}")]

@@ -19,7 +19,6 @@ pub mod fast;
 pub mod model;
 pub mod rtl;
 pub mod scalesim;
-pub mod sweep;
 pub mod timeline;
 pub mod vcd;
 pub mod verify;

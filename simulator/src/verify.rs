@@ -112,7 +112,7 @@ pub fn verify(
 ) -> Result<VerifyReport> {
     let (p, s, hw) = (&b.program, &b.schedule, &b.hw);
     if !tools.is_empty() {
-        rtl::supported(p, s, hw)?;
+        rtl::supported(p, Some((s, hw)), "verify")?;
     }
     progress("integer reference");
     let t0 = Instant::now();

@@ -9,11 +9,10 @@
 
 mod common;
 
-use common::{data, repo};
+use common::{data, load_optimized, quantize, repo};
 
 use std::sync::OnceLock;
 
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::{Program, StageKind, VectorOp};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::reference::int as reference;

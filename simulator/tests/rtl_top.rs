@@ -15,10 +15,9 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use common::{data, have, repo, tools_present};
+use common::{data, have, load_optimized, quantize, repo, tools_present};
 
 use systole_compiler::backend::{build, write, Inputs};
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::reference::int::run_observed;

@@ -5,12 +5,11 @@
 
 mod common;
 
-use common::{data, repo};
+use common::{data, load_optimized, quantize, repo};
 
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use systole_compiler::flow::{load_optimized, quantize};
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::schedule::schedule;

@@ -71,7 +71,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
     let bytes = systole_hw::fsio::read_input(&a.program)
         .map_err(|e| Failure::usage(format!("{}: {e}", a.program.display())))?;
     let prog = SysqFile::from_bytes(&a.program, &bytes)?.program;
-    systole_compiler::flow::check_array_program(&prog, "compile")?;
+    systole_sim::rtl::supported(&prog, None, "compile")?;
     let hw = systole_hw::presets::load(&a.hw).map_err(|e| Failure::usage(e.to_string()))?;
     let hw_text: Vec<u8> = match systole_hw::fsio::read_limited(
         &a.hw,

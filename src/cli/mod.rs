@@ -115,6 +115,12 @@ impl From<systole_sim::SimError> for Failure {
     }
 }
 
+impl From<systole_flow::FlowError> for Failure {
+    fn from(e: systole_flow::FlowError) -> Failure {
+        Failure::usage(e.to_string())
+    }
+}
+
 impl From<systole_hw::HwError> for Failure {
     fn from(e: systole_hw::HwError) -> Failure {
         Failure::usage(e.to_string())

@@ -5,12 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::Serialize;
-use systole_compiler::flow::{load_for_quantize, run_float};
-use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_data;
-use systole_compiler::quant::calibrate::calibrate;
-use systole_compiler::quant::profile::{profile, ActProfile};
 use systole_compiler::quant::spec::WeightSpec;
+use systole_flow::load::load_for_quantize;
+use systole_flow::profile::{profile_model, ActProfile};
+use systole_flow::FlowError;
 
 use super::io::print_json;
 use super::Failure;
@@ -77,18 +76,12 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map_err(|e| Failure::usage(format!("--candidates: {e}")))?;
     let g = load_for_quantize(&a.model)?;
     let calib = read_data(&a.calib)?;
-    let cal = calibrate(&g, &calib, 64, &mut |_, _| {})
-        .map_err(|e| Failure::usage(format!("--calib {}: {e}", a.calib.display())))?;
-    let f = run_float(&g, &calib)?.to_f32_vec();
-    let prof = profile(
-        &g,
-        &cal,
-        &QuantConfig::default(),
-        &candidates,
-        &calib,
-        &f,
-        a.bits,
-    )?;
+    let prof = profile_model(&g, &calib, &candidates, a.bits).map_err(|e| match e {
+        FlowError::Calibration { source } => {
+            Failure::usage(format!("--calib {}: {source}", a.calib.display()))
+        }
+        e => e.into(),
+    })?;
     // All files or none: a failure on one (a name too long for the file system) removes the
     // others and the directory if this run created it.
     let outs: Vec<(String, &[u8])> = prof

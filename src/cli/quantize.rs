@@ -6,19 +6,23 @@ use std::time::Instant;
 
 use serde::Serialize;
 use systole_compiler::files::write as write_file;
-use systole_compiler::flow::{load_for_quantize, load_optimized, run_float};
-use systole_compiler::fxir::{dump, Program, StageKind};
+use systole_compiler::fxir::{dump, Program};
 use systole_compiler::lower::hls4ml::{lower_hls4ml, Hls4mlPrecision};
-use systole_compiler::lower::{lower, Prune, QuantConfig};
+use systole_compiler::lower::{Prune, QuantConfig};
 use systole_compiler::npy::read_data;
-use systole_compiler::quant::bitalloc::{solve, AllocFile, Layer};
+use systole_compiler::quant::bitalloc::AllocFile;
 use systole_compiler::quant::budget::Budget;
-use systole_compiler::quant::calibrate::{calibrate, collect_hessians};
-use systole_compiler::quant::sensitivity::{analyze, score};
 use systole_compiler::quant::spec::{ActSpec, WeightSpec};
 use systole_compiler::quant::threshold::Method;
 use systole_compiler::quant::Rounding;
-use systole_compiler::sysq::{Provenance, SysqFile};
+use systole_compiler::sysq::SysqFile;
+use systole_flow::ladder::ParetoPoint;
+use systole_flow::load::{load_for_quantize, load_optimized};
+use systole_flow::quantize::{
+    alloc_file, dynamic_inputs, encoder_provenance, hls4ml_provenance, layer_summaries, provenance,
+    quantize_model, BudgetSearch, LayerSummary, Options,
+};
+use systole_flow::FlowError;
 
 use super::io::print_json;
 use super::Failure;
@@ -146,28 +150,6 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct LayerReport {
-    name: String,
-    format: String,
-    operand_bits: u32,
-    /// Width of the activation codes the layer reads.
-    input_bits: u32,
-    acc_bits: u32,
-    rom_bits: u64,
-    zeros: usize,
-}
-
-#[derive(Serialize)]
-struct ParetoPoint {
-    avg_bits: f64,
-    /// What the point uses of the budget's quantity (ROM bits, bit-operations, half DSPs are
-    /// reported as DSPs): the ladder is spaced in these units.
-    budget_used: String,
-    predicted_error: f64,
-    agreement: f64,
-}
-
-#[derive(Serialize)]
 struct Report {
     output: String,
     weights: u64,
@@ -176,7 +158,7 @@ struct Report {
     float_bytes: u64,
     quantized_bytes: u64,
     calibration_agreement: f64,
-    layers: Vec<LayerReport>,
+    layers: Vec<LayerSummary>,
     pareto: Vec<ParetoPoint>,
     /// Tensors quantized at run time (`--dynamic`): the number of dynamic-exponent stages.
     dynamic: usize,
@@ -189,7 +171,7 @@ struct Report {
 impl Report {
     fn of(
         output: &std::path::Path,
-        p: &systole_compiler::fxir::Program,
+        p: &Program,
         calibration_agreement: f64,
         pareto: Vec<ParetoPoint>,
         t0: Instant,
@@ -203,18 +185,9 @@ impl Report {
             float_bytes: wc * 4,
             quantized_bytes: p.weight_bits().div_ceil(8),
             calibration_agreement,
-            layers: layer_reports(p),
+            layers: layer_summaries(p),
             pareto,
-            dynamic: p
-                .stages
-                .iter()
-                .filter(|s| {
-                    matches!(
-                        s.kind,
-                        StageKind::Vector(systole_compiler::fxir::VectorOp::DynamicExponent { .. })
-                    )
-                })
-                .count(),
+            dynamic: dynamic_inputs(p),
             budget_used: None,
             seconds: t0.elapsed().as_secs_f64(),
         }
@@ -237,39 +210,36 @@ fn progress(label: &'static str) -> impl FnMut(usize, usize) {
     }
 }
 
-fn apply_alloc(
-    cfg: &mut QuantConfig,
-    alloc: &AllocFile,
-    p: &Program,
-    what: &str,
-) -> Result<(), Failure> {
-    let names: Vec<String> = p.gemms().map(|(s, _)| s.name.clone()).collect();
-    // Each entry names a layer of the program and a format string of type T.
-    fn entries<T: std::str::FromStr<Err = E>, E: std::fmt::Display>(
-        map: &std::collections::BTreeMap<String, String>,
-        names: &[String],
-        what: &str,
-    ) -> Result<Vec<(String, T)>, Failure> {
-        map.iter()
-            .map(|(layer, fmt)| {
-                if !names.contains(layer) {
-                    return Err(Failure::usage(format!(
-                        "{what}: no layer '{layer}'; the layers are {names:?}"
-                    )));
-                }
-                fmt.parse()
-                    .map(|v| (layer.clone(), v))
-                    .map_err(|e| Failure::usage(format!("{what}: layer '{layer}': {e}")))
-            })
-            .collect()
+/// The budget search of `--budget`, `--candidates` and `--act-candidates`.
+fn budget_search(a: &Args, b: &str) -> Result<BudgetSearch, Failure> {
+    let candidates: Vec<WeightSpec> = a
+        .candidates
+        .split(',')
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()
+        .map_err(usage("--candidates"))?;
+    if let Some(c) = candidates
+        .iter()
+        .find(|c| a.adaround && !matches!(c, WeightSpec::Int { .. }))
+    {
+        return Err(Failure::usage(format!(
+            "--adaround rounds intB weight formats only, not --candidates entry {c}; use --gptq (every format) or drop --adaround"
+        )));
     }
-    for (layer, w) in entries::<WeightSpec, _>(&alloc.layers, &names, what)? {
-        cfg.layers.entry(layer).or_default().weights = Some(w);
-    }
-    for (layer, a) in entries::<ActSpec, _>(&alloc.acts, &names, &format!("{what}: acts"))? {
-        cfg.layers.entry(layer).or_default().acts = Some(a);
-    }
-    Ok(())
+    let budget = Budget::parse(b).map_err(|e| Failure::usage(format!("--budget {e}")))?;
+    let act_candidates: Vec<ActSpec> = match &a.act_candidates {
+        Some(list) => list
+            .split(',')
+            .map(|s| s.trim().parse())
+            .collect::<Result<_, _>>()
+            .map_err(usage("--act-candidates"))?,
+        None => Vec::new(),
+    };
+    Ok(BudgetSearch {
+        budget,
+        candidates,
+        act_candidates,
+    })
 }
 
 pub fn main(a: Args) -> Result<i32, Failure> {
@@ -333,7 +303,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map(str::parse)
         .transpose()
         .map_err(usage("--prune"))?;
-    let mut cfg = QuantConfig {
+    let cfg = QuantConfig {
         acts,
         weights,
         per_channel: !a.per_tensor,
@@ -364,157 +334,54 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .calib
         .clone()
         .ok_or_else(|| Failure::usage("--calib FILE.npy is required (unless --hls4ml-config)"))?;
+    let alloc = match &a.alloc {
+        Some(path) => {
+            let text = systole_hw::fsio::read_input_string(path)
+                .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
+            Some(
+                AllocFile::from_ron(&text)
+                    .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?,
+            )
+        }
+        None => None,
+    };
+    let budget = a
+        .budget
+        .as_deref()
+        .map(|b| budget_search(&a, b))
+        .transpose()?;
     let g = load_for_quantize(&a.model)?;
     let calib = read_data(&calib_path)?;
-    let mut cal = calibrate(&g, &calib, 64, &mut progress("calibrating"))
-        .map_err(|e| Failure::usage(format!("--calib {}: {e}", calib_path.display())))?;
-    if a.gptq || a.adaround || a.bias_correction {
-        cal.hessians = collect_hessians(&g, &calib, 64)?;
-    }
-    let base = lower(&g, &cal, &cfg)?;
-    if let Some(path) = &a.alloc {
-        let text = systole_hw::fsio::read_input_string(path)
-            .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
-        let alloc = AllocFile::from_ron(&text)
-            .map_err(|e| Failure::usage(format!("--alloc {}: {e}", path.display())))?;
-        apply_alloc(
-            &mut cfg,
-            &alloc,
-            &base,
-            &format!("--alloc {}", path.display()),
-        )?;
-    }
-    let float_out = run_float(&g, &calib)?;
-    let fv = float_out.to_f32_vec();
-    let mut pareto = Vec::new();
-    let mut budget_used = None;
-    if let Some(b) = &a.budget {
-        let candidates: Vec<WeightSpec> = a
-            .candidates
-            .split(',')
-            .map(|s| s.trim().parse())
-            .collect::<Result<_, _>>()
-            .map_err(usage("--candidates"))?;
-        if let Some(c) = candidates
-            .iter()
-            .find(|c| a.adaround && !matches!(c, WeightSpec::Int { .. }))
-        {
-            return Err(Failure::usage(format!(
-                "--adaround rounds intB weight formats only, not --candidates entry {c}; use --gptq (every format) or drop --adaround"
-            )));
-        }
-        let total_w = base.weight_count();
-        let budget = Budget::parse(b).map_err(|e| Failure::usage(format!("--budget {e}")))?;
-        let act_candidates: Vec<ActSpec> = match &a.act_candidates {
-            Some(list) => list
-                .split(',')
-                .map(|s| s.trim().parse())
-                .collect::<Result<_, _>>()
-                .map_err(usage("--act-candidates"))?,
-            None => Vec::new(),
-        };
-        let layers = analyze(&g, &cal, &cfg, &candidates, &act_candidates, &calib, &fv)?;
-        let costed = budget.costed(&layers);
-        let pick = solve(&costed, budget.limit(total_w)).map_err(|min| {
-            Failure::usage(format!(
-                "--budget {b}: infeasible; the smallest achievable with candidates {} is {}",
-                a.candidates,
-                budget.describe(min, total_w)
-            ))
+    let opts = Options { cfg, alloc, budget };
+    let q =
+        quantize_model(&g, &calib, &opts, &mut progress("calibrating")).map_err(|e| match e {
+            FlowError::Calibration { source } => {
+                Failure::usage(format!("--calib {}: {source}", calib_path.display()))
+            }
+            e @ (FlowError::AllocLayer { .. } | FlowError::AllocFormat { .. }) => {
+                let path = a.alloc.as_deref().map(|p| p.display().to_string());
+                Failure::usage(format!("--alloc {}: {e}", path.unwrap_or_default()))
+            }
+            FlowError::Infeasible { smallest } => Failure::usage(format!(
+                "--budget {}: infeasible; the smallest achievable with candidates {} is {smallest}",
+                a.budget.as_deref().unwrap_or_default(),
+                a.candidates
+            )),
+            e => e.into(),
         })?;
-        let used: u64 = pick
-            .iter()
-            .zip(&costed)
-            .map(|(&i, l)| l.choices[i].cost)
-            .sum();
-        budget_used = Some(budget.describe(used, total_w));
-        // The Pareto front (cost vs predicted error and measured agreement) at a ladder of
-        // budgets in the budget's own units: 1 to 8 bits per weight for storage, else 15 steps
-        // from the cheapest to the dearest allocation.
-        let ladder: Vec<u64> = match budget {
-            Budget::AvgBits(_) | Budget::WeightBytes(_) => (10..=80)
-                .step_by(5)
-                .map(|tenth| (total_w as f64 * f64::from(tenth) / 10.0) as u64)
-                .collect(),
-            _ => {
-                let lo: u64 = costed
-                    .iter()
-                    .filter_map(|l| l.choices.iter().map(|c| c.cost).min())
-                    .sum();
-                let hi: u64 = costed
-                    .iter()
-                    .filter_map(|l| l.choices.iter().map(|c| c.cost).max())
-                    .sum();
-                (0..15u64).map(|i| lo + (hi - lo) * i / 14).collect()
-            }
-        };
-        let mut seen = std::collections::BTreeSet::new();
-        for bb in ladder {
-            if let Ok(pk) = solve(&costed, bb) {
-                if !seen.insert(pk.clone()) {
-                    continue;
-                }
-                let mut c = cfg.clone();
-                set_pick(&mut c, &layers, &pk);
-                let p = lower(&g, &cal, &c)?;
-                let s = score(&p, &calib, &fv)?;
-                let cost: u64 = pk
-                    .iter()
-                    .zip(&costed)
-                    .map(|(&i, l)| l.choices[i].cost)
-                    .sum();
-                pareto.push(ParetoPoint {
-                    avg_bits: p.weight_bits() as f64 / total_w.max(1) as f64,
-                    budget_used: budget.describe(cost, total_w),
-                    predicted_error: pk
-                        .iter()
-                        .zip(&layers)
-                        .map(|(&i, l)| l.choices[i].error)
-                        .sum(),
-                    agreement: s.agreement,
-                });
-            }
-        }
-        set_pick(&mut cfg, &layers, &pick);
-    }
-    let p = lower(&g, &cal, &cfg)?;
-    let agreement = score(&p, &calib, &fv)?.agreement;
     if let Some(path) = &a.write_alloc {
-        let alloc = AllocFile {
-            layers: p
-                .gemms()
-                .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
-                .collect(),
-            acts: cfg
-                .layers
-                .iter()
-                .filter_map(|(n, c)| c.acts.map(|a| (n.clone(), a.to_string())))
-                .collect(),
-        };
-        write_file(path, alloc.to_ron().as_bytes())?;
+        write_file(path, alloc_file(&q.program, &q.cfg).to_ron().as_bytes())?;
     }
-    let prov = Provenance {
-        tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
-        model: a.model.display().to_string(),
-        calibration: calib_path.display().to_string(),
-        calibration_samples: cal.samples,
-        method: method.to_string(),
-        acts: acts_label(&cfg),
-        weights: weights.to_string(),
-        per_channel: cfg.per_channel,
-        layers: p
-            .gemms()
-            .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
-            .collect(),
-    };
+    let prov = provenance(&a.model, calib_path.display().to_string(), &q);
+    let (p, agreement) = (&q.program, q.agreement);
     SysqFile::new(prov, p.clone()).write(&a.output)?;
-    let mut report = Report::of(&a.output, &p, agreement, pareto, t0);
-    report.budget_used = budget_used;
+    let mut report = Report::of(&a.output, p, agreement, q.pareto.clone(), t0);
+    report.budget_used = q.budget_used.clone();
     if a.json {
         print_json(&report)?;
     } else {
         if a.dump {
-            print!("{}", dump(&p));
+            print!("{}", dump(p));
         }
         for l in &report.layers {
             println!(
@@ -564,16 +431,7 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
     let g = load_optimized(&a.model)?;
     let p = lower_hls4ml(&g, &prec)
         .map_err(|e| Failure::usage(format!("--hls4ml-config {}: {e}", path.display())))?;
-    let prov = Provenance {
-        tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
-        model: a.model.display().to_string(),
-        method: format!("hls4ml:{}", path.display()),
-        layers: p
-            .gemms()
-            .map(|(s, gs)| (s.name.clone(), gs.weights.coding.label()))
-            .collect(),
-        ..Provenance::default()
-    };
+    let prov = hls4ml_provenance(&a.model, path, &p);
     SysqFile::new(prov, p.clone()).write(&a.output)?;
     let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);
     if a.json {
@@ -590,26 +448,6 @@ fn hls4ml_main(a: &Args, path: &std::path::Path, t0: Instant) -> Result<i32, Fai
     Ok(0)
 }
 
-fn layer_reports(p: &Program) -> Vec<LayerReport> {
-    p.stages
-        .iter()
-        .filter_map(|s| match &s.kind {
-            StageKind::Gemm(gs) => Some((s, &gs.weights, gs.acc_bits)),
-            StageKind::MatMul(m) => m.weights.as_ref().map(|w| (s, w, m.acc_bits)),
-            _ => None,
-        })
-        .map(|(s, w, acc_bits)| LayerReport {
-            name: s.name.clone(),
-            format: w.coding.label(),
-            operand_bits: w.operand_bits(),
-            input_bits: s.inputs.first().map_or(0, |&t| p.tensor(t).format.bits),
-            acc_bits,
-            rom_bits: w.storage_bits(),
-            zeros: w.zeros(),
-        })
-        .collect()
-}
-
 /// `--calib-sentences`: calibrate a sentence encoder on tokenized sentences and lower it with
 /// integer id and mask inputs.
 fn encoder_main(
@@ -619,10 +457,10 @@ fn encoder_main(
     t0: Instant,
 ) -> Result<i32, Failure> {
     use systole_compiler::frontend::load_model;
-    use systole_compiler::text::dataset::SentenceSet;
-    use systole_compiler::text::embed::Encoder;
-    use systole_compiler::text::quantize::quantize_encoder;
-    use systole_compiler::text::tokenize::Tokenizer;
+    use systole_flow::text::dataset::SentenceSet;
+    use systole_flow::text::embed::Encoder;
+    use systole_flow::text::quantize::quantize_encoder;
+    use systole_flow::text::tokenize::Tokenizer;
     if a.budget.is_some() || a.alloc.is_some() || a.write_alloc.is_some() || a.max_drop.is_some() {
         return Err(Failure::usage(
             "--budget, --alloc, --write-alloc and --max-drop are not available with --calib-sentences yet",
@@ -656,33 +494,18 @@ fn encoder_main(
         &mut progress("calibrating"),
     )
     .map_err(|e| match e {
-        systole_compiler::Error::Input { name, msg } => Failure::usage(format!(
+        FlowError::Input { name, msg } => Failure::usage(format!(
             "--calib-sentences {}: {name}: {msg}",
             path.display()
         )),
         e => e.into(),
     })?;
-    let prov = Provenance {
-        tool: format!("systole {}", env!("CARGO_PKG_VERSION")),
-        model: a.model.display().to_string(),
-        calibration: format!(
-            "{} (split {}, sequence {seq})",
-            path.display(),
-            a.calib_split
-        ),
-        calibration_samples: cal.samples,
-        method: match cfg.smooth_alpha {
-            Some(alpha) => format!("{}, SmoothQuant alpha {alpha}", cfg.method),
-            None => cfg.method.to_string(),
-        },
-        acts: acts_label(cfg),
-        weights: cfg.weights.to_string(),
-        per_channel: cfg.per_channel,
-        layers: layer_reports(&p)
-            .into_iter()
-            .map(|l| (l.name, l.format))
-            .collect(),
-    };
+    let calibration = format!(
+        "{} (split {}, sequence {seq})",
+        path.display(),
+        a.calib_split
+    );
+    let prov = encoder_provenance(&a.model, calibration, cal.samples, cfg, &p);
     SysqFile::new(prov, p.clone()).write(&a.output)?;
     let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);
     if a.json {
@@ -714,24 +537,4 @@ fn encoder_main(
         );
     }
     Ok(0)
-}
-
-/// The activation format for the provenance, `+dynamic` with `--dynamic`.
-fn acts_label(cfg: &QuantConfig) -> String {
-    if cfg.dynamic {
-        format!("{}+dynamic", cfg.acts)
-    } else {
-        cfg.acts.to_string()
-    }
-}
-
-fn set_pick(cfg: &mut QuantConfig, layers: &[Layer], pick: &[usize]) {
-    for (l, &i) in layers.iter().zip(pick) {
-        let c = &l.choices[i];
-        let w: WeightSpec = c.format.parse().expect("candidates were parsed");
-        cfg.layers.entry(l.name.clone()).or_default().weights = Some(w);
-        if let (Some(a), Some(prod)) = (c.acts, &l.producer) {
-            cfg.layers.entry(prod.clone()).or_default().acts = Some(a);
-        }
-    }
 }

@@ -77,7 +77,7 @@ fn top1(
     labels: &Tensor,
     path: &std::path::Path,
 ) -> Result<(usize, usize), Failure> {
-    systole_compiler::flow::top1(probs, labels)
+    systole_flow::eval::top1(probs, labels)
         .map_err(|e| Failure::usage(format!("--labels {}: {e}", path.display())))
 }
 
@@ -264,7 +264,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         ("--labels", a.labels.as_deref()),
     ]);
     super::io::refuse_output_over_input(&outs, &ins)?;
-    if super::eval::is_sysq(&a.model) {
+    if systole_flow::eval::is_sysq(&a.model) {
         return main_sysq(&a);
     }
     let mut g = load_model(&a.model)?;

@@ -199,46 +199,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         files.push(p.display().to_string());
     }
     if let Some(dir) = &a.plot_dir {
-        let labels: Vec<String> = r.layers.iter().map(|l| short(&l.name)).collect();
-        let cycles = systole_compiler::plot::grouped_bars(
-            &format!("{} on {}: cycles per layer", r.program, r.hw),
-            "cycles",
-            &labels,
-            &[
-                (
-                    "compute".into(),
-                    r.layers.iter().map(|l| l.compute_cycles as f64).collect(),
-                ),
-                (
-                    "stall".into(),
-                    r.layers.iter().map(|l| l.stall_cycles as f64).collect(),
-                ),
-            ],
-            true,
-        )?;
-        let util = systole_compiler::plot::grouped_bars(
-            &format!("{} on {}: array utilization", r.program, r.hw),
-            "%",
-            &labels,
-            &[
-                (
-                    "utilization".into(),
-                    r.layers.iter().map(|l| 100.0 * l.utilization).collect(),
-                ),
-                (
-                    "mapping efficiency".into(),
-                    r.layers
-                        .iter()
-                        .map(|l| 100.0 * l.mapping_efficiency)
-                        .collect(),
-                ),
-            ],
-            false,
-        )?;
-        let mut svgs = vec![("cycles.svg", cycles), ("utilization.svg", util)];
-        if !prog.int_inputs.is_empty() {
-            svgs.push(("categories.svg", category_plot(&prog, r)?));
-        }
+        let svgs = systole_flow::simplots::simulation_plots(&prog, r)?;
         let svgs: Vec<(String, &[u8])> = svgs
             .iter()
             .map(|(n, s)| (n.to_string(), s.as_bytes()))
@@ -334,12 +295,6 @@ pub(super) fn first_samples(x: systole_compiler::Tensor, b: usize) -> systole_co
     systole_compiler::quant::calibrate::batch_slice(&x, 0, b)
 }
 
-/// The last path component of a node name, for chart labels.
-fn short(name: &str) -> String {
-    let s = name.rsplit('/').nth(1).unwrap_or(name);
-    s.chars().take(14).collect()
-}
-
 /// The program's input for one run: a real-valued batch, or an encoder's integer codes.
 enum Input {
     Real(systole_compiler::Tensor),
@@ -365,7 +320,7 @@ fn read_inputs(
     prog: &systole_compiler::fxir::Program,
     batch: Option<usize>,
 ) -> Result<Input, Failure> {
-    use systole_compiler::text::{dataset::SentenceSet, quantize, tokenize::Tokenizer};
+    use systole_flow::text::{dataset::SentenceSet, quantize, tokenize::Tokenizer};
     let encoder = !prog.int_inputs.is_empty();
     match (&a.input, encoder) {
         (Some(path), false) => {
@@ -434,37 +389,4 @@ fn read_inputs(
             })
         }
     }
-}
-
-/// An encoder's cycles per block (embeddings, each layer) split into attention, FFN and other.
-fn category_plot(prog: &systole_compiler::fxir::Program, r: &SimReport) -> Result<String, Failure> {
-    use systole_sim::model::category::{encoder_blocks, Category};
-    let blocks = encoder_blocks(prog);
-    let labels: Vec<String> = blocks.iter().map(|b| b.0.clone()).collect();
-    let series: Vec<(String, Vec<f64>)> = [Category::Attention, Category::Ffn, Category::Other]
-        .iter()
-        .map(|c| {
-            let per_block = blocks
-                .iter()
-                .map(|(_, a, b)| {
-                    r.layers[*a..*b]
-                        .iter()
-                        .filter(|l| l.category == c.name())
-                        .map(|l| l.cycles as f64)
-                        .sum()
-                })
-                .collect();
-            (c.name().to_string(), per_block)
-        })
-        .collect();
-    Ok(systole_compiler::plot::grouped_bars(
-        &format!(
-            "{} on {}, batch {}: cycles per encoder block by category",
-            r.program, r.hw, r.batch
-        ),
-        "cycles",
-        &labels,
-        &series,
-        false,
-    )?)
 }

@@ -1,17 +1,17 @@
 //! `systole sweep`: size an accelerator for a model over a design space (library:
-//! `systole_sim::sweep`; cost models: `systole_hw::cost`), and `systole sweep merge` for shards.
+//! `systole_flow::sweep`; cost models: `systole_hw::cost`), and `systole sweep merge` for shards.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use systole_compiler::npy::{read_data, read_npy};
+use systole_flow::sweep::{self, alloc, Objective, Run, Shard, Space, Summary};
 use systole_hw::cost::Target;
-use systole_sim::sweep::{self, alloc, Objective, Run, Shard, Space, Summary};
 
-use super::eval::is_sysq;
 use super::io::print_json;
 use super::Failure;
+use systole_flow::eval::is_sysq;
 
 /// Sweep a design space for a model: Pareto front of latency vs FPGA resources or ASIC area,
 /// the best design per part, plots, and the chosen design's description.
@@ -86,10 +86,6 @@ pub struct MergeArgs {
     pub json: bool,
 }
 
-fn sim_err(e: systole_sim::SimError) -> Failure {
-    Failure::usage(e.to_string())
-}
-
 fn read(path: &Path, flag: &str) -> Result<Vec<u8>, Failure> {
     systole_hw::fsio::read_input(path)
         .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
@@ -97,7 +93,7 @@ fn read(path: &Path, flag: &str) -> Result<Vec<u8>, Failure> {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     if let Some(Cmd::Merge(m)) = a.cmd {
-        let s = sweep::merge(&m.dirs, &m.out, m.best).map_err(sim_err)?;
+        let s = sweep::merge(&m.dirs, &m.out, m.best)?;
         return finish(&s, m.json);
     }
     let (Some(model), Some(space_path)) = (&a.model, &a.space) else {
@@ -118,13 +114,13 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         .map(|p| Target::parse(p).map_err(|e| Failure::usage(format!("--part: {e}"))))
         .collect::<Result<_, _>>()?;
     let shard = match &a.shard {
-        Some(s) => Shard::parse(s).map_err(sim_err)?,
+        Some(s) => Shard::parse(s)?,
         None => Shard::ALL,
     };
     let space_bytes = read(space_path, "--space")?;
     let space_text = String::from_utf8(space_bytes)
         .map_err(|_| Failure::usage(format!("--space {}: not UTF-8 text", space_path.display())))?;
-    let space = Space::from_ron(&space_text, &space_path.display().to_string()).map_err(sim_err)?;
+    let space = Space::from_ron(&space_text, &space_path.display().to_string())?;
     let model_bytes = read(model, "model")?;
     let data = a.data.as_deref().map(read_data).transpose()?;
     let labels = a.labels.as_deref().map(read_npy).transpose()?;
@@ -154,7 +150,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
                 model.display()
             )));
         }
-        alloc::from_sysq(model, eval.as_ref()).map_err(sim_err)?
+        alloc::from_sysq(model, eval.as_ref())?
     } else {
         let Some(calib_path) = &a.calib else {
             return Err(Failure::usage(
@@ -170,14 +166,14 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         let calib = read_data(calib_path)?;
         hashed.push(read(calib_path, "--calib")?);
         let name = calib_path.display().to_string();
-        alloc::from_onnx(model, &calib, &name, &space.bits, eval.as_ref()).map_err(sim_err)?
+        alloc::from_onnx(model, &calib, &name, &space.bits, eval.as_ref())?
     };
     for p in [&a.data, &a.labels].into_iter().flatten() {
         hashed.push(read(p, "--data/--labels")?);
     }
     let refs: Vec<&[u8]> = hashed.iter().map(Vec::as_slice).collect();
     let hash = sweep::space::fnv1a(&refs);
-    let x = sweep::input_batch(&allocs[0].program, data.as_ref(), space.batch).map_err(sim_err)?;
+    let x = sweep::input_batch(&allocs[0].program, data.as_ref(), space.batch)?;
     let out = a
         .out
         .clone()
@@ -218,7 +214,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
             eprintln!();
         }
     };
-    let mut s = sweep::run(&run, &mut progress).map_err(sim_err)?;
+    let mut s = sweep::run(&run, &mut progress)?;
     s.seconds = t0.elapsed().as_secs_f64();
     finish(&s, a.json)
 }

@@ -268,7 +268,7 @@ pub(crate) fn adaround_refusal(spec: WeightSpec) -> String {
 /// with a saturating float-to-integer cast, which turns NaN into 0 and ±Inf into ±2^40: the
 /// quantized model would then compute a number where the float model outputs NaN. NaN and
 /// infinite weights are refused the same way by `quant::weights::quantize_weights`.
-pub(crate) fn check_finite_bias(node: &str, op: &str, init: &str, bias: &[f32]) -> Result<()> {
+pub fn check_finite_bias(node: &str, op: &str, init: &str, bias: &[f32]) -> Result<()> {
     match bias.iter().position(|b| !b.is_finite()) {
         None => Ok(()),
         Some(i) => Err(node_err(

@@ -13,7 +13,7 @@ mod gemm;
 pub mod hls4ml;
 
 pub use config::{LayerChoice, Prune, QuantConfig};
-pub(crate) use gemm::check_finite_bias;
+pub use gemm::check_finite_bias;
 
 use std::collections::BTreeMap;
 

@@ -41,7 +41,7 @@ pub struct Layer {
     /// Multiply-accumulates per sample.
     pub macs: u64,
     /// The array layer whose output is this layer's input, when activation widths are
-    /// candidates and that output feeds this layer alone (`sensitivity::input_producer`).
+    /// candidates and that output feeds this layer alone (`systole_flow::sensitivity::input_producer`).
     pub producer: Option<String>,
     pub choices: Vec<Choice>,
 }

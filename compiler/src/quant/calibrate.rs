@@ -27,7 +27,11 @@ pub struct TensorStats {
 }
 
 impl TensorStats {
-    pub(crate) fn new() -> TensorStats {
+    /// No values seen: an empty range and histogram, ready for the two calibration passes
+    /// ([`observe_range`](Self::observe_range), then [`observe_hist`](Self::observe_hist)).
+    /// Not `Default`: an empty range is `[+inf, -inf]`, not zeros.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> TensorStats {
         TensorStats {
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
@@ -45,7 +49,7 @@ impl TensorStats {
         self.absmax() / BINS as f64
     }
 
-    pub(crate) fn observe_range(&mut self, v: &[f32]) {
+    pub fn observe_range(&mut self, v: &[f32]) {
         for &x in v {
             let x = f64::from(x);
             self.min = self.min.min(x);
@@ -54,7 +58,7 @@ impl TensorStats {
         self.count += v.len() as u64;
     }
 
-    pub(crate) fn observe_hist(&mut self, v: &[f32]) {
+    pub fn observe_hist(&mut self, v: &[f32]) {
         let w = self.bin_width();
         if w <= 0.0 {
             self.hist[0] += v.len() as u64;

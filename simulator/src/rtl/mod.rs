@@ -80,7 +80,7 @@ pub fn run(
     tool: RtlTool,
     work: &Path,
 ) -> Result<RtlRun> {
-    supported(p, s, hw)?;
+    supported(p, Some((s, hw)), "the RTL")?;
     std::fs::create_dir_all(work).map_err(|e| io(work, e))?;
     // The testbench runs in `work` and reads the ROMs by the paths written into
     // systole_init.vh, so both directories must be absolute (`verify --work rel/`).

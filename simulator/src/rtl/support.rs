@@ -1,5 +1,6 @@
-//! What the whole-program RTL can run ([`supported`]): everything else is refused with the
-//! layer, the field and what the RTL supports, before any tool is started.
+//! What the whole-program RTL can run ([`supported`], the one check, called by `compile` before
+//! scheduling and by `verify` and [`run`](super::run) on a build): everything else is refused
+//! with the stage or layer, the field and what the RTL supports, before any tool is started.
 
 use systole_compiler::fxir::{Program, StageKind, VectorOp};
 use systole_compiler::quant::{Overflow, Rounding};
@@ -30,8 +31,73 @@ pub(crate) fn bytes_per_cycle(hw: &Accelerator) -> Result<u64> {
     Ok(b as u64)
 }
 
-/// Refuses (naming the layer and field, and what the RTL supports) what the RTL cannot run.
-pub fn supported(p: &Program, s: &Schedule, hw: &Accelerator) -> Result<()> {
+/// Refuses what the whole-program RTL cannot run, naming the stage or the layer and field and
+/// what the RTL supports; `what` is the verb that asks ("compile", "verify").
+///
+/// Without `plan`, the program alone: the stage kinds the backend and the RTL do not take yet,
+/// which no accelerator description makes runnable (`compile` asks before scheduling, so it
+/// still builds for every description). With `plan` (a schedule and the description it was made
+/// for), also the array, the dataflow, the DMA, the buffers and the requantizers.
+pub fn supported(p: &Program, plan: Option<(&Schedule, &Accelerator)>, what: &str) -> Result<()> {
+    program_supported(p, what)?;
+    match plan {
+        Some((s, hw)) => plan_supported(p, s, hw),
+        None => Ok(()),
+    }
+}
+
+/// Refuses the integer program inputs (token ids), the encoder stages (row-major `MatMul`,
+/// `Embed`, vector `Add`, `LayerNorm`, `Gelu`, `MaskedSoftmax`) and dynamic quantization
+/// (`DynamicExponent`, `DynamicQuant`: no `RowMax` in the RTL's vector unit, no shifter in its
+/// requantizer); names the first such stage. `simulate` and `sweep` run all of them on the
+/// simulator's engines.
+fn program_supported(p: &Program, what: &str) -> Result<()> {
+    let refuse = |msg: String| SimError::RtlProgram { msg };
+    let dynamic = p.stages.iter().find(|st| {
+        matches!(
+            st.kind,
+            StageKind::Vector(VectorOp::DynamicExponent { .. } | VectorOp::DynamicQuant { .. })
+        )
+    });
+    if let Some(st) = dynamic {
+        return Err(refuse(format!(
+            "{what} does not take dynamic quantization yet: stage '{}' is a run-time per-row exponent or quantizer (quantize --dynamic) and the RTL has no RowMax nor exponent shifter; `systole simulate` and `systole sweep` run it, or quantize without --dynamic",
+            st.name
+        )));
+    }
+    let encoder = p.stages.iter().find(|st| {
+        matches!(
+            st.kind,
+            StageKind::MatMul(_)
+                | StageKind::Embed(_)
+                | StageKind::Vector(
+                    VectorOp::Add { .. }
+                        | VectorOp::LayerNorm { .. }
+                        | VectorOp::Gelu { .. }
+                        | VectorOp::MaskedSoftmax { .. }
+                )
+        )
+    });
+    match encoder {
+        Some(st) => Err(refuse(format!(
+            "{what} does not take the transformer encoder stages yet: stage '{}' is {}; `systole simulate` runs it (docs/transformers.md, Simulation)",
+            st.name,
+            match &st.kind {
+                StageKind::MatMul(m) if m.weights.is_some() => "a row-major linear layer",
+                StageKind::MatMul(_) => "an activation x activation matmul",
+                StageKind::Embed(_) => "an embedding lookup",
+                _ => "an encoder vector op (add, layernorm, gelu, masked softmax)",
+            }
+        ))),
+        None if !p.int_inputs.is_empty() => Err(refuse(format!(
+            "{what} does not take programs with integer inputs yet"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The plan's part of [`supported`]: the schedule, the description and every layer's work.
+fn plan_supported(p: &Program, s: &Schedule, hw: &Accelerator) -> Result<()> {
     s.validate(p)?;
     if !array::same_array(s, hw) {
         return Err(refuse(

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{FlowError, Result};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sentence {
@@ -26,8 +26,8 @@ const HEADER: &str = "id\tsplit\tpair\ttext";
 
 impl SentenceSet {
     pub fn read(path: &Path) -> Result<SentenceSet> {
-        let text = crate::files::read_string(path)?;
-        SentenceSet::parse(&text).map_err(|msg| Error::File {
+        let text = systole_compiler::files::read_string(path)?;
+        SentenceSet::parse(&text).map_err(|msg| FlowError::File {
             path: path.to_path_buf(),
             msg,
         })

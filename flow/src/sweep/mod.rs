@@ -28,7 +28,7 @@ use rayon::prelude::*;
 use systole_compiler::Tensor;
 use systole_hw::cost::Target;
 
-use crate::error::{Result, SimError};
+use crate::error::{FlowError, Result};
 use store::{Meta, Sink};
 
 /// Which part of the space a run covers: points with `index % count == index_of_shard`.
@@ -43,7 +43,7 @@ impl Shard {
 
     /// `i/N` with `0 <= i < N`.
     pub fn parse(s: &str) -> Result<Shard> {
-        let bad = |why: &str| SimError::Sweep {
+        let bad = |why: &str| FlowError::Sweep {
             msg: format!("--shard {s}: {why}"),
         };
         let (i, n) = s
@@ -105,11 +105,11 @@ pub struct Run<'a> {
 
 /// Runs the sweep; `progress(done, total)` is called after each point (on the calling
 /// thread). Bad input (a different space in `out`, results present without `resume`) is a
-/// [`SimError::Sweep`].
+/// [`FlowError::Sweep`].
 pub fn run(r: &Run, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
     let t0 = Instant::now();
     if r.allocs.is_empty() {
-        return Err(SimError::Sweep {
+        return Err(FlowError::Sweep {
             msg: "no program to sweep".into(),
         });
     }
@@ -135,7 +135,7 @@ pub fn run(r: &Run, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
     let (tx, rx) = mpsc::channel::<Record>();
     let done = sink.done.clone();
     let shard = r.shard;
-    let mut write_err: Option<SimError> = None;
+    let mut write_err: Option<FlowError> = None;
     std::thread::scope(|scope| {
         scope.spawn(move || {
             (0..n)
@@ -187,7 +187,7 @@ pub fn run(r: &Run, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
 pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> {
     let t0 = Instant::now();
     if dirs.is_empty() {
-        return Err(SimError::Sweep {
+        return Err(FlowError::Sweep {
             msg: "merge: name at least one shard directory".into(),
         });
     }
@@ -195,7 +195,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
     let first = &metas[0];
     for (d, m) in dirs.iter().zip(&metas).skip(1) {
         if m.space_hash != first.space_hash {
-            return Err(SimError::Sweep {
+            return Err(FlowError::Sweep {
                 msg: format!(
                     "merge: {} is a sweep of a different space or model (hash {}, '{}') than {} (hash {}, '{}')",
                     d.display(),
@@ -212,9 +212,9 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
     let targets: Vec<Target> = first
         .targets
         .iter()
-        .map(|t| Target::parse(t).map_err(|e| SimError::Sweep { msg: e.to_string() }))
+        .map(|t| Target::parse(t).map_err(|e| FlowError::Sweep { msg: e.to_string() }))
         .collect::<Result<_>>()?;
-    let objective = Objective::parse(&first.objective).ok_or_else(|| SimError::Sweep {
+    let objective = Objective::parse(&first.objective).ok_or_else(|| FlowError::Sweep {
         msg: format!("sweep.json: unknown objective '{}'", first.objective),
     })?;
     for (i, (d, m)) in dirs.iter().zip(&metas).enumerate() {
@@ -224,7 +224,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
             .take(i)
             .find(|(_, o)| o.shard_index == m.shard_index && o.shard_count == m.shard_count)
         {
-            return Err(SimError::Sweep {
+            return Err(FlowError::Sweep {
                 msg: format!(
                     "merge: {} and {} are both shard {}/{}; name each shard once",
                     e.display(),
@@ -274,7 +274,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
 /// figure that is negative, NaN or infinite. Records are data from files a user can edit, and a
 /// latency of 1e308 hung the Pareto plot's axis ticks.
 fn check_record(r: &eval::Record, points: u64) -> Result<()> {
-    let bad = |what: String| SimError::Sweep {
+    let bad = |what: String| FlowError::Sweep {
         msg: format!("merge: points.jsonl record of point {}: {what}", r.index),
     };
     if r.index >= points {
@@ -313,10 +313,10 @@ pub enum SweepBatch {
 }
 
 impl SweepBatch {
-    pub fn inputs(&self) -> crate::model::Inputs<'_> {
+    pub fn inputs(&self) -> systole_sim::model::Inputs<'_> {
         match self {
-            SweepBatch::Real(x) => crate::model::Inputs::Real(x),
-            SweepBatch::Int { codes, batch } => crate::model::Inputs::Int {
+            SweepBatch::Real(x) => systole_sim::model::Inputs::Real(x),
+            SweepBatch::Int { codes, batch } => systole_sim::model::Inputs::Int {
                 codes,
                 batch: *batch,
             },
@@ -331,7 +331,7 @@ pub fn input_batch(
 ) -> Result<SweepBatch> {
     if !p.int_inputs.is_empty() {
         if data.is_some() {
-            return Err(SimError::Sweep {
+            return Err(FlowError::Sweep {
                 msg: format!(
                     "--data: the program '{}' is an encoder reading integer inputs; its sweep \
                      times shapes only (drop --data and --labels)",
@@ -362,7 +362,7 @@ pub fn input_batch(
     };
     let have = x.shape.first().copied().unwrap_or(0);
     if have < batch {
-        return Err(SimError::Sweep {
+        return Err(FlowError::Sweep {
             msg: format!("--data has {have} samples, the space's batch is {batch}"),
         });
     }

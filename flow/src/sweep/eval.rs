@@ -9,7 +9,7 @@ use systole_hw::cost::{asic, fpga, Target};
 use systole_hw::{Accelerator, Dataflow, Operand};
 
 use super::space::{Point, Space};
-use crate::model::{self, Engine, SimReport};
+use systole_sim::model::{self, Engine, SimReport};
 
 /// A quantized program of one bit-width allocation, with the widths its array needs.
 pub struct Alloc {

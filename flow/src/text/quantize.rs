@@ -7,19 +7,21 @@ use std::collections::BTreeMap;
 use super::embed::Encoder;
 use super::pool::mean_pool;
 use super::tokenize::{Batch, Tokenizer};
-use crate::error::{Error, Result};
-use crate::fxir::Program;
-use crate::lower::{lower, QuantConfig};
-use crate::quant::calibrate::{feed_hessians, hessian_readers, Calibration, TensorStats};
-use crate::quant::smooth;
-use crate::reference::{int, interp};
-use crate::tensor::Tensor;
+use crate::error::{FlowError, Result};
+use systole_compiler::fxir::Program;
+use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::quant::calibrate::{
+    feed_hessians, hessian_readers, Calibration, TensorStats,
+};
+use systole_compiler::quant::smooth;
+use systole_compiler::reference::{int, interp};
+use systole_compiler::tensor::Tensor;
 
 /// Sentences per calibration run of the float reference.
 pub const CALIB_BATCH: usize = 32;
 
 /// Activation statistics (and `XᵀX` of each linear layer when `hessians`) over `texts`, padded
-/// to `seq` tokens, from the float reference. Two passes like [`crate::quant::calibrate::calibrate`].
+/// to `seq` tokens, from the float reference. Two passes like [`systole_compiler::quant::calibrate::calibrate`].
 pub fn calibrate_encoder(
     enc: &mut Encoder,
     tok: &Tokenizer,
@@ -29,7 +31,7 @@ pub fn calibrate_encoder(
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<Calibration> {
     if texts.is_empty() {
-        return Err(Error::Input {
+        return Err(FlowError::Input {
             name: "calibration sentences".into(),
             msg: "no sentences".into(),
         });
@@ -134,7 +136,7 @@ pub fn smooth_encoder(
     let mut g = enc.base().clone();
     let n = smooth::apply(&mut g, &ranges, alpha)?;
     if n == 0 {
-        return Err(Error::Model {
+        return Err(FlowError::Model {
             msg: "SmoothQuant: no LayerNorm of this model feeds a linear layer".into(),
         });
     }
@@ -146,7 +148,7 @@ pub fn program_seq(p: &Program) -> Result<usize> {
     p.int_inputs
         .first()
         .map(|i| p.tensor(i.tensor).len())
-        .ok_or_else(|| Error::Model {
+        .ok_or_else(|| FlowError::Model {
             msg: "the program has no integer inputs; it is not a quantized encoder".into(),
         })
 }
@@ -156,7 +158,7 @@ pub fn program_seq(p: &Program) -> Result<usize> {
 pub fn encoder_inputs(p: &Program, b: &Batch) -> Result<Vec<Vec<i32>>> {
     let seq = program_seq(p)?;
     if b.seq != seq {
-        return Err(Error::Input {
+        return Err(FlowError::Input {
             name: "input_ids".into(),
             msg: format!(
                 "sequence length {} but the quantized program was built for {seq} tokens",
@@ -188,7 +190,7 @@ pub fn run_encoder_program(p: &Program, b: &Batch) -> Result<Vec<Vec<f32>>> {
     let mut shape = vec![b.len()];
     shape.extend(&out.shape);
     if shape.len() != 3 {
-        return Err(Error::Model {
+        return Err(FlowError::Model {
             msg: format!(
                 "the program output {:?} is not [sequence, hidden]",
                 out.shape

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{FlowError, Result};
 
 /// A batch of token ids and attention masks, padded on the right to `seq` with id 0.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,13 +40,13 @@ impl Tokenizer {
     pub fn from_file(path: &Path) -> Result<Tokenizer> {
         // Read through the bounded reader (a regular file, at most --max-file-bytes), then
         // parsed from memory: the tokenizers crate would read a FIFO or /dev/zero forever.
-        let bytes = crate::files::read(path)?;
-        let mut inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| Error::File {
+        let bytes = systole_compiler::files::read(path)?;
+        let mut inner = tokenizers::Tokenizer::from_bytes(&bytes).map_err(|e| FlowError::File {
             path: path.to_path_buf(),
             msg: format!("not a tokenizer.json the tokenizers crate reads: {e}"),
         })?;
         inner.with_padding(None);
-        inner.with_truncation(None).map_err(|e| Error::File {
+        inner.with_truncation(None).map_err(|e| FlowError::File {
             path: path.to_path_buf(),
             msg: format!("cannot switch truncation off: {e}"),
         })?;
@@ -63,7 +63,7 @@ impl Tokenizer {
 
     /// Token ids of one sentence with the special tokens (`[CLS] … [SEP]` for BERT).
     pub fn ids(&self, text: &str) -> Result<Vec<i64>> {
-        let enc = self.inner.encode(text, true).map_err(|e| Error::File {
+        let enc = self.inner.encode(text, true).map_err(|e| FlowError::File {
             path: self.path.clone(),
             msg: format!("cannot tokenize {text:?}: {e}"),
         })?;
@@ -93,7 +93,7 @@ pub fn pad(all: Vec<Vec<i64>>, seq: Option<usize>) -> Result<Batch> {
     };
     for (i, ids) in all.into_iter().enumerate() {
         if ids.len() > seq {
-            return Err(Error::Input {
+            return Err(FlowError::Input {
                 name: "text".into(),
                 msg: format!(
                     "sentence {i} has {} tokens, more than --seq {seq}; raise --seq or shorten it",

@@ -3,12 +3,12 @@
 //! Padding tokens do not count; a row of all padding gives the zero vector (the divisor is
 //! clamped to 1e-9 like sentence-transformers, so no NaN).
 
-use crate::error::{Error, Result};
-use crate::Tensor;
+use crate::error::{FlowError, Result};
+use systole_compiler::Tensor;
 
 /// `tokens` is `[batch, seq, hidden]` f32, `mask` `batch × seq` (0/1); returns `batch × hidden`.
 pub fn mean_pool(tokens: &Tensor, mask: &[i64]) -> Result<Vec<Vec<f32>>> {
-    let bad = |msg: String| Error::Tensor {
+    let bad = |msg: String| FlowError::Tensor {
         name: "token embeddings".into(),
         msg,
     };

@@ -4,12 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use systole_compiler::flow::{load_optimized, quantize, run_float, run_quantized, top1};
 use systole_compiler::fxir::Program;
 use systole_compiler::ir::{Graph, Op, ValueId, ValueKind};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_npy;
 use systole_compiler::Tensor;
+use systole_flow::eval::{run_float, run_quantized, top1};
+use systole_flow::load::load_optimized;
+use systole_flow::quantize::quantize;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

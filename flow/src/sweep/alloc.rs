@@ -4,19 +4,20 @@
 
 use std::path::Path;
 
-use systole_compiler::flow::{load_for_quantize, run_float, run_quantized, top1};
+use crate::eval::{run_float, run_quantized, top1};
+use crate::load::load_for_quantize;
+use crate::sensitivity::analyze;
 use systole_compiler::fxir::Program;
 use systole_compiler::lower::{lower, QuantConfig};
 use systole_compiler::quant::bitalloc::solve;
 use systole_compiler::quant::calibrate::calibrate;
-use systole_compiler::quant::sensitivity::analyze;
 use systole_compiler::quant::spec::WeightSpec;
 use systole_compiler::sysq::{Provenance, SysqFile};
 use systole_compiler::Tensor;
 
 use super::eval::Alloc;
 use super::space::{Bits, DEFAULT_CANDIDATES};
-use crate::error::{Result, SimError};
+use crate::error::{FlowError, Result};
 
 /// Labelled evaluation data.
 pub struct EvalData<'a> {
@@ -29,7 +30,7 @@ pub struct EvalData<'a> {
 fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
     let Some(d) = data else { return Ok(None) };
     if !p.int_inputs.is_empty() {
-        return Err(SimError::Sweep {
+        return Err(FlowError::Sweep {
             msg: format!(
                 "--data/--labels: the program '{}' is an encoder reading integer inputs; its sweep \
                  times shapes only and has no top-1 accuracy (drop --data and --labels)",
@@ -46,7 +47,7 @@ fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
 
 /// A `.sysq` program: one allocation, its own widths.
 pub fn from_sysq(path: &Path, data: Option<&EvalData>) -> Result<Vec<Alloc>> {
-    let bytes = systole_hw::fsio::read_input(path).map_err(|source| SimError::Io {
+    let bytes = systole_hw::fsio::read_input(path).map_err(|source| FlowError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -72,7 +73,7 @@ pub fn from_onnx(
     let cal = calibrate(&g, calib, 64, &mut |_, _| {})?;
     let mut out = Vec::with_capacity(bits.len());
     for b in bits {
-        let bad = |what: &str, e: String| SimError::Sweep {
+        let bad = |what: &str, e: String| FlowError::Sweep {
             msg: format!("axis 'bits': {} {what}: {e}", b.label()),
         };
         let mut cfg = QuantConfig {

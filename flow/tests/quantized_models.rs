@@ -3,13 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
-use systole_compiler::flow::{load_optimized, quantize, run_float, run_quantized, top1};
 use systole_compiler::fxir::{dump, Program};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::npy::read_npy;
 use systole_compiler::reference::int;
 use systole_compiler::sysq::{Provenance, SysqFile};
 use systole_compiler::Tensor;
+use systole_flow::eval::{run_float, run_quantized, top1};
+use systole_flow::load::load_optimized;
+use systole_flow::quantize::quantize;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -187,8 +189,8 @@ fn quantization_is_deterministic() {
 
 #[test]
 fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float() {
-    use systole_compiler::flow::load_for_quantize;
     use systole_compiler::ir::QuantAnnot;
+    use systole_flow::load::load_for_quantize;
     let path = repo().join("models/digits_cnn_qat4.onnx");
     let g = load_for_quantize(&path).unwrap();
     let p = quantize(
@@ -236,7 +238,7 @@ fn qat_qdq_model_imports_with_its_own_scales_and_stays_within_a_point_of_float()
 /// imported program is the QDQ model's, stage for stage and tensor for tensor.
 #[test]
 fn qonnx_quant_model_matches_qonnx_and_lowers_like_its_qdq_twin() {
-    use systole_compiler::flow::load_for_quantize;
+    use systole_flow::load::load_for_quantize;
     let qonnx = repo().join("models/digits_cnn_qat4_qonnx.onnx");
     let x = data("digits_test_x_img.npy");
     let y = run_float(&load_optimized(&qonnx).unwrap(), &x).unwrap();
@@ -395,7 +397,7 @@ fn dynamic_int8_is_within_half_a_point_of_float_round_trips_as_version_3_and_is_
             .to_string();
         assert!(e.contains("newer") && e.contains('9'), "{e}");
         // The backend (and so the RTL) refuses it, naming the first dynamic stage.
-        let e = systole_compiler::flow::check_array_program(&p, "compile")
+        let e = systole_sim::rtl::supported(&p, None, "compile")
             .unwrap_err()
             .to_string();
         assert!(

@@ -4,15 +4,15 @@
 
 use rayon::prelude::*;
 
-use super::bitalloc::{Choice, Layer};
-use super::spec::{ActSpec, WeightSpec};
-use crate::fxir::{Program, StageKind, VectorOp};
-use crate::ir::Graph;
-use crate::lower::{lower, QuantConfig};
-use crate::quant::calibrate::Calibration;
-use crate::reference::int;
-use crate::tensor::Tensor;
 use crate::Result;
+use systole_compiler::fxir::{Program, StageKind, VectorOp};
+use systole_compiler::ir::Graph;
+use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::quant::bitalloc::{Choice, Layer};
+use systole_compiler::quant::calibrate::Calibration;
+use systole_compiler::quant::spec::{ActSpec, WeightSpec};
+use systole_compiler::reference::int;
+use systole_compiler::tensor::Tensor;
 
 /// Error of one configuration against the float outputs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -35,8 +35,8 @@ pub fn score(p: &Program, x: &Tensor, float_out: &[f32]) -> Result<Score> {
         .sum::<f64>()
         / qv.len().max(1) as f64;
     let classes = q.shape.last().copied().unwrap_or(1);
-    let a = crate::flow::argmax_rows(qv, classes);
-    let b = crate::flow::argmax_rows(float_out, classes);
+    let a = crate::eval::argmax_rows(qv, classes);
+    let b = crate::eval::argmax_rows(float_out, classes);
     let agree = a.iter().zip(&b).filter(|(x, y)| x == y).count();
     Ok(Score {
         mse,

@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::plot::{xy_log, Series};
 use serde::{Deserialize, Serialize};
-use systole_compiler::plot::{xy_log, Series};
 use systole_compiler::schedule;
 use systole_hw::cost::Target;
 
@@ -15,8 +15,8 @@ use super::pareto::{cost, Objective, Tracker};
 use super::space::Space;
 use super::store::{self, Meta};
 use super::Run;
-use crate::error::{Result, SimError};
-use crate::model::{self, Engine};
+use crate::error::{FlowError, Result};
+use systole_sim::model::{self, Engine};
 
 /// Most points drawn in the scatter plot (a deterministic sample: every k-th index).
 pub const SCATTER_POINTS: u64 = 2000;
@@ -218,8 +218,8 @@ pub fn shard_best_layers(dirs: &[PathBuf], index: u64) -> Option<BestLayers> {
     })
 }
 
-fn json_err(e: serde_json::Error) -> SimError {
-    SimError::Sweep {
+fn json_err(e: serde_json::Error) -> FlowError {
+    FlowError::Sweep {
         msg: format!("json: {e}"),
     }
 }

@@ -13,11 +13,11 @@ use std::time::Instant;
 
 use super::pool::mean_pool;
 use super::tokenize::Batch;
-use crate::error::{Error, Result};
-use crate::ir::{Graph, Op, ValueId};
-use crate::passes::{self, bind_dims, PipelineOptions};
-use crate::reference::interp;
-use crate::tensor::{DType, Tensor};
+use crate::error::{FlowError, Result};
+use systole_compiler::ir::{Graph, Op, ValueId};
+use systole_compiler::passes::{self, bind_dims, PipelineOptions};
+use systole_compiler::reference::interp;
+use systole_compiler::tensor::{DType, Tensor};
 
 /// What the encoder's graph looks like to the embedder.
 pub struct Encoder {
@@ -69,7 +69,7 @@ impl Encoder {
             .iter()
             .map(|&i| base.value(i).name.clone())
             .collect();
-        let missing = |what: &str| Error::Model {
+        let missing = |what: &str| FlowError::Model {
             msg: format!(
                 "an encoder needs an input named {what}; this model's inputs are {names:?}"
             ),
@@ -81,7 +81,7 @@ impl Encoder {
         for &i in &base.inputs {
             let v = base.value(i);
             if v.ty.dtype != DType::I64 || v.ty.rank() != Some(2) {
-                return Err(Error::Input {
+                return Err(FlowError::Input {
                     name: v.name.clone(),
                     msg: format!(
                         "an encoder input must be i64[batch, sequence], got {}",
@@ -129,7 +129,7 @@ impl Encoder {
     pub fn check(&self, b: &Batch) -> Result<()> {
         if let Some(p) = self.max_positions {
             if b.seq > p {
-                return Err(Error::Input {
+                return Err(FlowError::Input {
                     name: self.ids.clone(),
                     msg: format!(
                         "sequence length {} is longer than the model's position table ({p} positions); use --seq {p} or less",
@@ -145,7 +145,7 @@ impl Encoder {
                 .enumerate()
                 .find(|(_, &id)| id < 0 || id >= v as i64)
             {
-                return Err(Error::Input {
+                return Err(FlowError::Input {
                     name: self.ids.clone(),
                     msg: format!(
                         "token id {id} (sentence {}, position {}) is outside the model's vocabulary of {v} rows; the tokenizer does not match the model",
@@ -185,9 +185,7 @@ impl Encoder {
             passes::run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
             self.cache.insert(key, g);
         }
-        self.cache
-            .get(&key)
-            .ok_or_else(|| Error::Invalid("bound graph vanished from the cache".into()))
+        Ok(&self.cache[&key])
     }
 
     /// Runs one batch and mean-pools the token embeddings (the model's rank-3 f32 output).
@@ -204,7 +202,7 @@ impl Encoder {
                 (t.rank() == rank && t.dtype() == DType::F32).then_some(t)
             })
         };
-        let tokens = pick(3).ok_or_else(|| Error::Model {
+        let tokens = pick(3).ok_or_else(|| FlowError::Model {
             msg: "the encoder has no f32 [batch, sequence, hidden] output (token embeddings)"
                 .into(),
         })?;

@@ -6,10 +6,6 @@
 //! them the test prints why and skips, unless SYSTOLE_REQUIRE_ORACLES is set (CI), and then it
 //! fails.
 
-mod common;
-
-use common::repo;
-
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -18,14 +14,21 @@ use systole_compiler::fxir::{Program, StageKind, VectorOp};
 use systole_compiler::lower::QuantConfig;
 use systole_compiler::reference::int as reference;
 use systole_compiler::schedule::{schedule, Work};
-use systole_compiler::text::dataset::SentenceSet;
-use systole_compiler::text::embed::Encoder;
-use systole_compiler::text::quantize::{encoder_inputs, quantize_encoder};
-use systole_compiler::text::tokenize::Tokenizer;
+use systole_flow::text::dataset::SentenceSet;
+use systole_flow::text::embed::Encoder;
+use systole_flow::text::quantize::{encoder_inputs, quantize_encoder};
+use systole_flow::text::tokenize::Tokenizer;
 use systole_hw::presets;
 use systole_sim::model::{simulate_inputs, simulate_inputs_against, Engine, Inputs};
 
 const SEQ: usize = 128;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
 
 fn cache() -> PathBuf {
     std::env::var_os("SYSTOLE_CACHE")

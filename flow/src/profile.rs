@@ -1,18 +1,19 @@
 //! `systole profile`: per-layer sensitivity to each candidate weight format, and the histograms
 //! behind the activation thresholds, as a table and SVG plots.
 
-use super::bitalloc::Layer;
-use super::budget::{Budget, DEFAULT_DSP_PART};
-use super::calibrate::{Calibration, BINS};
-use super::sensitivity::analyze;
-use super::spec::WeightSpec;
-use super::threshold::{threshold, Method};
-use crate::fxir::StageKind;
-use crate::ir::Graph;
-use crate::lower::{lower, QuantConfig};
+use crate::error::{FlowError, Result};
+use crate::eval::run_float;
 use crate::plot;
-use crate::tensor::Tensor;
-use crate::{Error, Result};
+use crate::sensitivity::analyze;
+use systole_compiler::fxir::StageKind;
+use systole_compiler::ir::Graph;
+use systole_compiler::lower::{lower, QuantConfig};
+use systole_compiler::quant::bitalloc::Layer;
+use systole_compiler::quant::budget::{Budget, DEFAULT_DSP_PART};
+use systole_compiler::quant::calibrate::{calibrate, Calibration, BINS};
+use systole_compiler::quant::spec::WeightSpec;
+use systole_compiler::quant::threshold::{threshold, Method};
+use systole_compiler::tensor::Tensor;
 
 /// Thresholds of one calibrated activation.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -41,6 +42,30 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
+/// Calibrates `g` on `calib` and profiles it with the default configuration: what
+/// `systole profile` reports. A calibration that refuses the data is [`FlowError::Calibration`].
+pub fn profile_model(
+    g: &Graph,
+    calib: &Tensor,
+    candidates: &[WeightSpec],
+    bits: u32,
+) -> Result<Profile> {
+    let cal = calibrate(g, calib, 64, &mut |_, _| {})
+        .map_err(|source| FlowError::Calibration { source })?;
+    let f = run_float(g, calib)?.to_f32_vec();
+    profile(
+        g,
+        &cal,
+        &QuantConfig::default(),
+        candidates,
+        calib,
+        &f,
+        bits,
+    )
+}
+
+/// Sensitivity of every layer to every candidate, the activation thresholds and the plots, for
+/// a calibrated graph.
 pub fn profile(
     g: &Graph,
     cal: &Calibration,
@@ -56,7 +81,8 @@ pub fn profile(
     // What each choice costs against every budget kind: storage, bit-operations, and DSPs of a
     // layer-parallel design on the default part at reuse factor 1 (`quant/budget.rs`).
     let bitops = Budget::BitOps(0);
-    let dsp = Budget::parse(&format!("dsp=0,part={DEFAULT_DSP_PART}")).map_err(Error::Invalid)?;
+    let spec = format!("dsp=0,part={DEFAULT_DSP_PART}");
+    let dsp = Budget::parse(&spec).map_err(|msg| FlowError::Budget { spec, msg })?;
     let mut csv = format!(
         "layer,weights,macs,format,rom_bits,operand_bits,input_bits,bitops,dsp_{},error\n",
         DEFAULT_DSP_PART.replace('-', "_")

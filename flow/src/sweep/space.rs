@@ -8,7 +8,7 @@ use systole_hw::description::{
 };
 use systole_hw::{Accelerator, Buffer, Buffers, Dataflow, Dram, MAX_ARRAY_SIDE};
 
-use crate::error::{Result, SimError};
+use crate::error::{FlowError, Result};
 
 /// One bit-width allocation: formats as `systole quantize` reads them (`--weights`, `--acts`),
 /// or, with `avg_bits`, the quantizer's per-layer allocation under that budget (`--budget
@@ -85,8 +85,8 @@ pub struct Point {
     pub dram_bytes_per_cycle: f64,
 }
 
-fn bad(msg: String) -> SimError {
-    SimError::Sweep { msg }
+fn bad(msg: String) -> FlowError {
+    FlowError::Sweep { msg }
 }
 
 fn axis<T: PartialEq + std::fmt::Debug>(

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::eval::Record;
-use crate::error::{Result, SimError};
+use crate::error::{FlowError, Result};
 
 /// `format` of `sweep.json`.
 pub const FORMAT: &str = "systole-sweep-1";
@@ -32,15 +32,15 @@ pub struct Meta {
     pub alloc_widths: Vec<u32>,
 }
 
-fn io(path: &Path) -> impl Fn(std::io::Error) -> SimError + '_ {
-    move |source| SimError::Io {
+fn io(path: &Path) -> impl Fn(std::io::Error) -> FlowError + '_ {
+    move |source| FlowError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn bad(msg: String) -> SimError {
-    SimError::Sweep { msg }
+fn bad(msg: String) -> FlowError {
+    FlowError::Sweep { msg }
 }
 
 impl Meta {

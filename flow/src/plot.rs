@@ -3,8 +3,10 @@
 
 use plotters::prelude::*;
 
-fn err<E: std::fmt::Display>(e: E) -> crate::Error {
-    crate::Error::Invalid(format!("plot: {e}"))
+use crate::error::{FlowError, Result};
+
+fn err<E: std::fmt::Display>(e: E) -> FlowError {
+    FlowError::Plot { msg: e.to_string() }
 }
 
 /// Grouped bars: one group per label, one bar per series; `log` draws the value axis in log10.
@@ -14,7 +16,7 @@ pub fn grouped_bars(
     labels: &[String],
     series: &[(String, Vec<f64>)],
     log: bool,
-) -> crate::Result<String> {
+) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 480)).into_drawing_area();
@@ -91,7 +93,7 @@ pub fn histogram(
     hi: f64,
     counts: &[u64],
     marks: &[(String, f64)],
-) -> crate::Result<String> {
+) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (800, 400)).into_drawing_area();
@@ -153,12 +155,7 @@ pub struct Series {
 
 /// A log-log chart of point and line series (`systole sweep`'s Pareto scatter and roofline).
 /// Non-positive values cannot sit on a log axis and are left out.
-pub fn xy_log(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
-) -> crate::Result<String> {
+pub fn xy_log(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (960, 600)).into_drawing_area();
