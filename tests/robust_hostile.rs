@@ -637,7 +637,7 @@ fn a_damaged_or_contradictory_sweep_record_is_refused_by_merge_and_resume() {
         })
         .unwrap();
     let mut r: Value = serde_json::from_str(&lines[k]).unwrap();
-    r["clock_mhz"] = json!(r["clock_mhz"].as_f64().unwrap() + 1.0);
+    r["utilization"] = json!(r["utilization"].as_f64().unwrap() / 2.0);
     lines[k] = r.to_string();
     std::fs::write(&jsonl, lines.join("\n") + "\n").unwrap();
     assert_usage_error(
@@ -952,4 +952,81 @@ fn temporary_files_of_a_killed_run_are_removed_by_the_next() {
         !stale.exists(),
         "the killed run's temporary file is still there"
     );
+}
+
+#[test]
+fn resumed_and_merged_records_must_be_ones_the_run_could_have_written() {
+    let d = tmpdir("hostile-resume-records");
+    let sysq = mlp(&d);
+    let run = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            sysq.to_str().unwrap(),
+            "--space",
+            "hw/sweeps/digits-cnn-small.ron",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        systole(&args)
+    };
+    let out = d.join("s");
+    let o = run(&out, &["--shard", "0/3"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let jsonl = out.join("points.jsonl");
+    let good = std::fs::read_to_string(&jsonl).unwrap();
+    let first: Value = serde_json::from_str(good.lines().next().unwrap()).unwrap();
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut r = first.clone();
+        f(&mut r);
+        let mut lines: Vec<String> = good.lines().map(String::from).collect();
+        lines[0] = r.to_string();
+        lines.join("\n") + "\n"
+    };
+    let cases: Vec<(String, &str)> = vec![
+        // Each panicked or was taken as the best design.
+        (
+            edit(&|r| r["index"] = json!(99_999u64)),
+            "outside the space",
+        ),
+        (edit(&|r| r["index"] = json!(1u64)), "not in shard 0/3"),
+        (
+            good.clone() + good.lines().next().unwrap() + "\n",
+            "recorded twice",
+        ),
+        (edit(&|r| r["latency_s"] = json!(-1.0)), "latency_s = -1e0"),
+        (
+            edit(&|r| {
+                r["rows"] = json!(4096);
+                r["latency_s"] = json!(1e-9)
+            }),
+            "is not the space's point",
+        ),
+        (edit(&|r| r["targets"] = json!([])), "target figures"),
+        (
+            edit(&|r| {
+                let l = r["latency_s"].as_f64().unwrap();
+                r["latency_s"] = json!(l / 2.0)
+            }),
+            "cycles at",
+        ),
+    ];
+    for (text, needle) in &cases {
+        std::fs::write(&jsonl, text).unwrap();
+        let o = run(&out, &["--shard", "0/3", "--resume"]);
+        assert_usage_error(&o, &["points.jsonl line", needle]);
+        if *needle != "not in shard 0/3" && *needle != "recorded twice" {
+            let o = systole(&[
+                "sweep",
+                "merge",
+                out.to_str().unwrap(),
+                "--out",
+                d.join(format!("m{}", needle.len())).to_str().unwrap(),
+            ]);
+            assert_usage_error(&o, &["points.jsonl line", needle]);
+        }
+    }
+    std::fs::write(&jsonl, &good).unwrap();
+    let o = run(&out, &["--shard", "0/3", "--resume"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

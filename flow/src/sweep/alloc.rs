@@ -39,7 +39,7 @@ fn accuracy(p: &Program, data: Option<&EvalData>) -> Result<Option<f64>> {
         });
     }
     let out = run_quantized(p, d.x)?;
-    let (correct, total) = top1(&out, d.labels).map_err(|e| SimError::Sweep {
+    let (correct, total) = top1(&out, d.labels).map_err(|e| FlowError::Sweep {
         msg: format!("--labels {}: {e}", d.labels_file.display()),
     })?;
     Ok(Some(correct as f64 / total.max(1) as f64))

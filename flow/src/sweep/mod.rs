@@ -128,7 +128,29 @@ pub fn run(r: &Run, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
         alloc_widths: r.allocs.iter().map(|a| a.acc_bits).collect(),
     };
     let mut acc = report::Accumulator::new(r.targets.len(), r.objective, meta.with_accuracy, n);
-    let mut sink = Sink::open(r.out, &meta, r.resume, &mut |rec| acc.add(rec))?;
+    // Records of the directory being resumed are data a user can edit: each must be one this
+    // run could have written (in the space and this shard, once, with its point's design and
+    // sane figures), or the summary and best design would rest on a forged point.
+    let mut resumed_points = std::collections::HashSet::new();
+    let shard = r.shard;
+    let mut sink = Sink::open(r.out, &meta, r.resume, &mut |rec| {
+        if !shard.holds(rec.index) {
+            return Err(FlowError::Sweep {
+                msg: format!(
+                    "--resume: point {} is not in shard {}/{}",
+                    rec.index, shard.index, shard.count
+                ),
+            });
+        }
+        if !resumed_points.insert(rec.index) {
+            return Err(FlowError::Sweep {
+                msg: format!("--resume: point {} is recorded twice", rec.index),
+            });
+        }
+        check_record(rec, r.space, r.targets.len())?;
+        acc.add(rec);
+        Ok(())
+    })?;
     let resumed = acc.seen;
     let todo = r.shard.len(n) - resumed;
     let total = r.shard.len(n);
@@ -235,10 +257,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
             });
         }
     }
-    let mut records = store::read_all(dirs)?;
-    for r in &records {
-        check_record(r, space.len())?;
-    }
+    let mut records = store::read_all(dirs, &|r| check_record(r, &space, targets.len()))?;
     records.sort_by_key(|r| r.index);
     records.dedup_by_key(|r| r.index);
     let mut meta = first.clone();
@@ -246,7 +265,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
     meta.shard_count = 1;
     let mut acc =
         report::Accumulator::new(targets.len(), objective, meta.with_accuracy, space.len());
-    let mut sink = Sink::open(out, &meta, false, &mut |_| {})?;
+    let mut sink = Sink::open(out, &meta, false, &mut |_| Ok(()))?;
     for r in &records {
         sink.write(r)?;
         acc.add(r);
@@ -273,15 +292,69 @@ pub fn merge(dirs: &[PathBuf], out: &Path, write_best: bool) -> Result<Summary> 
 /// Refuses a merged record no sweep could have written: an index outside the space, or a
 /// figure that is negative, NaN or infinite. Records are data from files a user can edit, and a
 /// latency of 1e308 hung the Pareto plot's axis ticks.
-fn check_record(r: &eval::Record, points: u64) -> Result<()> {
+fn check_record(r: &eval::Record, space: &Space, targets: usize) -> Result<()> {
     let bad = |what: String| FlowError::Sweep {
-        msg: format!("merge: points.jsonl record of point {}: {what}", r.index),
+        msg: format!("record of point {}: {what}", r.index),
     };
+    let points = space.len();
     if r.index >= points {
         return Err(bad(format!(
             "index {} is outside the space's {points} points",
             r.index
         )));
+    }
+    // The design fields are a function of the index: a record whose design is not its point's
+    // (rows 4096 where the space has 8) would enter the front as a design no one evaluated.
+    let p = space.point(r.index);
+    let design = (
+        p.rows,
+        p.cols,
+        eval::dataflow_name(p.dataflow),
+        p.buffer_kib,
+        p.clock_mhz.to_bits(),
+        p.dram_bytes_per_cycle.to_bits(),
+    );
+    let recorded = (
+        r.rows,
+        r.cols,
+        r.dataflow.as_str(),
+        r.buffer_kib,
+        r.clock_mhz.to_bits(),
+        r.dram_bytes_per_cycle.to_bits(),
+    );
+    if design != recorded {
+        return Err(bad(format!(
+            "its design ({}x{} {}, {} KiB, {} MHz, {} B/cycle) is not the space's point {} \
+             ({}x{} {}, {} KiB, {} MHz, {} B/cycle); the file was edited",
+            r.rows,
+            r.cols,
+            r.dataflow,
+            r.buffer_kib,
+            r.clock_mhz,
+            r.dram_bytes_per_cycle,
+            r.index,
+            p.rows,
+            p.cols,
+            design.2,
+            p.buffer_kib,
+            p.clock_mhz,
+            p.dram_bytes_per_cycle
+        )));
+    }
+    if r.targets.len() != targets {
+        return Err(bad(format!(
+            "{} target figures, the run has {targets} targets",
+            r.targets.len()
+        )));
+    }
+    if let (Some(c), Some(l)) = (r.cycles, r.latency_s) {
+        let want = c as f64 / (r.clock_mhz * 1e6);
+        if (l - want).abs() > 1e-9 * want.max(1e-30) {
+            return Err(bad(format!(
+                "latency_s = {l:e} but {c} cycles at {} MHz take {want:e} s",
+                r.clock_mhz
+            )));
+        }
     }
     let finite = |name: &str, v: Option<f64>| match v {
         Some(x) if !(0.0..=1e30).contains(&x) => Err(bad(format!(

@@ -152,7 +152,7 @@ pub fn csv_rows(r: &Record) -> String {
 /// without its newline was cut by an interruption (each record is appended with one write) and
 /// is dropped; any other line that is not a record is refused, naming the file and line: the
 /// file was edited or damaged, and skipping it would lose a point without a word.
-fn scan(path: &Path, f: &mut dyn FnMut(&Record)) -> Result<Vec<u64>> {
+fn scan(path: &Path, f: &mut dyn FnMut(&Record) -> Result<()>) -> Result<Vec<u64>> {
     // Streamed line by line, so no size limit; but a FIFO or device is refused.
     let file = match systole_hw::fsio::open_input(path, u64::MAX, None) {
         Ok((f, _)) => f,
@@ -171,7 +171,12 @@ fn scan(path: &Path, f: &mut dyn FnMut(&Record)) -> Result<Vec<u64>> {
         let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
         match serde_json::from_slice::<Record>(line) {
             Ok(r) => {
-                f(&r);
+                f(&r).map_err(|e| match e {
+                    FlowError::Sweep { msg } => {
+                        bad(format!("{} line {number}: {msg}", path.display()))
+                    }
+                    other => other,
+                })?;
                 out.push(r.index);
             }
             Err(_) if !complete => {}
@@ -206,7 +211,7 @@ impl Sink {
         dir: &Path,
         meta: &Meta,
         resume: bool,
-        seen: &mut dyn FnMut(&Record),
+        seen: &mut dyn FnMut(&Record) -> Result<()>,
     ) -> Result<Sink> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let jsonl_path = dir.join("points.jsonl");
@@ -241,13 +246,14 @@ impl Sink {
                     writeln!(c, "{CSV_HEADER}").map_err(io(&tmp_c))?;
                     let mut werr = None;
                     indices = scan(&jsonl_path, &mut |r| {
-                        seen(r);
+                        seen(r)?;
                         let line = serde_json::to_string(r).unwrap_or_default();
                         if let Err(e) =
                             writeln!(j, "{line}").and_then(|()| c.write_all(csv_rows(r).as_bytes()))
                         {
                             werr = Some(e);
                         }
+                        Ok(())
                     })?;
                     if let Some(e) = werr {
                         return Err(io(&tmp_j)(e));
@@ -319,13 +325,14 @@ impl Sink {
 /// Every complete record of the shards in `dirs`, one per point. A point found twice (shards
 /// of overlapping runs, a resumed copy) must have the same figures both times: which one to
 /// keep would otherwise be a guess.
-pub fn read_all(dirs: &[PathBuf]) -> Result<Vec<Record>> {
+pub fn read_all(dirs: &[PathBuf], check: &dyn Fn(&Record) -> Result<()>) -> Result<Vec<Record>> {
     let mut by_index: std::collections::BTreeMap<u64, (Record, String, PathBuf)> =
         std::collections::BTreeMap::new();
     for d in dirs {
         let path = d.join("points.jsonl");
         let mut clash = None;
         scan(&path, &mut |r| {
+            check(r)?;
             let text = serde_json::to_string(r).unwrap_or_default();
             match by_index.get(&r.index) {
                 Some((_, seen, from)) if clash.is_none() && *seen != text => {
@@ -336,6 +343,7 @@ pub fn read_all(dirs: &[PathBuf]) -> Result<Vec<Record>> {
                     by_index.insert(r.index, (r.clone(), text, path.clone()));
                 }
             }
+            Ok(())
         })?;
         if let Some((index, from)) = clash {
             return Err(bad(format!(
