@@ -1,7 +1,10 @@
 //! The one error type of the compiler crate.
 //!
-//! Every variant names what a user can act on: the file, the node (by its ONNX name), the field or
-//! tensor, and what was expected. The CLI renders these and exits with status 2.
+//! Every variant but [`Error::Internal`] names what a user can act on: the file, the node (by its
+//! ONNX name), the field or tensor, and what was expected. The CLI renders these and exits with
+//! status 2. [`Error::Internal`] is a broken invariant of Systole itself (a pass that left an
+//! inconsistent graph, a kernel handed mismatched lengths by our own lowering): the CLI says it
+//! is a bug and exits with status 70 ([`Error::is_internal`]).
 
 use std::path::PathBuf;
 
@@ -50,6 +53,10 @@ pub enum Error {
     Quant(#[from] crate::quant::QuantError),
     #[error("IR invalid: {0}")]
     Invalid(String),
+    /// An invariant of Systole broken: no input a user can give reaches it, so it is a bug.
+    /// `what` says which invariant and where.
+    #[error("internal error (a bug in systole; please report it): {what}")]
+    Internal { what: String },
     /// A ROM of the build is deeper than the ROMs' address width reaches.
     #[error("ROM {rom} is {words} words deep; {addr_bits} address bits reach {reach} words")]
     RomTooDeep {
@@ -65,6 +72,18 @@ pub enum Error {
         hw: String,
         msg: String,
     },
+}
+
+impl Error {
+    /// An invariant failure inside Systole, [`Error::Internal`], rather than bad input.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Error::Internal { .. })
+    }
+
+    /// An [`Error::Internal`] saying `what`.
+    pub fn internal(what: impl Into<String>) -> Error {
+        Error::Internal { what: what.into() }
+    }
 }
 
 /// Error from a single kernel, before the interpreter attaches the node it ran for.

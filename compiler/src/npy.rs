@@ -214,11 +214,11 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
                 .shape(&shape)
                 .writer(&mut out)
                 .begin_nd()
-                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+                .map_err(|e| Error::internal(format!("npy into memory: {e}")))?;
             w.extend($v.iter().copied())
-                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+                .map_err(|e| Error::internal(format!("npy into memory: {e}")))?;
             w.finish()
-                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+                .map_err(|e| Error::internal(format!("npy into memory: {e}")))?;
         }};
     }
     match &t.data {

@@ -1,6 +1,7 @@
-//! The one error type of `systole-sim`. Every variant names what the user must fix: the file and
-//! line, the section and key of a config, the column of a topology row, or the tensor and sizes
-//! of a GEMM.
+//! The one error type of `systole-sim`. Every variant but [`SimError::Internal`] names what the
+//! user must fix: the file and line, the section and key of a config, the column of a topology
+//! row, or the tensor and sizes of a GEMM. [`SimError::Internal`] (and a compiler error that is
+//! internal, [`SimError::is_internal`]) is a broken invariant of Systole: the CLI exits 70.
 
 use std::path::PathBuf;
 
@@ -62,6 +63,26 @@ pub enum SimError {
     /// Writing the VCD stream failed (disk full, closed pipe).
     #[error("writing the VCD: {source}")]
     VcdWrite { source: std::io::Error },
+    /// An invariant of Systole broken (a checked schedule whose step does not fit, an output no
+    /// stage produced): no input reaches it, so it is a bug. `what` says which and where.
+    #[error("internal error (a bug in systole; please report it): {what}")]
+    Internal { what: String },
+}
+
+impl SimError {
+    /// An invariant failure inside Systole (here or in the compiler) rather than bad input.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            SimError::Internal { .. } => true,
+            SimError::Compiler(e) => e.is_internal(),
+            _ => false,
+        }
+    }
+
+    /// A [`SimError::Internal`] saying `what`.
+    pub fn internal(what: impl Into<String>) -> SimError {
+        SimError::Internal { what: what.into() }
+    }
 }
 
 /// `FILE:LINE`, or `FILE` when the line is 0 (the thing is missing from the whole file).

@@ -154,7 +154,10 @@ pub fn encode(s: &Schedule) -> Result<Vec<u128>> {
             }
             Instr::Fold { step } => {
                 let Work::Array(a) = &s.layers[layer].work else {
-                    return Err(Error::Invalid("fold outside an array layer".into()));
+                    return Err(Error::internal(format!(
+                        "instruction ROM: a fold in layer {layer} '{}', which has no array work",
+                        s.layers[layer].name
+                    )));
                 };
                 let st = &a.steps[step];
                 let flags = ((st.accumulate as u8) * FLAG_ACCUMULATE)

@@ -110,8 +110,9 @@ pub(super) fn layer_files(
     }
     let bias_bits = bits_for(g.bias.iter().copied()).max(g.acc_bits);
     if bias_bits > 64 {
-        return Err(Error::Invalid(format!(
-            "layer '{}': bias wider than 64 bits",
+        // `bits_for` of i64 values is at most 64 and `validate` bounds `acc_bits` to 2..=64.
+        return Err(Error::internal(format!(
+            "layer '{}': bias ROM of {bias_bits} bits, wider than 64",
             st.name
         )));
     }

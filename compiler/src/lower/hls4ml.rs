@@ -100,9 +100,7 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
     let mut cur = TensorId(0);
     let mut cur_value = *input;
     let mut layers = prec.layers.iter();
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
         let n = g.node(id).clone();
         let op = n.op.name();

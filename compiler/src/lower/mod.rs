@@ -363,9 +363,7 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
         t,
     );
     l.map.insert(*input, t);
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
         l.lower_node(id)?;
     }
@@ -446,9 +444,7 @@ fn lower_encoder(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Prog
             tensor: t,
         });
     }
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
         l.lower_node(id)?;
     }

@@ -106,7 +106,8 @@ pub fn run_int(
     observe: &mut dyn FnMut(usize, &[i32]),
 ) -> Result<Codes> {
     if inputs.len() != p.int_inputs.len() {
-        return Err(Error::Invalid(format!(
+        // Callers build one code vector per `int_inputs` entry (checked by name in the CLI).
+        return Err(Error::internal(format!(
             "{} integer inputs given, the program takes {}",
             inputs.len(),
             p.int_inputs.len()
@@ -193,9 +194,13 @@ fn run_env(
         }
         env[st.output.0] = Some(y);
     }
-    env[p.output.0]
-        .take()
-        .ok_or_else(|| Error::Invalid("the program output was not computed".into()))
+    env[p.output.0].take().ok_or_else(|| {
+        // `validate` checks that some stage produces the output.
+        Error::internal(format!(
+            "program '{}': output t{} was not computed",
+            p.name, p.output.0
+        ))
+    })
 }
 
 /// Output codes of stage `i` for the whole batch, reading its inputs through `get` (`x` is the
