@@ -51,6 +51,43 @@ pub enum Error {
     File { path: PathBuf, msg: String },
     #[error(transparent)]
     Quant(#[from] crate::quant::QuantError),
+    /// A graph that breaks a structural rule of the IR (an arity, a value produced twice, an
+    /// input never defined, a cycle): a model that is not a well-formed graph.
+    #[error("IR invalid: {msg}")]
+    Graph { msg: String },
+    /// A fixed-point program (a `.sysq` file, or what the lowering made) that breaks a rule of its
+    /// structure or of the number contract; `at` names the stage, tensor or input.
+    #[error("IR invalid: fixed-point program: {at}: {msg}")]
+    Program { at: String, msg: String },
+    /// A scale the lowering cannot encode as `M0 · 2^-s`: a channel's requantizer, an activation
+    /// step; `at` names the layer and channel or the tensor.
+    #[error("{at}: {source}")]
+    Scale {
+        at: String,
+        #[source]
+        source: crate::quant::QuantError,
+    },
+    /// An hls4ml precision file that is not JSON of the expected form (`serde_json`'s message,
+    /// with line and column).
+    #[error(transparent)]
+    Hls4mlJson(serde_json::Error),
+    /// An hls4ml precision that does not fit the model (a missing or extra layer, a type that is
+    /// not `ap_fixed`) or asks for arithmetic the hls4ml lowering does not model.
+    #[error("hls4ml precision: {msg}")]
+    Hls4ml { msg: String },
+    /// A value given to a library call (from a flag or a file) outside its range.
+    #[error("{what} {value} is not in {range}")]
+    OutOfRange {
+        what: &'static str,
+        value: String,
+        range: String,
+    },
+    /// A schedule (from a build directory) that does not belong to its program as a whole;
+    /// a problem of one layer is [`Error::Schedule`].
+    #[error("schedule for '{hw}': {msg}")]
+    ScheduleMismatch { hw: String, msg: String },
+    /// Left for the modules another change is moving out of this crate (`plot.rs`,
+    /// `quant/profile.rs`, `text/embed.rs`); new code uses a variant that says what it is about.
     #[error("IR invalid: {0}")]
     Invalid(String),
     /// An invariant of Systole broken: no input a user can give reaches it, so it is a bug.

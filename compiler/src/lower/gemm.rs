@@ -351,8 +351,10 @@ pub(super) fn fold_bias_and_requant(
         // Float → int `as` saturates; a bias beyond 2^40 accumulator units is a model problem.
         let b = (b as i64).clamp(-(1 << 40), 1 << 40);
         bias.push(b - zx * wsum);
-        let (m0, shift) = quantize_multiplier(sx * sw / sy)
-            .map_err(|e| Error::Invalid(format!("{name}: {what} {c}: {e}")))?;
+        let (m0, shift) = quantize_multiplier(sx * sw / sy).map_err(|source| Error::Scale {
+            at: format!("{name}: {what} {c}"),
+            source,
+        })?;
         requant.push(Requant {
             m0,
             shift,

@@ -23,7 +23,7 @@ use crate::ir::{Dim, Graph, Op, QuantAnnot, ValueId};
 use crate::quant::calibrate::{Calibration, TensorStats};
 use crate::quant::spec::ActSpec;
 use crate::quant::threshold::threshold;
-use crate::quant::{quantize_multiplier, Format};
+use crate::quant::{quantize_multiplier, Format, QuantError};
 use crate::reference::float::spatial;
 use crate::{Error, Result};
 
@@ -94,12 +94,17 @@ impl QuantConfig {
                 };
                 let t = s.map(|s| threshold(s, self.method, levels)).unwrap_or(0.0);
                 let step = if t > 0.0 { t / f64::from(levels) } else { 1.0 };
-                let (m0, shift) =
-                    quantize_multiplier(step).map_err(|e| Error::Invalid(e.to_string()))?;
+                let at = || "activation step".to_string();
+                let (m0, shift) = quantize_multiplier(step)
+                    .map_err(|source| Error::Scale { at: at(), source })?;
                 if m0 == 0 {
-                    return Err(Error::Invalid(format!(
-                        "activation step {step} is too small to encode"
-                    )));
+                    return Err(Error::Scale {
+                        at: at(),
+                        source: QuantError::Multiplier {
+                            real: step,
+                            msg: "too small to encode".into(),
+                        },
+                    });
                 }
                 Ok(Format::affine(signed, bits, m0, shift, 0))
             }
@@ -162,7 +167,15 @@ impl Lowering<'_> {
                 })?;
             return Ok(Format::affine(*signed, *bits, m0, shift, *zero_point));
         }
-        self.cfg.act_format(spec, self.stats(v))
+        self.cfg
+            .act_format(spec, self.stats(v))
+            .map_err(|e| match e {
+                Error::Scale { at, source } => Error::Scale {
+                    at: format!("tensor '{}': {at}", self.g.value(v).name),
+                    source,
+                },
+                e => e,
+            })
     }
 
     fn stats(&self, v: ValueId) -> Option<&TensorStats> {
