@@ -43,6 +43,14 @@ pub enum Error {
         op: String,
         msg: String,
     },
+    /// Shape inference refused node `node` (`op`): its inputs' shapes or its attributes.
+    #[error("node '{node}' ({op}): {source}")]
+    Shape {
+        node: String,
+        op: String,
+        #[source]
+        source: ShapeError,
+    },
     #[error("tensor '{name}': {msg}")]
     Tensor { name: String, msg: String },
     #[error("input '{name}': {msg}")]
@@ -81,6 +89,23 @@ pub enum Error {
         what: &'static str,
         value: String,
         range: String,
+    },
+    /// A value wider than the instruction-word field that holds it (`docs/isa.md`).
+    #[error("{field} = {value} does not fit {bits} bits")]
+    FieldWidth {
+        field: String,
+        value: u64,
+        bits: u32,
+    },
+    /// A `--bind NAME=N` that does not parse; `msg` says which part is wrong.
+    #[error("'{spec}': {msg}")]
+    Bind { spec: String, msg: String },
+    /// Data whose length is not the number of elements of the shape it is given.
+    #[error("shape {shape:?} holds {expected} elements but {given} were given")]
+    ElementCount {
+        shape: Vec<usize>,
+        expected: usize,
+        given: usize,
     },
     /// A schedule (from a build directory) that does not belong to its program as a whole;
     /// a problem of one layer is [`Error::Schedule`].
@@ -121,6 +146,37 @@ impl Error {
     pub fn internal(what: impl Into<String>) -> Error {
         Error::Internal { what: what.into() }
     }
+}
+
+/// Why shape inference refused an op, before `passes::shape_inference` names the node
+/// ([`Error::Shape`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ShapeError {
+    /// A required input that the node does not have.
+    #[error("input {0} is missing")]
+    MissingInput(usize),
+    /// Two shapes that do not broadcast the ONNX (numpy) way; `p` and `q` are the first sizes
+    /// that differ.
+    #[error("shapes {a:?} and {b:?} do not broadcast ({p} vs {q})")]
+    Broadcast {
+        a: Vec<crate::ir::Dim>,
+        b: Vec<crate::ir::Dim>,
+        p: usize,
+        q: usize,
+    },
+    /// An axis (an attribute or a constant input) outside the input's rank.
+    #[error("axis {axis} is out of range for rank {rank}")]
+    Axis { axis: i64, rank: usize },
+    /// Inputs the op cannot combine: a rank too low or unequal, inner dimensions or channel
+    /// counts that differ, a symbolic kernel, a condition that is not bool. The message shows
+    /// the shapes.
+    #[error("{0}")]
+    InputShapes(String),
+    /// An attribute or constant shape input that the input cannot take: a window larger than the
+    /// (padded) input or whose size overflows, a reshape, expand or ConstantOfShape target, a
+    /// permutation, squeeze axes. The message names the attribute and its value.
+    #[error("{0}")]
+    Attributes(String),
 }
 
 /// Error from a single kernel, before the interpreter attaches the node it ran for.

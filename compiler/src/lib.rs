@@ -24,5 +24,5 @@ pub mod sysq;
 pub mod tensor;
 pub mod text;
 
-pub use error::{Error, KernelError, Result};
+pub use error::{Error, KernelError, Result, ShapeError};
 pub use tensor::{DType, Data, Tensor};

@@ -131,7 +131,7 @@ pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
             ))
         }
     };
-    Tensor::new(shape, data).map_err(|m| ferr(path, m))
+    Tensor::new(shape, data).map_err(|e| ferr(path, e.to_string()))
 }
 
 /// Refuses a header that claims more bytes than the file holds: npyz allocates the header's

@@ -9,7 +9,11 @@ use super::graph::{Graph, OpId};
 use super::op::{AutoPad, ConvAttrs, Op, PoolAttrs};
 use super::shape_transformer as st;
 use super::types::{Dim, TensorType};
+use crate::error::ShapeError;
 use crate::tensor::{DType, Tensor};
+
+/// What shape inference answers: a value or why the op's inputs or attributes do not fit.
+pub type ShapeResult<T> = std::result::Result<T, ShapeError>;
 
 /// A product of dimensions: a known factor times a sorted list of symbols.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +63,7 @@ fn unknown() -> Dim {
 }
 
 /// Broadcasts two shapes the ONNX (numpy) way.
-pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
+pub fn broadcast(a: &[Dim], b: &[Dim]) -> ShapeResult<Vec<Dim>> {
     let r = a.len().max(b.len());
     let mut out = Vec::with_capacity(r);
     for i in 0..r {
@@ -79,9 +83,12 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
                 (Dim::Known(1), o) | (o, Dim::Known(1)) => o.clone(),
                 (Dim::Known(p), Dim::Known(q)) if p == q => x.clone(),
                 (Dim::Known(p), Dim::Known(q)) => {
-                    return Err(format!(
-                        "shapes {a:?} and {b:?} do not broadcast ({p} vs {q})"
-                    ))
+                    return Err(ShapeError::Broadcast {
+                        a: a.to_vec(),
+                        b: b.to_vec(),
+                        p: *p,
+                        q: *q,
+                    })
                 }
                 (Dim::Sym(_), _) if x == y => x.clone(),
                 (Dim::Known(_), Dim::Sym(_)) => x.clone(),
@@ -94,11 +101,11 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-pub(crate) fn norm_axis(axis: i64, rank: usize) -> Result<usize, String> {
+pub(crate) fn norm_axis(axis: i64, rank: usize) -> ShapeResult<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r {
-        return Err(format!("axis {axis} is out of range for rank {rank}"));
+        return Err(ShapeError::Axis { axis, rank });
     }
     Ok(a as usize)
 }
@@ -118,22 +125,24 @@ pub fn window_out(
     pad_end: usize,
     auto_pad: AutoPad,
     ceil_mode: bool,
-) -> Result<usize, String> {
+) -> ShapeResult<usize> {
     let eff = (kernel.max(1) - 1)
         .checked_mul(dilation)
         .and_then(|e| e.checked_add(1))
         .ok_or_else(|| {
-            format!(
+            ShapeError::Attributes(format!(
                 "attributes 'kernel_shape' {kernel} and 'dilations' {dilation}: the window's \
                  extent overflows a 64-bit size"
-            )
+            ))
         })?;
     let stride = stride.max(1);
     match auto_pad {
         AutoPad::SameUpper | AutoPad::SameLower => Ok(input.div_ceil(stride)),
         AutoPad::Valid => {
             if input < eff {
-                return Err(format!("window {eff} is larger than the input {input}"));
+                return Err(ShapeError::Attributes(format!(
+                    "window {eff} is larger than the input {input}"
+                )));
             }
             Ok((input - eff) / stride + 1)
         }
@@ -142,15 +151,15 @@ pub fn window_out(
                 .checked_add(pad_begin)
                 .and_then(|s| s.checked_add(pad_end))
                 .ok_or_else(|| {
-                    format!(
+                    ShapeError::Attributes(format!(
                         "attribute 'pads' [{pad_begin}, {pad_end}]: the padded input \
                          ({input} + pads) overflows a 64-bit size"
-                    )
+                    ))
                 })?;
             if span < eff {
-                return Err(format!(
+                return Err(ShapeError::Attributes(format!(
                     "window {eff} is larger than the padded input {span}"
-                ));
+                )));
             }
             let mut out = if ceil_mode {
                 (span - eff).div_ceil(stride) + 1
@@ -174,14 +183,14 @@ fn spatial_out(
     pads: &[usize],
     auto_pad: AutoPad,
     ceil_mode: bool,
-) -> Result<Vec<Dim>, String> {
+) -> ShapeResult<Vec<Dim>> {
     let sp = x.len().saturating_sub(2);
     if kernel.len() != sp {
-        return Err(format!(
+        return Err(ShapeError::Attributes(format!(
             "kernel_shape has {} dims but the input has {} spatial dims",
             kernel.len(),
             sp
-        ));
+        )));
     }
     let mut out = Vec::new();
     for i in 0..sp {
@@ -201,28 +210,31 @@ fn spatial_out(
     Ok(out)
 }
 
-fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> Result<Vec<Dim>, String> {
+fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> ShapeResult<Vec<Dim>> {
     if x.len() < 3 || w.len() != x.len() {
-        return Err(format!(
+        return Err(ShapeError::InputShapes(format!(
             "Conv wants X of rank ≥ 3 and W of the same rank; got {x:?} and {w:?}"
-        ));
+        )));
     }
     let kernel: Vec<usize> = if c.kernel_shape.is_empty() {
         w[2..]
             .iter()
-            .map(|d| d.known().ok_or("W has a symbolic kernel size"))
+            .map(|d| {
+                d.known()
+                    .ok_or_else(|| ShapeError::InputShapes("W has a symbolic kernel size".into()))
+            })
             .collect::<Result<_, _>>()?
     } else {
         c.kernel_shape.clone()
     };
     if let (Some(cx), Some(cw)) = (x[1].known(), w[1].known()) {
         if cx != cw * c.group {
-            return Err(format!(
+            return Err(ShapeError::InputShapes(format!(
                 "input has {cx} channels but W expects {} ({} per group × group {})",
                 cw * c.group,
                 cw,
                 c.group
-            ));
+            )));
         }
     }
     let mut out = vec![x[0].clone(), w[0].clone()];
@@ -238,9 +250,11 @@ fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-fn pool_shape(p: &PoolAttrs, x: &[Dim]) -> Result<Vec<Dim>, String> {
+fn pool_shape(p: &PoolAttrs, x: &[Dim]) -> ShapeResult<Vec<Dim>> {
     if x.len() < 3 {
-        return Err(format!("pooling wants rank ≥ 3; got {x:?}"));
+        return Err(ShapeError::InputShapes(format!(
+            "pooling wants rank ≥ 3; got {x:?}"
+        )));
     }
     let mut out = vec![x[0].clone(), x[1].clone()];
     out.extend(spatial_out(
@@ -255,9 +269,11 @@ fn pool_shape(p: &PoolAttrs, x: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
+fn matmul_shape(a: &[Dim], b: &[Dim]) -> ShapeResult<Vec<Dim>> {
     if a.is_empty() || b.is_empty() {
-        return Err("MatMul inputs must have rank ≥ 1".into());
+        return Err(ShapeError::InputShapes(
+            "MatMul inputs must have rank ≥ 1".into(),
+        ));
     }
     let a2: Vec<Dim> = if a.len() == 1 {
         vec![Dim::Known(1), a[0].clone()]
@@ -272,7 +288,9 @@ fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     let (ka, kb) = (&a2[a2.len() - 1], &b2[b2.len() - 2]);
     if let (Some(x), Some(y)) = (ka.known(), kb.known()) {
         if x != y {
-            return Err(format!("inner dimensions differ: {a:?} · {b:?}"));
+            return Err(ShapeError::InputShapes(format!(
+                "inner dimensions differ: {a:?} · {b:?}"
+            )));
         }
     }
     let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
@@ -285,21 +303,29 @@ fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>, String> {
+fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> ShapeResult<Vec<Dim>> {
     let mut out = Vec::with_capacity(target.len());
     let mut infer_at = None;
     for (i, &t) in target.iter().enumerate() {
         match t {
             -1 => {
                 if infer_at.replace(i).is_some() {
-                    return Err("more than one -1 in the target shape".into());
+                    return Err(ShapeError::Attributes(
+                        "more than one -1 in the target shape".into(),
+                    ));
                 }
                 out.push(Dim::Known(1));
             }
-            0 if !allowzero => out.push(x.get(i).cloned().ok_or(format!(
-                "0 at position {i} copies a dimension the input lacks"
-            ))?),
-            t if t < 0 => return Err(format!("invalid target dimension {t}")),
+            0 if !allowzero => out.push(x.get(i).cloned().ok_or_else(|| {
+                ShapeError::Attributes(format!(
+                    "0 at position {i} copies a dimension the input lacks"
+                ))
+            })?),
+            t if t < 0 => {
+                return Err(ShapeError::Attributes(format!(
+                    "invalid target dimension {t}"
+                )))
+            }
             t => out.push(Dim::Known(t as usize)),
         }
     }
@@ -319,7 +345,9 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
             }
         }
         if pout.k == 0 || !pin.k.is_multiple_of(pout.k) {
-            return Err(format!("cannot reshape {x:?} to {target:?}"));
+            return Err(ShapeError::Attributes(format!(
+                "cannot reshape {x:?} to {target:?}"
+            )));
         }
         out[at] = to_dim(&Prod {
             k: pin.k / pout.k,
@@ -328,10 +356,10 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
     } else {
         let pout = prod(&out);
         if pin.syms.is_empty() && pout.syms.is_empty() && pin.k != pout.k {
-            return Err(format!(
+            return Err(ShapeError::Attributes(format!(
                 "cannot reshape {x:?} ({} elements) to {target:?}",
                 pin.k
-            ));
+            )));
         }
     }
     Ok(out)
@@ -399,7 +427,7 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Vec<Dim> {
 }
 
 /// Infers the output types of op `id` from its input types and any constant inputs.
-pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
+pub fn infer(g: &Graph, id: OpId) -> ShapeResult<Vec<TensorType>> {
     let node = g.node(id);
     let tys: Vec<Option<&TensorType>> = node
         .inputs
@@ -411,13 +439,13 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
         .iter()
         .map(|i| i.and_then(|v| g.const_of(v)))
         .collect();
-    let ty = |i: usize| -> Result<&TensorType, String> {
+    let ty = |i: usize| -> ShapeResult<&TensorType> {
         tys.get(i)
             .copied()
             .flatten()
-            .ok_or(format!("input {i} is missing"))
+            .ok_or(ShapeError::MissingInput(i))
     };
-    let shp = |i: usize| -> Result<Option<&Vec<Dim>>, String> { Ok(ty(i)?.shape.as_ref()) };
+    let shp = |i: usize| -> ShapeResult<Option<&Vec<Dim>>> { Ok(ty(i)?.shape.as_ref()) };
     let same = |dtype: DType, s: Option<&Vec<Dim>>| TensorType {
         dtype,
         shape: s.cloned(),
@@ -453,7 +481,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             let shape = match (a, b) {
                 (Some(a), Some(b)) => {
                     if a.len() != 2 || b.len() != 2 {
-                        return Err(format!("Gemm wants 2-D A and B; got {a:?} and {b:?}"));
+                        return Err(ShapeError::InputShapes(format!(
+                            "Gemm wants 2-D A and B; got {a:?} and {b:?}"
+                        )));
                     }
                     let (m, ka) = if gm.trans_a {
                         (&a[1], &a[0])
@@ -467,7 +497,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     };
                     if let (Some(x), Some(y)) = (ka.known(), kb.known()) {
                         if x != y {
-                            return Err(format!("inner dimensions differ: {x} vs {y}"));
+                            return Err(ShapeError::InputShapes(format!(
+                                "inner dimensions differ: {x} vs {y}"
+                            )));
                         }
                     }
                     Some(vec![m.clone(), n.clone()])
@@ -529,7 +561,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     let r = x.len() as i64;
                     let a = if *axis < 0 { axis + r } else { *axis };
                     if a < 0 || a > r {
-                        return Err(format!("axis {axis} is out of range for rank {r}"));
+                        return Err(ShapeError::Axis {
+                            axis: *axis,
+                            rank: r as usize,
+                        });
                     }
                     let a = a as usize;
                     Some(vec![to_dim(&prod(&x[..a])), to_dim(&prod(&x[a..]))])
@@ -574,10 +609,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                             .iter()
                             .any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true))
                     {
-                        return Err(format!(
+                        return Err(ShapeError::Attributes(format!(
                             "perm {perm:?} is not a permutation of the {} axes",
                             x.len()
-                        ));
+                        )));
                     }
                     Some(perm.iter().map(|&p| x[p].clone()).collect())
                 }
@@ -600,7 +635,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 let mut all_known = true;
                 for s in shapes.iter().flatten() {
                     if s.len() != first.len() {
-                        return Err(format!("inputs have different ranks: {first:?} and {s:?}"));
+                        return Err(ShapeError::InputShapes(format!(
+                            "inputs have different ranks: {first:?} and {s:?}"
+                        )));
                     }
                     match s[a].known() {
                         Some(n) => along.k += n,
@@ -642,7 +679,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                             for &a in &ax {
                                 if let Some(n) = x[a].known() {
                                     if n != 1 {
-                                        return Err(format!("cannot squeeze axis {a} of size {n}"));
+                                        return Err(ShapeError::Attributes(format!(
+                                            "cannot squeeze axis {a} of size {n}"
+                                        )));
                                     }
                                 }
                             }
@@ -665,28 +704,31 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             }
         }
         Op::Unsqueeze => {
-            let shape = match (shp(0)?, consts.get(1).copied().flatten()) {
-                (Some(x), Some(axes)) => {
-                    let r = x.len() + axes.len();
-                    let mut ax: Vec<usize> = axes
-                        .to_i64_vec()
-                        .iter()
-                        .map(|&a| norm_axis(a, r))
-                        .collect::<Result<_, _>>()?;
-                    ax.sort();
-                    let mut out = Vec::with_capacity(r);
-                    let mut it = x.iter();
-                    for i in 0..r {
-                        if ax.contains(&i) {
-                            out.push(Dim::Known(1));
-                        } else {
-                            out.push(it.next().cloned().ok_or("repeated axes")?);
+            let shape =
+                match (shp(0)?, consts.get(1).copied().flatten()) {
+                    (Some(x), Some(axes)) => {
+                        let r = x.len() + axes.len();
+                        let mut ax: Vec<usize> = axes
+                            .to_i64_vec()
+                            .iter()
+                            .map(|&a| norm_axis(a, r))
+                            .collect::<Result<_, _>>()?;
+                        ax.sort();
+                        let mut out = Vec::with_capacity(r);
+                        let mut it = x.iter();
+                        for i in 0..r {
+                            if ax.contains(&i) {
+                                out.push(Dim::Known(1));
+                            } else {
+                                out.push(it.next().cloned().ok_or_else(|| {
+                                    ShapeError::Attributes("repeated axes".into())
+                                })?);
+                            }
                         }
+                        Some(out)
                     }
-                    Some(out)
-                }
-                _ => None,
-            };
+                    _ => None,
+                };
             TensorType {
                 dtype: ty(0)?.dtype,
                 shape,
@@ -763,7 +805,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
         }
         Op::Where => {
             if ty(0)?.dtype != DType::Bool {
-                return Err(format!("the condition is {}; expected bool", ty(0)?.dtype));
+                return Err(ShapeError::InputShapes(format!(
+                    "the condition is {}; expected bool",
+                    ty(0)?.dtype
+                )));
             }
             st::broadcast_all(ty(1)?.dtype, &[shp(0)?, shp(1)?, shp(2)?])?
         }
@@ -786,7 +831,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 Some(t) => {
                     let v = t.to_i64_vec();
                     if v.iter().any(|&d| d < 0) {
-                        return Err(format!("negative dimension in {v:?}"));
+                        return Err(ShapeError::Attributes(format!(
+                            "negative dimension in {v:?}"
+                        )));
                     }
                     Some(v.iter().map(|&d| Dim::Known(d as usize)).collect())
                 }

@@ -57,29 +57,37 @@ fn spans(total: usize, size: usize) -> impl Iterator<Item = Span> {
     })
 }
 
-/// The operand and accumulator widths of an array layer against the PEs (`input_bits`,
+/// The operand and accumulator widths of array layer `layer` against the PEs (`input_bits`,
 /// `weight_bits`, `acc_bits`); `b_what` says what the B operand is in the message.
 fn check_widths(
     hw: &Accelerator,
+    layer: &str,
     a_bits: u32,
     b_what: &str,
     b_bits: u32,
     acc_bits: u32,
-) -> std::result::Result<(), String> {
+) -> Result<()> {
+    let fail = |msg: String| {
+        Err(Error::Schedule {
+            layer: layer.to_string(),
+            hw: hw.name.clone(),
+            msg,
+        })
+    };
     if a_bits > hw.input_bits {
-        return Err(format!(
+        return fail(format!(
             "{a_bits}-bit activations, the array takes {} (input_bits)",
             hw.input_bits
         ));
     }
     if b_bits > hw.weight_bits {
-        return Err(format!(
+        return fail(format!(
             "{b_what} {b_bits}-bit operands, the array takes {} (weight_bits)",
             hw.weight_bits
         ));
     }
     if acc_bits > hw.acc_bits {
-        return Err(format!(
+        return fail(format!(
             "needs a {acc_bits}-bit accumulator, the PEs have {} (acc_bits)",
             hw.acc_bits
         ));
@@ -102,7 +110,14 @@ pub(super) fn array_work(
         msg,
     };
     let (act_bits, w_bits) = (input.format.bits, g.weights.operand_bits());
-    check_widths(hw, act_bits, "weights decode to", w_bits, g.acc_bits).map_err(fail)?;
+    check_widths(
+        hw,
+        &st.name,
+        act_bits,
+        "weights decode to",
+        w_bits,
+        g.acc_bits,
+    )?;
     if let Some(mode) = g.acc_overflow {
         return Err(fail(format!(
             "a narrowed accumulator with overflow mode {mode:?} is not modelled by the array \
@@ -350,7 +365,7 @@ pub(super) fn matmul_work(
     } else {
         "input 1 (B) has"
     };
-    check_widths(hw, a_bits, b_what, b_bits, mm.acc_bits).map_err(fail)?;
+    check_widths(hw, &st.name, a_bits, b_what, b_bits, mm.acc_bits)?;
     if !hw.vector.supports(systole_hw::VectorOp::Requantize) {
         return Err(fail(
             "the vector unit has no Requantize, which every array layer needs".into(),
