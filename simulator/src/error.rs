@@ -35,9 +35,28 @@ pub enum SimError {
     /// `msg` names the size, the limit and the flag.
     #[error("{what}: {msg}")]
     Memory { what: String, msg: String },
-    /// Operands whose length does not match the stated GEMM sizes, or sizes out of range.
-    #[error("GEMM {what}")]
-    Shape { what: String },
+    /// A GEMM given to an engine with a size of 0.
+    #[error("GEMM sizes m={m}, k={k}, n={n}: every size must be at least 1")]
+    GemmSizes { m: usize, k: usize, n: usize },
+    /// A GEMM operand (`A` is `m×k`, `B` is `k×n`) whose length is not its matrix's.
+    #[error("GEMM operand {operand}: {len} elements for a {rows}×{cols} matrix ({} expected)", rows * cols)]
+    GemmOperand {
+        operand: &'static str,
+        len: usize,
+        rows: usize,
+        cols: usize,
+    },
+    /// A schedule made for another array (size or dataflow) than the description it is run on.
+    #[error("schedule for a {rows}x{cols} {dataflow:?} array, the description '{hw}' is {hw_rows}x{hw_cols} {hw_dataflow:?}")]
+    WrongArray {
+        rows: usize,
+        cols: usize,
+        dataflow: systole_hw::Dataflow,
+        hw: String,
+        hw_rows: usize,
+        hw_cols: usize,
+        hw_dataflow: systole_hw::Dataflow,
+    },
     /// The program, its schedule or its input (from the compiler crate).
     #[error(transparent)]
     Compiler(#[from] systole_compiler::Error),
