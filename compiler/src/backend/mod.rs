@@ -217,21 +217,16 @@ pub fn build(p: &Program, s: &Schedule, hw: &Accelerator, inputs: &Inputs) -> Re
     files.insert("program.sysq".into(), inputs.program_bytes.clone());
     files.insert("hw.ron".into(), (hw.to_ron_string() + "\n").into_bytes());
     let dram = params::dram_map(p, s.batch);
+    let design = params::Design { p, s, hw };
+    let layout = params::Layout {
+        layers: &layer_roms,
+        dram: &dram,
+    };
     files.insert(
         "systole_params.vh".into(),
-        params::header(
-            p,
-            s,
-            hw,
-            &layer_roms,
-            &dram,
-            wrom_depth,
-            banks,
-            instrs.len(),
-        )
-        .into_bytes(),
+        params::header(design, layout, wrom_depth, banks, instrs.len()).into_bytes(),
     );
-    let manifest = manifest::make(p, s, hw, inputs, &files, &layer_roms, &dram, bank_name);
+    let manifest = manifest::make(design, inputs, &files, layout, bank_name);
     let text = serde_json::to_string_pretty(&manifest)
         .map_err(|e| Error::internal(format!("serializing manifest.json: {e}")))?;
     files.insert("manifest.json".into(), (text + "\n").into_bytes());

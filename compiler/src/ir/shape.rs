@@ -6,7 +6,7 @@
 //! limits what can execute.
 
 use super::graph::{Graph, OpId};
-use super::op::{AutoPad, ConvAttrs, Op, PoolAttrs};
+use super::op::{AutoPad, ConvAttrs, Op, PoolAttrs, WindowAttrs};
 use super::shape_transformer as st;
 use super::types::{Dim, TensorType};
 use crate::error::ShapeError;
@@ -110,22 +110,20 @@ pub(crate) fn norm_axis(axis: i64, rank: usize) -> ShapeResult<usize> {
     Ok(a as usize)
 }
 
-/// Output spatial size of a sliding window (conv or pool) for one axis.
+/// Output spatial size of sliding window `w` (conv or pool) along spatial axis `axis` of an
+/// input of size `input` there.
 ///
 /// Every sum and product is checked: attributes come from the file, and pads of 2^63 − 1 used
 /// to wrap `input + pads` to a small span, giving a plausible shape and a run of zeros with
 /// exit 0. An overflow is refused naming the attribute.
-#[allow(clippy::too_many_arguments)]
-pub fn window_out(
-    input: usize,
-    kernel: usize,
-    stride: usize,
-    dilation: usize,
-    pad_begin: usize,
-    pad_end: usize,
-    auto_pad: AutoPad,
-    ceil_mode: bool,
-) -> ShapeResult<usize> {
+pub fn window_out(input: usize, w: &WindowAttrs, axis: usize) -> ShapeResult<usize> {
+    let nd = w.kernel.len();
+    let kernel = w.kernel[axis];
+    let stride = w.strides.get(axis).copied().unwrap_or(1);
+    let dilation = w.dilations.get(axis).copied().unwrap_or(1);
+    let pad_begin = w.pads.get(axis).copied().unwrap_or(0);
+    let pad_end = w.pads.get(axis + nd).copied().unwrap_or(0);
+    let (auto_pad, ceil_mode) = (w.auto_pad, w.ceil_mode);
     let eff = (kernel.max(1) - 1)
         .checked_mul(dilation)
         .and_then(|e| e.checked_add(1))
@@ -175,20 +173,12 @@ pub fn window_out(
     }
 }
 
-fn spatial_out(
-    x: &[Dim],
-    kernel: &[usize],
-    strides: &[usize],
-    dilations: &[usize],
-    pads: &[usize],
-    auto_pad: AutoPad,
-    ceil_mode: bool,
-) -> ShapeResult<Vec<Dim>> {
+fn spatial_out(x: &[Dim], w: &WindowAttrs) -> ShapeResult<Vec<Dim>> {
     let sp = x.len().saturating_sub(2);
-    if kernel.len() != sp {
+    if w.kernel.len() != sp {
         return Err(ShapeError::Attributes(format!(
             "kernel_shape has {} dims but the input has {} spatial dims",
-            kernel.len(),
+            w.kernel.len(),
             sp
         )));
     }
@@ -196,15 +186,7 @@ fn spatial_out(
     for i in 0..sp {
         match x[2 + i].known() {
             None => out.push(unknown()),
-            Some(n) => {
-                let s = strides.get(i).copied().unwrap_or(1);
-                let d = dilations.get(i).copied().unwrap_or(1);
-                let pb = pads.get(i).copied().unwrap_or(0);
-                let pe = pads.get(i + sp).copied().unwrap_or(0);
-                out.push(Dim::Known(window_out(
-                    n, kernel[i], s, d, pb, pe, auto_pad, ceil_mode,
-                )?));
-            }
+            Some(n) => out.push(Dim::Known(window_out(n, w, i)?)),
         }
     }
     Ok(out)
@@ -238,15 +220,7 @@ fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> ShapeResult<Vec<Dim>> {
         }
     }
     let mut out = vec![x[0].clone(), w[0].clone()];
-    out.extend(spatial_out(
-        x,
-        &kernel,
-        &c.strides,
-        &c.dilations,
-        &c.pads,
-        c.auto_pad,
-        false,
-    )?);
+    out.extend(spatial_out(x, &c.window(&kernel))?);
     Ok(out)
 }
 
@@ -257,15 +231,7 @@ fn pool_shape(p: &PoolAttrs, x: &[Dim]) -> ShapeResult<Vec<Dim>> {
         )));
     }
     let mut out = vec![x[0].clone(), x[1].clone()];
-    out.extend(spatial_out(
-        x,
-        &p.kernel_shape,
-        &p.strides,
-        &p.dilations,
-        &p.pads,
-        p.auto_pad,
-        p.ceil_mode,
-    )?);
+    out.extend(spatial_out(x, &p.window())?);
     Ok(out)
 }
 
@@ -899,23 +865,22 @@ mod tests {
 
     #[test]
     fn pool_window_with_ceil_mode_drops_window_in_padding() {
+        let out = |input, kernel, stride, dilation, auto_pad, ceil_mode| {
+            let w = WindowAttrs {
+                kernel: &[kernel],
+                strides: &[stride],
+                dilations: &[dilation],
+                pads: &[0, 0],
+                auto_pad,
+                ceil_mode,
+            };
+            window_out(input, &w, 0).unwrap()
+        };
         // ONNX maxpool_2d_ceil: 4x4, k=3, s=2 → 2x2.
-        assert_eq!(
-            window_out(4, 3, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(),
-            2
-        );
-        assert_eq!(
-            window_out(5, 2, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(),
-            3
-        );
-        assert_eq!(
-            window_out(5, 3, 2, 1, 0, 0, AutoPad::SameUpper, false).unwrap(),
-            3
-        );
-        assert_eq!(
-            window_out(8, 3, 1, 2, 0, 0, AutoPad::Valid, false).unwrap(),
-            4
-        );
+        assert_eq!(out(4, 3, 2, 1, AutoPad::NotSet, true), 2);
+        assert_eq!(out(5, 2, 2, 1, AutoPad::NotSet, true), 3);
+        assert_eq!(out(5, 3, 2, 1, AutoPad::SameUpper, false), 3);
+        assert_eq!(out(8, 3, 1, 2, AutoPad::Valid, false), 4);
     }
 
     #[test]

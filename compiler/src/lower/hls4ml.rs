@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::gemm::build;
+use super::gemm::{build, Requantization};
 use super::{sample_shape, LOWERABLE};
 use crate::fxir::{Program, Stage, StageKind, TensorId, TensorInfo, VectorOp};
 use crate::ir::op::Activation;
@@ -160,17 +160,13 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
             return Err(Error::Hls4ml { msg: format!("layer {:?}: accum {} has fewer fraction bits than the products ({f_prod}) or the bias has more; per-product rounding is not modelled", layer.name, layer.accum) });
         }
         let yf = format_of(&rt);
-        let mut stage = build(
-            &n.name,
-            weights,
-            &bias_cast,
-            &xf,
-            &yf,
-            false,
-            None,
-            rt.rounding,
-            rt.overflow,
-        )?;
+        let rq = Requantization {
+            x: &xf,
+            y: &yf,
+            rounding: rt.rounding,
+            overflow: rt.overflow,
+        };
+        let mut stage = build(&n.name, weights, &bias_cast, rq, false, None)?;
         // The accumulator's integer range in product units.
         let acc_range = at.bits as i32 - (at.frac_bits() - f_prod);
         if (acc_range as u32) < stage.acc_bits {

@@ -226,17 +226,8 @@ impl Lowering<'_> {
                         "only 2-D max pooling (NCHW) is lowered",
                     ));
                 }
-                let geo = spatial::resolve(
-                    op,
-                    &xs[1..],
-                    &a.kernel_shape,
-                    &a.strides,
-                    &a.dilations,
-                    &a.pads,
-                    a.auto_pad,
-                    a.ceil_mode,
-                )
-                .map_err(|e| node_err(&n.name, op, e.0))?;
+                let geo = spatial::resolve(op, &xs[1..], &a.window())
+                    .map_err(|e| node_err(&n.name, op, e.0))?;
                 let window = to_window(xs[0], &geo);
                 self.passthrough(
                     &n.name,

@@ -396,6 +396,11 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
     }
     let mut layers = Vec::with_capacity(p.stages.len());
     let mut folds = 0u64;
+    let place = |folds_before| tile::Placement {
+        hw,
+        batch,
+        folds_before,
+    };
     for (i, st) in p.stages.iter().enumerate() {
         let out = p.tensor(st.output);
         let b = batch as u64;
@@ -441,12 +446,12 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
             }
             StageKind::Gemm(g) => {
                 let input = p.tensor(st.inputs[0]);
-                Work::Array(tile::array_work(folds, st, g, input, out, hw, batch)?)
+                Work::Array(tile::array_work(st, g, input, out, place(folds))?)
             }
             StageKind::MatMul(mm) => {
                 let a = p.tensor(st.inputs[0]);
                 let bt = st.inputs.get(1).map(|&t| p.tensor(t));
-                Work::Array(tile::matmul_work(folds, st, mm, a, bt, out, hw, batch)?)
+                Work::Array(tile::matmul_work(st, mm, a, bt, out, place(folds))?)
             }
             StageKind::Embed(e) => Work::Gather {
                 rows: b * out.len() as u64 / e.dim.max(1) as u64,

@@ -95,15 +95,27 @@ fn check_widths(
     Ok(())
 }
 
+/// Where a layer is being scheduled: the accelerator, the batch size, and the folds the earlier
+/// layers of the plan already take (for the plan's memory estimate).
+#[derive(Clone, Copy)]
+pub(super) struct Placement<'a> {
+    pub hw: &'a Accelerator,
+    pub batch: usize,
+    pub folds_before: u64,
+}
+
 pub(super) fn array_work(
-    folds_before: u64,
     st: &Stage,
     g: &GemmStage,
     input: &TensorInfo,
     out: &TensorInfo,
-    hw: &Accelerator,
-    batch: usize,
+    at: Placement,
 ) -> Result<ArrayWork> {
+    let Placement {
+        hw,
+        batch,
+        folds_before,
+    } = at;
     let fail = |msg: String| Error::Schedule {
         layer: st.name.clone(),
         hw: hw.name.clone(),
@@ -335,20 +347,19 @@ pub fn matmul_operand_bits(
 /// rows (the weights are shared by every group and sample); with an activation `B` one GEMM
 /// per sample and group (`M = m`), whose `B` tiles the DMA loads into the array like filter
 /// data.
-///
-/// Eight arguments: the stage, its operands and output, the array, the batch and the folds of
-/// earlier layers (for the plan's memory estimate), all needed; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_work(
-    folds_before: u64,
     st: &Stage,
     mm: &MatMulStage,
     a_info: &TensorInfo,
     b_info: Option<&TensorInfo>,
     out: &TensorInfo,
-    hw: &Accelerator,
-    batch: usize,
+    at: Placement,
 ) -> Result<ArrayWork> {
+    let Placement {
+        hw,
+        batch,
+        folds_before,
+    } = at;
     let fail = |msg: String| Error::Schedule {
         layer: st.name.clone(),
         hw: hw.name.clone(),

@@ -285,9 +285,11 @@ pub fn exec_stage<'a>(
                     xin,
                     get(st.inputs[1]),
                     *row,
-                    *q_ln2,
-                    *q_b,
-                    *q_c,
+                    encoder::ExpConstants {
+                        q_ln2: *q_ln2,
+                        q_b: *q_b,
+                        q_c: *q_c,
+                    },
                     &out_info.format,
                     batch,
                 ),
@@ -298,16 +300,13 @@ pub fn exec_stage<'a>(
                     constant,
                 } => {
                     let b = st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format));
-                    encoder::add(
-                        xin,
-                        &xinfo.format,
-                        b,
-                        *ma,
-                        *mb,
-                        *shift,
+                    let scales = encoder::AddScales {
+                        ma: *ma,
+                        mb: *mb,
+                        shift: *shift,
                         constant,
-                        &out_info.format,
-                    )
+                    };
+                    encoder::add(xin, &xinfo.format, b, &scales, &out_info.format)
                 }
                 VectorOp::LayerNorm {
                     row,
@@ -315,16 +314,15 @@ pub fn exec_stage<'a>(
                     beta,
                     frac,
                     eps,
-                } => encoder::layernorm(
-                    xin,
-                    &xinfo.format,
-                    *row,
-                    gamma,
-                    beta,
-                    *frac,
-                    *eps,
-                    &out_info.format,
-                ),
+                } => {
+                    let ln = encoder::LayerNormParams {
+                        gamma,
+                        beta,
+                        frac: *frac,
+                        eps: *eps,
+                    };
+                    encoder::layernorm(xin, &xinfo.format, *row, &ln, &out_info.format)
+                }
                 VectorOp::Gelu {
                     q_r,
                     q_one,
