@@ -21,5 +21,5 @@ pub mod stats;
 pub mod sysq;
 pub mod tensor;
 
-pub use error::{Error, KernelError, Result};
+pub use error::{Error, KernelError, Result, ShapeError};
 pub use tensor::{DType, Data, Tensor};

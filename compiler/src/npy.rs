@@ -186,7 +186,7 @@ pub fn npy_from_bytes(bytes: &[u8], path: &Path) -> Result<Tensor> {
             ))
         }
     };
-    Tensor::new(shape, data).map_err(|m| ferr(path, m))
+    Tensor::new(shape, data).map_err(|e| ferr(path, e.to_string()))
 }
 
 /// Refuses a header that claims more bytes than the file holds: npyz allocates the header's
@@ -271,11 +271,11 @@ pub fn npy_bytes(t: &Tensor) -> Result<Vec<u8>> {
                 .shape(&shape)
                 .writer(&mut out)
                 .begin_nd()
-                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+                .map_err(|e| Error::internal(format!("npy into memory: {e}")))?;
             w.extend($v.iter().copied())
-                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+                .map_err(|e| Error::internal(format!("npy into memory: {e}")))?;
             w.finish()
-                .map_err(|e| Error::Invalid(format!("npy: {e}")))?;
+                .map_err(|e| Error::internal(format!("npy into memory: {e}")))?;
         }};
     }
     match &t.data {

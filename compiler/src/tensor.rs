@@ -296,15 +296,14 @@ pub struct Tensor {
 
 impl Tensor {
     /// Builds a tensor, checking that the element count matches the shape.
-    pub fn new(shape: Vec<usize>, data: Data) -> Result<Tensor, String> {
+    pub fn new(shape: Vec<usize>, data: Data) -> crate::Result<Tensor> {
         let n: usize = shape.iter().product();
         if n != data.len() {
-            return Err(format!(
-                "shape {:?} holds {} elements but {} were given",
+            return Err(crate::Error::ElementCount {
                 shape,
-                n,
-                data.len()
-            ));
+                expected: n,
+                given: data.len(),
+            });
         }
         Ok(Tensor { shape, data })
     }

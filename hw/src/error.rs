@@ -28,6 +28,15 @@ pub enum HwError {
         field: String,
         msg: String,
     },
+    /// A size above one of the process-wide limits (`limits.rs`): how many of `what` there are,
+    /// the limit, and the flag that raises it.
+    #[error("{n} {what} exceeds the limit of {max} (raise it with {flag} N)")]
+    Limit {
+        n: u128,
+        what: &'static str,
+        max: u64,
+        flag: &'static str,
+    },
     /// A name that is not one of a fixed set (a part, an ASIC node); `known` lists them.
     #[error("unknown {what} '{name}' (known: {known})")]
     Unknown {

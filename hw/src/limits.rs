@@ -9,6 +9,8 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::HwError;
+
 /// One limit: its current value, its default and the flag that raises it.
 pub struct Limit {
     value: AtomicU64,
@@ -37,14 +39,16 @@ impl Limit {
         self.value.store(v, Ordering::Relaxed);
     }
 
-    /// `Err(message)` when `n` exceeds the limit; the message names the limit and its flag.
-    pub fn check(&self, n: u128) -> Result<(), String> {
+    /// [`HwError::Limit`] when `n` exceeds the limit; its message names the limit and its flag.
+    pub fn check(&self, n: u128) -> Result<(), HwError> {
         let max = self.get();
         if n > u128::from(max) {
-            Err(format!(
-                "{n} {} exceeds the limit of {max} (raise it with {} N)",
-                self.what, self.flag
-            ))
+            Err(HwError::Limit {
+                n,
+                what: self.what,
+                max,
+                flag: self.flag,
+            })
         } else {
             Ok(())
         }
@@ -93,7 +97,7 @@ mod tests {
     fn the_message_names_the_limit_and_its_flag() {
         let l = Limit::new(10, "--max-things", "things");
         assert!(l.check(10).is_ok());
-        let e = l.check(11).unwrap_err();
+        let e = l.check(11).unwrap_err().to_string();
         assert!(
             e.contains("11 things") && e.contains("limit of 10") && e.contains("--max-things"),
             "{e}"

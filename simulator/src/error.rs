@@ -1,6 +1,7 @@
-//! The one error type of `systole-sim`. Every variant names what the user must fix: the file and
-//! line, the section and key of a config, the column of a topology row, or the tensor and sizes
-//! of a GEMM.
+//! The one error type of `systole-sim`. Every variant but [`SimError::Internal`] names what the
+//! user must fix: the file and line, the section and key of a config, the column of a topology
+//! row, or the tensor and sizes of a GEMM. [`SimError::Internal`] (and a compiler error that is
+//! internal, [`SimError::is_internal`]) is a broken invariant of Systole: the CLI exits 70.
 
 use std::path::PathBuf;
 
@@ -34,9 +35,28 @@ pub enum SimError {
     /// `msg` names the size, the limit and the flag.
     #[error("{what}: {msg}")]
     Memory { what: String, msg: String },
-    /// Operands whose length does not match the stated GEMM sizes, or sizes out of range.
-    #[error("GEMM {what}")]
-    Shape { what: String },
+    /// A GEMM given to an engine with a size of 0.
+    #[error("GEMM sizes m={m}, k={k}, n={n}: every size must be at least 1")]
+    GemmSizes { m: usize, k: usize, n: usize },
+    /// A GEMM operand (`A` is `m×k`, `B` is `k×n`) whose length is not its matrix's.
+    #[error("GEMM operand {operand}: {len} elements for a {rows}×{cols} matrix ({} expected)", rows * cols)]
+    GemmOperand {
+        operand: &'static str,
+        len: usize,
+        rows: usize,
+        cols: usize,
+    },
+    /// A schedule made for another array (size or dataflow) than the description it is run on.
+    #[error("schedule for a {rows}x{cols} {dataflow:?} array, the description '{hw}' is {hw_rows}x{hw_cols} {hw_dataflow:?}")]
+    WrongArray {
+        rows: usize,
+        cols: usize,
+        dataflow: systole_hw::Dataflow,
+        hw: String,
+        hw_rows: usize,
+        hw_cols: usize,
+        hw_dataflow: systole_hw::Dataflow,
+    },
     /// The program, its schedule or its input (from the compiler crate).
     #[error(transparent)]
     Compiler(#[from] systole_compiler::Error),
@@ -63,6 +83,26 @@ pub enum SimError {
     /// Writing the VCD stream failed (disk full, closed pipe).
     #[error("writing the VCD: {source}")]
     VcdWrite { source: std::io::Error },
+    /// An invariant of Systole broken (a checked schedule whose step does not fit, an output no
+    /// stage produced): no input reaches it, so it is a bug. `what` says which and where.
+    #[error("internal error (a bug in systole; please report it): {what}")]
+    Internal { what: String },
+}
+
+impl SimError {
+    /// An invariant failure inside Systole (here or in the compiler) rather than bad input.
+    pub fn is_internal(&self) -> bool {
+        match self {
+            SimError::Internal { .. } => true,
+            SimError::Compiler(e) => e.is_internal(),
+            _ => false,
+        }
+    }
+
+    /// A [`SimError::Internal`] saying `what`.
+    pub fn internal(what: impl Into<String>) -> SimError {
+        SimError::Internal { what: what.into() }
+    }
 }
 
 /// `FILE:LINE`, or `FILE` when the line is 0 (the thing is missing from the whole file).

@@ -140,7 +140,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         Some(path) => {
             let f = SysqFile::read(path)?;
             let seq = program_seq(&f.program)
-                .map_err(|e| Failure::usage(format!("--sysq {}: {e}", path.display())))?;
+                .map_err(|e| Failure::at(format_args!("--sysq {}", path.display()), e))?;
             if a.seq.is_some_and(|s| s as usize != seq) {
                 return Err(Failure::usage(format!(
                     "--seq {} differs from the sequence length {seq} that --sysq {} was built for",

@@ -72,7 +72,7 @@ pub fn main(a: Args) -> Result<i32, Failure> {
         });
     }
     let (correct, total) = top1(&out, &labels)
-        .map_err(|e| Failure::usage(format!("--labels {}: {e}", a.labels.display())))?;
+        .map_err(|e| Failure::at(format_args!("--labels {}", a.labels.display()), e))?;
     let mut r = Report {
         kind,
         top1: correct as f64 / total.max(1) as f64,

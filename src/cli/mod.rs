@@ -1,4 +1,5 @@
-//! Verbs of the `systole` CLI. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage.
+//! Verbs of the `systole` CLI. Exit codes: 0 ok, 1 a check failed, 2 bad input or usage, 70 an
+//! internal error (a bug in Systole: a crate's `Internal` variant), 101 a panic.
 
 mod compile;
 mod embed;
@@ -94,6 +95,10 @@ enum Verb {
     Embed(Box<embed::Args>),
 }
 
+/// Exit status of an internal error: `EX_SOFTWARE` of sysexits.h ("an internal software error
+/// has been detected"), apart from 2 (the user's input) and 101 (a panic).
+pub const EXIT_INTERNAL: i32 = 70;
+
 /// A failure and the exit code it maps to.
 pub struct Failure {
     pub code: i32,
@@ -102,16 +107,13 @@ pub struct Failure {
 
 impl From<systole_compiler::Error> for Failure {
     fn from(e: systole_compiler::Error) -> Failure {
-        Failure {
-            code: 2,
-            msg: e.to_string(),
-        }
+        Failure::of(e.is_internal(), e.to_string())
     }
 }
 
 impl From<systole_sim::SimError> for Failure {
     fn from(e: systole_sim::SimError) -> Failure {
-        Failure::usage(e.to_string())
+        Failure::of(e.is_internal(), e.to_string())
     }
 }
 
@@ -132,6 +134,24 @@ impl Failure {
         Failure {
             code: 2,
             msg: msg.into(),
+        }
+    }
+
+    /// Exit 70 for an internal error, 2 for bad input.
+    fn of(internal: bool, msg: String) -> Failure {
+        Failure {
+            code: if internal { EXIT_INTERNAL } else { 2 },
+            msg,
+        }
+    }
+
+    /// A crate's error with `at` (a flag, a file, a layer) before its message; the exit code is
+    /// the error's own (an internal error stays 70).
+    pub fn at(at: impl std::fmt::Display, e: impl Into<Failure>) -> Failure {
+        let f = e.into();
+        Failure {
+            code: f.code,
+            msg: format!("{at}: {}", f.msg),
         }
     }
 }
@@ -180,6 +200,55 @@ pub fn main() -> i32 {
         Err(f) => {
             eprintln!("error: {}", f.msg);
             f.code
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use systole_compiler::Error;
+    use systole_sim::SimError;
+
+    #[test]
+    fn internal_errors_exit_70_and_say_it_is_a_bug() {
+        let internal = Error::internal("after pass 'fuse': value 3 produced twice");
+        for f in [
+            Failure::from(Error::internal("after pass 'fuse': value 3 produced twice")),
+            Failure::from(SimError::internal("layer 'fc1': step took 2 folds")),
+            Failure::from(SimError::Compiler(internal)),
+            Failure::at(
+                "--sysq m.sysq",
+                Error::internal("output t9 was not computed"),
+            ),
+        ] {
+            assert_eq!(f.code, EXIT_INTERNAL);
+            assert_eq!(EXIT_INTERNAL, 70);
+            assert!(f.msg.contains("internal error") && f.msg.contains("please report"));
+        }
+    }
+
+    #[test]
+    fn user_errors_exit_2() {
+        let user = Error::Model {
+            msg: "graph output 'y' is not produced by any node".into(),
+        };
+        assert!(!user.is_internal());
+        for f in [
+            Failure::from(user),
+            Failure::from(SimError::Vcd {
+                msg: "PE (9, 0) is outside the 8x8 array".into(),
+            }),
+            Failure::at(
+                "layer 1 (conv1)",
+                SimError::Memory {
+                    what: "GEMM".into(),
+                    msg: "too large".into(),
+                },
+            ),
+        ] {
+            assert_eq!(f.code, 2);
+            assert!(!f.msg.contains("internal error"));
         }
     }
 }

@@ -78,7 +78,7 @@ fn top1(
     path: &std::path::Path,
 ) -> Result<(usize, usize), Failure> {
     systole_flow::eval::top1(probs, labels)
-        .map_err(|e| Failure::usage(format!("--labels {}: {e}", path.display())))
+        .map_err(|e| Failure::at(format_args!("--labels {}", path.display()), e))
 }
 
 fn stage_kind(k: &systole_compiler::fxir::StageKind) -> String {

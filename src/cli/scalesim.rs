@@ -162,7 +162,7 @@ fn run_exact(cfg: &ScaleConfig, run: &ScaleRun) -> Result<(Vec<ExactLayer>, f64)
     // refused, exit 2, naming its size, the limit and --max-memory-bytes).
     for l in &run.layers {
         exact::check_gemm_memory(array, l.m as usize, l.k as usize, l.n as usize)
-            .map_err(|e| Failure::usage(format!("layer {} ({}): {e}", l.id, l.name)))?;
+            .map_err(|e| Failure::at(format_args!("layer {} ({})", l.id, l.name), e))?;
     }
     for (i, l) in run.layers.iter().enumerate() {
         if tty {
@@ -182,8 +182,7 @@ fn run_exact(cfg: &ScaleConfig, run: &ScaleRun) -> Result<(Vec<ExactLayer>, f64)
         let seed = seed_of(l.id);
         let (av, bv) = operands(seed, m, k, n);
         let t0 = Instant::now();
-        let g = exact::run_gemm_on(array, &av, &bv, m, k, n)
-            .map_err(|e| Failure::usage(format!("{at}: {e}")))?;
+        let g = exact::run_gemm_on(array, &av, &bv, m, k, n).map_err(|e| Failure::at(&at, e))?;
         let seconds = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let checked = g.check(&av, &bv);

@@ -90,9 +90,14 @@ pub fn field_names(opcode: u8) -> &'static [&'static str] {
 }
 
 impl Word {
-    pub fn encode(&self) -> std::result::Result<u128, String> {
+    /// The 128-bit word, or [`Error::FieldWidth`] naming a field too narrow for its value.
+    pub fn encode(&self) -> Result<u128> {
         if self.layer >= 1 << 12 {
-            return Err(format!("layer index {} does not fit 12 bits", self.layer));
+            return Err(Error::FieldWidth {
+                field: "layer index".into(),
+                value: u64::from(self.layer),
+                bits: 12,
+            });
         }
         let mut w = (u128::from(self.op & 0xf) << 124)
             | (u128::from(self.flags & 0xf) << 120)
@@ -100,10 +105,11 @@ impl Word {
         for (i, &(lsb, width)) in layout(self.op).iter().enumerate() {
             let v = self.f[i];
             if width < 64 && v >> width != 0 {
-                return Err(format!(
-                    "field {} = {v} does not fit {width} bits",
-                    field_names(self.op)[i]
-                ));
+                return Err(Error::FieldWidth {
+                    field: format!("field {}", field_names(self.op)[i]),
+                    value: v,
+                    bits: width,
+                });
             }
             w |= u128::from(v) << lsb;
         }
@@ -155,7 +161,10 @@ pub fn encode(s: &Schedule) -> Result<Vec<u128>> {
             }
             Instr::Fold { step } => {
                 let Work::Array(a) = &s.layers[layer].work else {
-                    return Err(Error::Invalid("fold outside an array layer".into()));
+                    return Err(Error::internal(format!(
+                        "instruction ROM: a fold in layer {layer} '{}', which has no array work",
+                        s.layers[layer].name
+                    )));
                 };
                 let st = &a.steps[step];
                 let flags = ((st.accumulate as u8) * FLAG_ACCUMULATE)
@@ -182,10 +191,10 @@ pub fn encode(s: &Schedule) -> Result<Vec<u128>> {
             Instr::Host => word(op::HOST, 0, layer, &[]),
             Instr::Sync => word(op::SYNC, 0, layer, &[]),
         };
-        out.push(w.encode().map_err(|msg| Error::Schedule {
+        out.push(w.encode().map_err(|e| Error::Schedule {
             layer: s.layers[layer].name.clone(),
             hw: s.hw.clone(),
-            msg: format!("instruction ROM: {msg}"),
+            msg: format!("instruction ROM: {e}"),
         })?);
     }
     out.push(word(op::END, 0, 0, &[]).encode().unwrap_or(0));
@@ -209,7 +218,12 @@ mod tests {
             f: [1 << 24, 0, 0, 0, 0, 0],
             ..w
         };
-        assert!(wide.encode().unwrap_err().contains("m_start"));
+        let e = wide.encode().unwrap_err();
+        assert!(matches!(&e, Error::FieldWidth { bits: 24, .. }), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "field m_start = 16777216 does not fit 24 bits"
+        );
         let v = Word {
             op: op::VECTOR,
             flags: 0,

@@ -4,12 +4,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use systole_hw::{Accelerator, Dataflow};
+use systole_hw::Dataflow;
 
-use super::params::{DramRegion, LayerRoms};
+use super::params::{Design, LayerRoms, Layout};
 use super::{sha256_hex, Inputs};
-use crate::fxir::{format_text, Program};
-use crate::schedule::Schedule;
+use crate::fxir::format_text;
 
 pub const MANIFEST_FORMAT: &str = "systole-build";
 pub const MANIFEST_VERSION: u32 = 1;
@@ -82,17 +81,17 @@ pub struct OldManifest {
     pub files: Vec<FileEntry>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The manifest of design `d` built from `inputs` into `files` laid out as `l`; the weight banks
+/// are the files `rom/weights_{bank_name}N.mem`.
 pub(super) fn make(
-    p: &Program,
-    s: &Schedule,
-    hw: &Accelerator,
+    d: Design,
     inputs: &Inputs,
     files: &BTreeMap<String, Vec<u8>>,
-    layers: &[LayerRoms],
-    dram: &[DramRegion],
+    l: Layout,
     bank_name: &str,
 ) -> Manifest {
+    let Design { p, s, hw } = d;
+    let Layout { layers, dram } = l;
     let banks = files
         .keys()
         .filter(|k| k.starts_with(&format!("rom/weights_{bank_name}")) && k.ends_with(".mem"))

@@ -210,31 +210,26 @@ pub fn build(p: &Program, s: &Schedule, hw: &Accelerator, inputs: &Inputs) -> Re
     files.insert("rom/instructions.mem".into(), irom.into_bytes());
     files.insert("schedule.txt".into(), crate::schedule::dump(s).into_bytes());
     let ron = ron::ser::to_string_pretty(s, ron::ser::PrettyConfig::default())
-        .map_err(|e| Error::Invalid(format!("schedule.ron: {e}")))?;
+        .map_err(|e| Error::internal(format!("serializing schedule.ron: {e}")))?;
     files.insert("schedule.ron".into(), (ron + "\n").into_bytes());
     let json = serde_json::to_string_pretty(s)
-        .map_err(|e| Error::Invalid(format!("schedule.json: {e}")))?;
+        .map_err(|e| Error::internal(format!("serializing schedule.json: {e}")))?;
     files.insert("schedule.json".into(), (json + "\n").into_bytes());
     files.insert("program.sysq".into(), inputs.program_bytes.clone());
     files.insert("hw.ron".into(), (hw.to_ron_string() + "\n").into_bytes());
     let dram = params::dram_map(p, s.batch);
+    let design = params::Design { p, s, hw };
+    let layout = params::Layout {
+        layers: &layer_roms,
+        dram: &dram,
+    };
     files.insert(
         "systole_params.vh".into(),
-        params::header(
-            p,
-            s,
-            hw,
-            &layer_roms,
-            &dram,
-            wrom_depth,
-            banks,
-            instrs.len(),
-        )
-        .into_bytes(),
+        params::header(design, layout, wrom_depth, banks, instrs.len()).into_bytes(),
     );
-    let manifest = manifest::make(p, s, hw, inputs, &files, &layer_roms, &dram, bank_name);
+    let manifest = manifest::make(design, inputs, &files, layout, bank_name);
     let text = serde_json::to_string_pretty(&manifest)
-        .map_err(|e| Error::Invalid(format!("manifest.json: {e}")))?;
+        .map_err(|e| Error::internal(format!("serializing manifest.json: {e}")))?;
     files.insert("manifest.json".into(), (text + "\n").into_bytes());
     let param_words = layer_roms.iter().map(|l| l.n).sum();
     let roms = rom_depths(&files, banks, wrom_depth, param_words);

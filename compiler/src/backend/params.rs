@@ -110,8 +110,9 @@ pub(super) fn layer_files(
     }
     let bias_bits = bits_for(g.bias.iter().copied()).max(g.acc_bits);
     if bias_bits > 64 {
-        return Err(Error::Invalid(format!(
-            "layer '{}': bias wider than 64 bits",
+        // `bits_for` of i64 values is at most 64 and `validate` bounds `acc_bits` to 2..=64.
+        return Err(Error::internal(format!(
+            "layer '{}': bias ROM of {bias_bits} bits, wider than 64",
             st.name
         )));
     }
@@ -156,17 +157,32 @@ fn ident(s: &str) -> String {
         .collect()
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What one compile builds: the program, its schedule, and the accelerator it is for.
+#[derive(Clone, Copy)]
+pub(super) struct Design<'a> {
+    pub p: &'a Program,
+    pub s: &'a Schedule,
+    pub hw: &'a Accelerator,
+}
+
+/// Where a build puts the program's data: each array layer's ROMs and each tensor's DRAM region.
+#[derive(Clone, Copy)]
+pub(super) struct Layout<'a> {
+    pub layers: &'a [LayerRoms],
+    pub dram: &'a [DramRegion],
+}
+
+/// `systole_params.vh` for design `d` laid out as `l`, with `banks` weight ROMs of `wrom_depth`
+/// words and an instruction ROM of `instrs` words.
 pub(super) fn header(
-    p: &Program,
-    s: &Schedule,
-    hw: &Accelerator,
-    layers: &[LayerRoms],
-    dram: &[DramRegion],
+    d: Design,
+    l: Layout,
     wrom_depth: usize,
     banks: usize,
     instrs: usize,
 ) -> String {
+    let Design { p, s, hw } = d;
+    let Layout { layers, dram } = l;
     let clog2 = |n: usize| (usize::BITS - n.saturating_sub(1).leading_zeros()).max(1);
     let mut o = String::new();
     let _ = writeln!(

@@ -283,8 +283,10 @@ fn import(bytes: &[u8], path: &Path, dir: Option<&Path>, stem: &str) -> Result<G
         }
         match op {
             None => {
-                let t =
-                    constant.ok_or_else(|| Error::Invalid("Constant without a value".into()))?;
+                // `ops::convert` answers `None` only for a Constant, after `define_constant`.
+                let t = constant.ok_or_else(|| {
+                    Error::internal(format!("node '{node_name}': a Constant without a value"))
+                })?;
                 let v = g.add_const(outputs[0].as_str(), t);
                 names.insert(outputs[0].clone(), v);
             }

@@ -151,7 +151,7 @@ pub fn tensor_from_proto(t: &TensorProto, model_dir: Option<&Path>) -> Result<Te
             DType::Bool => Data::Bool(t.int32_data.iter().map(|&x| x != 0).collect()),
         }
     };
-    Tensor::new(shape, data).map_err(|m| err(name, m))
+    Tensor::new(shape, data).map_err(|e| err(name, e.to_string()))
 }
 
 /// `int32_data` values as a narrower integer type, refusing any that does not fit.

@@ -105,10 +105,12 @@ pub(super) fn requant(stage: &str, which: &str, r: &Requant) -> Result<()> {
 /// derived from it is meaningless.
 pub(super) fn activation_step(tensor: &str, f: &crate::quant::Format) -> Result<()> {
     if let Scale::Affine { multiplier: 0, .. } = f.scale {
-        return Err(crate::Error::Invalid(format!(
-            "fixed-point program: tensor {tensor}: format multiplier = 0 is not in [2^30, 2^31) \
-             (an activation step of 0; the lowering never writes it)"
-        )));
+        return Err(crate::Error::Program {
+            at: format!("tensor {tensor}"),
+            msg: "format multiplier = 0 is not in [2^30, 2^31) (an activation step of 0; the \
+                  lowering never writes it)"
+                .into(),
+        });
     }
     Ok(())
 }
@@ -122,8 +124,9 @@ pub(super) fn shape(what: &str, s: &[usize]) -> Result<()> {
         .unwrap_or(u128::MAX);
     systole_hw::limits::MAX_TENSOR_ELEMENTS
         .check(n)
-        .map_err(|m| {
-            crate::Error::Invalid(format!("fixed-point program: {what} of shape {s:?}: {m}"))
+        .map_err(|m| crate::Error::Program {
+            at: format!("{what} of shape {s:?}"),
+            msg: m.to_string(),
         })
 }
 

@@ -38,7 +38,10 @@ fn softmax_constants(name: &str, q_ln2: i64, q_b: i64, q_c: i64) -> Result<(), E
 }
 
 pub(super) fn bad(stage: &str, msg: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("fixed-point program: stage '{stage}': {msg}"))
+    Error::Program {
+        at: format!("stage '{stage}'"),
+        msg: msg.to_string(),
+    }
 }
 
 /// Largest `|x|` a code of this format can take. The array multiplies raw codes (the zero
@@ -51,9 +54,10 @@ pub fn validate(p: &Program) -> Result<()> {
     let nt = p.tensors.len();
     ranges::shape("the program input", &p.input_shape)?;
     for (i, t) in p.tensors.iter().enumerate() {
-        t.format
-            .validate()
-            .map_err(|e| Error::Invalid(format!("tensor t{i} '{}': {e}", t.name)))?;
+        t.format.validate().map_err(|e| Error::Program {
+            at: format!("tensor t{i} '{}'", t.name),
+            msg: e.to_string(),
+        })?;
         let what = format!("t{i} '{}'", t.name);
         ranges::activation_step(&what, &t.format)?;
         ranges::shape(&format!("tensor {what}"), &t.shape)?;
@@ -61,10 +65,10 @@ pub fn validate(p: &Program) -> Result<()> {
     let mut produced = vec![false; nt];
     for inp in &p.int_inputs {
         if inp.tensor.0 >= nt {
-            return Err(Error::Invalid(format!(
-                "fixed-point program: integer input '{}' names tensor t{}, which does not exist",
-                inp.name, inp.tensor.0
-            )));
+            return Err(Error::Program {
+                at: format!("integer input '{}'", inp.name),
+                msg: format!("names tensor t{}, which does not exist", inp.tensor.0),
+            });
         }
         produced[inp.tensor.0] = true;
     }
@@ -342,10 +346,10 @@ pub fn validate(p: &Program) -> Result<()> {
         }
     }
     if p.output.0 >= nt || !produced[p.output.0] {
-        return Err(Error::Invalid(format!(
-            "fixed-point program: output t{} is never produced",
-            p.output.0
-        )));
+        return Err(Error::Program {
+            at: format!("output t{}", p.output.0),
+            msg: "no stage produces it".into(),
+        });
     }
     Ok(())
 }

@@ -340,6 +340,18 @@ impl Graph {
         }
     }
 
+    /// [`Graph::topo_order`] of a graph that was validated (the frontend refuses a cycle): a
+    /// cycle here was made by a pass, so it is an internal error naming the ops on it.
+    pub fn validated_order(&self) -> crate::Result<Vec<OpId>> {
+        self.topo_order().map_err(|cycle| {
+            let names: Vec<&str> = cycle.iter().map(|c| self.node(*c).name.as_str()).collect();
+            crate::Error::internal(format!(
+                "graph '{}' has a cycle through nodes {names:?}",
+                self.name
+            ))
+        })
+    }
+
     /// Ops in a deterministic topological order (Kahn's algorithm, smallest index first), or the
     /// ops on a cycle if there is one.
     pub fn topo_order(&self) -> Result<Vec<OpId>, Vec<OpId>> {

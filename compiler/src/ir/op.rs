@@ -86,6 +86,49 @@ pub struct PoolAttrs {
     pub count_include_pad: bool,
 }
 
+/// A sliding window as the ONNX attributes of a Conv or a pool state it, borrowed from either:
+/// the kernel, strides, dilations and pads (all begins, then all ends; empty strides and
+/// dilations mean 1, empty pads 0), `auto_pad`, and `ceil_mode` (false for a Conv). Shape
+/// inference and the kernels resolve it against an input's spatial shape.
+#[derive(Clone, Copy, Debug)]
+pub struct WindowAttrs<'a> {
+    pub kernel: &'a [usize],
+    pub strides: &'a [usize],
+    pub dilations: &'a [usize],
+    pub pads: &'a [usize],
+    pub auto_pad: AutoPad,
+    pub ceil_mode: bool,
+}
+
+impl ConvAttrs {
+    /// The convolution's window with `kernel` (the attribute, or the weight's spatial shape
+    /// when the model leaves `kernel_shape` out).
+    pub fn window<'a>(&'a self, kernel: &'a [usize]) -> WindowAttrs<'a> {
+        WindowAttrs {
+            kernel,
+            strides: &self.strides,
+            dilations: &self.dilations,
+            pads: &self.pads,
+            auto_pad: self.auto_pad,
+            ceil_mode: false,
+        }
+    }
+}
+
+impl PoolAttrs {
+    /// The pool's window.
+    pub fn window(&self) -> WindowAttrs<'_> {
+        WindowAttrs {
+            kernel: &self.kernel_shape,
+            strides: &self.strides,
+            dilations: &self.dilations,
+            pads: &self.pads,
+            auto_pad: self.auto_pad,
+            ceil_mode: self.ceil_mode,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GemmAttrs {
     pub alpha: f32,

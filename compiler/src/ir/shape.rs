@@ -6,10 +6,14 @@
 //! limits what can execute.
 
 use super::graph::{Graph, OpId};
-use super::op::{AutoPad, ConvAttrs, Op, PoolAttrs};
+use super::op::{AutoPad, ConvAttrs, Op, PoolAttrs, WindowAttrs};
 use super::shape_transformer as st;
 use super::types::{Dim, TensorType};
+use crate::error::ShapeError;
 use crate::tensor::{DType, Tensor};
+
+/// What shape inference answers: a value or why the op's inputs or attributes do not fit.
+pub type ShapeResult<T> = std::result::Result<T, ShapeError>;
 
 /// A product of dimensions: a known factor times a sorted list of symbols.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +63,7 @@ fn unknown() -> Dim {
 }
 
 /// Broadcasts two shapes the ONNX (numpy) way.
-pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
+pub fn broadcast(a: &[Dim], b: &[Dim]) -> ShapeResult<Vec<Dim>> {
     let r = a.len().max(b.len());
     let mut out = Vec::with_capacity(r);
     for i in 0..r {
@@ -79,9 +83,12 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
                 (Dim::Known(1), o) | (o, Dim::Known(1)) => o.clone(),
                 (Dim::Known(p), Dim::Known(q)) if p == q => x.clone(),
                 (Dim::Known(p), Dim::Known(q)) => {
-                    return Err(format!(
-                        "shapes {a:?} and {b:?} do not broadcast ({p} vs {q})"
-                    ))
+                    return Err(ShapeError::Broadcast {
+                        a: a.to_vec(),
+                        b: b.to_vec(),
+                        p: *p,
+                        q: *q,
+                    })
                 }
                 (Dim::Sym(_), _) if x == y => x.clone(),
                 (Dim::Known(_), Dim::Sym(_)) => x.clone(),
@@ -94,46 +101,46 @@ pub fn broadcast(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-pub(crate) fn norm_axis(axis: i64, rank: usize) -> Result<usize, String> {
+pub(crate) fn norm_axis(axis: i64, rank: usize) -> ShapeResult<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r {
-        return Err(format!("axis {axis} is out of range for rank {rank}"));
+        return Err(ShapeError::Axis { axis, rank });
     }
     Ok(a as usize)
 }
 
-/// Output spatial size of a sliding window (conv or pool) for one axis.
+/// Output spatial size of sliding window `w` (conv or pool) along spatial axis `axis` of an
+/// input of size `input` there.
 ///
 /// Every sum and product is checked: attributes come from the file, and pads of 2^63 − 1 used
 /// to wrap `input + pads` to a small span, giving a plausible shape and a run of zeros with
 /// exit 0. An overflow is refused naming the attribute.
-#[allow(clippy::too_many_arguments)]
-pub fn window_out(
-    input: usize,
-    kernel: usize,
-    stride: usize,
-    dilation: usize,
-    pad_begin: usize,
-    pad_end: usize,
-    auto_pad: AutoPad,
-    ceil_mode: bool,
-) -> Result<usize, String> {
+pub fn window_out(input: usize, w: &WindowAttrs, axis: usize) -> ShapeResult<usize> {
+    let nd = w.kernel.len();
+    let kernel = w.kernel[axis];
+    let stride = w.strides.get(axis).copied().unwrap_or(1);
+    let dilation = w.dilations.get(axis).copied().unwrap_or(1);
+    let pad_begin = w.pads.get(axis).copied().unwrap_or(0);
+    let pad_end = w.pads.get(axis + nd).copied().unwrap_or(0);
+    let (auto_pad, ceil_mode) = (w.auto_pad, w.ceil_mode);
     let eff = (kernel.max(1) - 1)
         .checked_mul(dilation)
         .and_then(|e| e.checked_add(1))
         .ok_or_else(|| {
-            format!(
+            ShapeError::Attributes(format!(
                 "attributes 'kernel_shape' {kernel} and 'dilations' {dilation}: the window's \
                  extent overflows a 64-bit size"
-            )
+            ))
         })?;
     let stride = stride.max(1);
     match auto_pad {
         AutoPad::SameUpper | AutoPad::SameLower => Ok(input.div_ceil(stride)),
         AutoPad::Valid => {
             if input < eff {
-                return Err(format!("window {eff} is larger than the input {input}"));
+                return Err(ShapeError::Attributes(format!(
+                    "window {eff} is larger than the input {input}"
+                )));
             }
             Ok((input - eff) / stride + 1)
         }
@@ -142,15 +149,15 @@ pub fn window_out(
                 .checked_add(pad_begin)
                 .and_then(|s| s.checked_add(pad_end))
                 .ok_or_else(|| {
-                    format!(
+                    ShapeError::Attributes(format!(
                         "attribute 'pads' [{pad_begin}, {pad_end}]: the padded input \
                          ({input} + pads) overflows a 64-bit size"
-                    )
+                    ))
                 })?;
             if span < eff {
-                return Err(format!(
+                return Err(ShapeError::Attributes(format!(
                     "window {eff} is larger than the padded input {span}"
-                ));
+                )));
             }
             let mut out = if ceil_mode {
                 (span - eff).div_ceil(stride) + 1
@@ -166,98 +173,73 @@ pub fn window_out(
     }
 }
 
-fn spatial_out(
-    x: &[Dim],
-    kernel: &[usize],
-    strides: &[usize],
-    dilations: &[usize],
-    pads: &[usize],
-    auto_pad: AutoPad,
-    ceil_mode: bool,
-) -> Result<Vec<Dim>, String> {
+fn spatial_out(x: &[Dim], w: &WindowAttrs) -> ShapeResult<Vec<Dim>> {
     let sp = x.len().saturating_sub(2);
-    if kernel.len() != sp {
-        return Err(format!(
+    if w.kernel.len() != sp {
+        return Err(ShapeError::Attributes(format!(
             "kernel_shape has {} dims but the input has {} spatial dims",
-            kernel.len(),
+            w.kernel.len(),
             sp
-        ));
+        )));
     }
     let mut out = Vec::new();
     for i in 0..sp {
         match x[2 + i].known() {
             None => out.push(unknown()),
-            Some(n) => {
-                let s = strides.get(i).copied().unwrap_or(1);
-                let d = dilations.get(i).copied().unwrap_or(1);
-                let pb = pads.get(i).copied().unwrap_or(0);
-                let pe = pads.get(i + sp).copied().unwrap_or(0);
-                out.push(Dim::Known(window_out(
-                    n, kernel[i], s, d, pb, pe, auto_pad, ceil_mode,
-                )?));
-            }
+            Some(n) => out.push(Dim::Known(window_out(n, w, i)?)),
         }
     }
     Ok(out)
 }
 
-fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> Result<Vec<Dim>, String> {
+fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> ShapeResult<Vec<Dim>> {
     if x.len() < 3 || w.len() != x.len() {
-        return Err(format!(
+        return Err(ShapeError::InputShapes(format!(
             "Conv wants X of rank ≥ 3 and W of the same rank; got {x:?} and {w:?}"
-        ));
+        )));
     }
     let kernel: Vec<usize> = if c.kernel_shape.is_empty() {
         w[2..]
             .iter()
-            .map(|d| d.known().ok_or("W has a symbolic kernel size"))
+            .map(|d| {
+                d.known()
+                    .ok_or_else(|| ShapeError::InputShapes("W has a symbolic kernel size".into()))
+            })
             .collect::<Result<_, _>>()?
     } else {
         c.kernel_shape.clone()
     };
     if let (Some(cx), Some(cw)) = (x[1].known(), w[1].known()) {
         if cx != cw * c.group {
-            return Err(format!(
+            return Err(ShapeError::InputShapes(format!(
                 "input has {cx} channels but W expects {} ({} per group × group {})",
                 cw * c.group,
                 cw,
                 c.group
-            ));
+            )));
         }
     }
     let mut out = vec![x[0].clone(), w[0].clone()];
-    out.extend(spatial_out(
-        x,
-        &kernel,
-        &c.strides,
-        &c.dilations,
-        &c.pads,
-        c.auto_pad,
-        false,
-    )?);
+    out.extend(spatial_out(x, &c.window(&kernel))?);
     Ok(out)
 }
 
-fn pool_shape(p: &PoolAttrs, x: &[Dim]) -> Result<Vec<Dim>, String> {
+fn pool_shape(p: &PoolAttrs, x: &[Dim]) -> ShapeResult<Vec<Dim>> {
     if x.len() < 3 {
-        return Err(format!("pooling wants rank ≥ 3; got {x:?}"));
+        return Err(ShapeError::InputShapes(format!(
+            "pooling wants rank ≥ 3; got {x:?}"
+        )));
     }
     let mut out = vec![x[0].clone(), x[1].clone()];
-    out.extend(spatial_out(
-        x,
-        &p.kernel_shape,
-        &p.strides,
-        &p.dilations,
-        &p.pads,
-        p.auto_pad,
-        p.ceil_mode,
-    )?);
+    out.extend(spatial_out(x, &p.window())?);
     Ok(out)
 }
 
-fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
+fn matmul_shape(a: &[Dim], b: &[Dim]) -> ShapeResult<Vec<Dim>> {
     if a.is_empty() || b.is_empty() {
-        return Err("MatMul inputs must have rank ≥ 1".into());
+        return Err(ShapeError::InputShapes(
+            "MatMul inputs must have rank ≥ 1".into(),
+        ));
     }
     let a2: Vec<Dim> = if a.len() == 1 {
         vec![Dim::Known(1), a[0].clone()]
@@ -272,7 +254,9 @@ fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     let (ka, kb) = (&a2[a2.len() - 1], &b2[b2.len() - 2]);
     if let (Some(x), Some(y)) = (ka.known(), kb.known()) {
         if x != y {
-            return Err(format!("inner dimensions differ: {a:?} · {b:?}"));
+            return Err(ShapeError::InputShapes(format!(
+                "inner dimensions differ: {a:?} · {b:?}"
+            )));
         }
     }
     let mut out = broadcast(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
@@ -285,21 +269,29 @@ fn matmul_shape(a: &[Dim], b: &[Dim]) -> Result<Vec<Dim>, String> {
     Ok(out)
 }
 
-fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>, String> {
+fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> ShapeResult<Vec<Dim>> {
     let mut out = Vec::with_capacity(target.len());
     let mut infer_at = None;
     for (i, &t) in target.iter().enumerate() {
         match t {
             -1 => {
                 if infer_at.replace(i).is_some() {
-                    return Err("more than one -1 in the target shape".into());
+                    return Err(ShapeError::Attributes(
+                        "more than one -1 in the target shape".into(),
+                    ));
                 }
                 out.push(Dim::Known(1));
             }
-            0 if !allowzero => out.push(x.get(i).cloned().ok_or(format!(
-                "0 at position {i} copies a dimension the input lacks"
-            ))?),
-            t if t < 0 => return Err(format!("invalid target dimension {t}")),
+            0 if !allowzero => out.push(x.get(i).cloned().ok_or_else(|| {
+                ShapeError::Attributes(format!(
+                    "0 at position {i} copies a dimension the input lacks"
+                ))
+            })?),
+            t if t < 0 => {
+                return Err(ShapeError::Attributes(format!(
+                    "invalid target dimension {t}"
+                )))
+            }
             t => out.push(Dim::Known(t as usize)),
         }
     }
@@ -319,7 +311,9 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
             }
         }
         if pout.k == 0 || !pin.k.is_multiple_of(pout.k) {
-            return Err(format!("cannot reshape {x:?} to {target:?}"));
+            return Err(ShapeError::Attributes(format!(
+                "cannot reshape {x:?} to {target:?}"
+            )));
         }
         out[at] = to_dim(&Prod {
             k: pin.k / pout.k,
@@ -328,10 +322,10 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
     } else {
         let pout = prod(&out);
         if pin.syms.is_empty() && pout.syms.is_empty() && pin.k != pout.k {
-            return Err(format!(
+            return Err(ShapeError::Attributes(format!(
                 "cannot reshape {x:?} ({} elements) to {target:?}",
                 pin.k
-            ));
+            )));
         }
     }
     Ok(out)
@@ -340,7 +334,7 @@ fn reshape_shape(x: &[Dim], target: &[i64], allowzero: bool) -> Result<Vec<Dim>,
 /// Output shape of a Slice with constant starts and ends. Axes outside the rank, a repeated
 /// axis, a step of 0 and lists of different lengths are refused, as onnxruntime refuses them:
 /// an unknown shape here let the run fail later with a less precise message.
-fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Result<Vec<Dim>, String> {
+fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> ShapeResult<Vec<Dim>> {
     let (Some(starts), Some(ends)) = (
         consts.get(1).copied().flatten(),
         consts.get(2).copied().flatten(),
@@ -358,21 +352,24 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Result<Vec<Dim>, String
         None => vec![1; starts.len()],
     };
     if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
-        return Err(format!(
+        return Err(ShapeError::Attributes(format!(
             "inputs 'starts', 'ends', 'axes' and 'steps' have {}, {}, {} and {} values, \
              expected one each per sliced axis",
             starts.len(),
             ends.len(),
             axes.len(),
             steps.len()
-        ));
+        )));
     }
     let mut out = x.to_vec();
     let mut seen = vec![false; x.len()];
     for (j, &ax) in axes.iter().enumerate() {
-        let a = norm_axis(ax, x.len()).map_err(|e| format!("input 'axes': {e}"))?;
+        let a = norm_axis(ax, x.len())
+            .map_err(|e| ShapeError::Attributes(format!("input 'axes': {e}")))?;
         if std::mem::replace(&mut seen[a], true) {
-            return Err(format!("input 'axes' names axis {ax} twice"));
+            return Err(ShapeError::Attributes(format!(
+                "input 'axes' names axis {ax} twice"
+            )));
         }
         let Some(n) = x[a].known() else {
             out[a] = unknown();
@@ -381,9 +378,9 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Result<Vec<Dim>, String
         let n = n as i64;
         let step = steps.get(j).copied().unwrap_or(1);
         if step == 0 {
-            return Err(format!(
+            return Err(ShapeError::Attributes(format!(
                 "input 'steps' is 0 for axis {ax}, expected a non-zero step"
-            ));
+            )));
         }
         let clampi = |v: i64, lo: i64, hi: i64| v.max(lo).min(hi);
         let (mut s, mut e) = (starts[j], ends[j]);
@@ -416,7 +413,7 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> Result<Vec<Dim>, String
 }
 
 /// Infers the output types of op `id` from its input types and any constant inputs.
-pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
+pub fn infer(g: &Graph, id: OpId) -> ShapeResult<Vec<TensorType>> {
     let node = g.node(id);
     let tys: Vec<Option<&TensorType>> = node
         .inputs
@@ -428,13 +425,13 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
         .iter()
         .map(|i| i.and_then(|v| g.const_of(v)))
         .collect();
-    let ty = |i: usize| -> Result<&TensorType, String> {
+    let ty = |i: usize| -> ShapeResult<&TensorType> {
         tys.get(i)
             .copied()
             .flatten()
-            .ok_or(format!("input {i} is missing"))
+            .ok_or(ShapeError::MissingInput(i))
     };
-    let shp = |i: usize| -> Result<Option<&Vec<Dim>>, String> { Ok(ty(i)?.shape.as_ref()) };
+    let shp = |i: usize| -> ShapeResult<Option<&Vec<Dim>>> { Ok(ty(i)?.shape.as_ref()) };
     let same = |dtype: DType, s: Option<&Vec<Dim>>| TensorType {
         dtype,
         shape: s.cloned(),
@@ -470,7 +467,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             let shape = match (a, b) {
                 (Some(a), Some(b)) => {
                     if a.len() != 2 || b.len() != 2 {
-                        return Err(format!("Gemm wants 2-D A and B; got {a:?} and {b:?}"));
+                        return Err(ShapeError::InputShapes(format!(
+                            "Gemm wants 2-D A and B; got {a:?} and {b:?}"
+                        )));
                     }
                     let (m, ka) = if gm.trans_a {
                         (&a[1], &a[0])
@@ -484,7 +483,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     };
                     if let (Some(x), Some(y)) = (ka.known(), kb.known()) {
                         if x != y {
-                            return Err(format!("inner dimensions differ: {x} vs {y}"));
+                            return Err(ShapeError::InputShapes(format!(
+                                "inner dimensions differ: {x} vs {y}"
+                            )));
                         }
                     }
                     Some(vec![m.clone(), n.clone()])
@@ -546,7 +547,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                     let r = x.len() as i64;
                     let a = if *axis < 0 { axis + r } else { *axis };
                     if a < 0 || a > r {
-                        return Err(format!("axis {axis} is out of range for rank {r}"));
+                        return Err(ShapeError::Axis {
+                            axis: *axis,
+                            rank: r as usize,
+                        });
                     }
                     let a = a as usize;
                     Some(vec![to_dim(&prod(&x[..a])), to_dim(&prod(&x[a..]))])
@@ -591,10 +595,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                             .iter()
                             .any(|&p| p >= x.len() || std::mem::replace(&mut seen[p], true))
                     {
-                        return Err(format!(
+                        return Err(ShapeError::Attributes(format!(
                             "perm {perm:?} is not a permutation of the {} axes",
                             x.len()
-                        ));
+                        )));
                     }
                     Some(perm.iter().map(|&p| x[p].clone()).collect())
                 }
@@ -617,7 +621,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 let mut all_known = true;
                 for s in shapes.iter().flatten() {
                     if s.len() != first.len() {
-                        return Err(format!("inputs have different ranks: {first:?} and {s:?}"));
+                        return Err(ShapeError::InputShapes(format!(
+                            "inputs have different ranks: {first:?} and {s:?}"
+                        )));
                     }
                     match s[a].known() {
                         Some(n) => along.k += n,
@@ -659,7 +665,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                             for &a in &ax {
                                 if let Some(n) = x[a].known() {
                                     if n != 1 {
-                                        return Err(format!("cannot squeeze axis {a} of size {n}"));
+                                        return Err(ShapeError::Attributes(format!(
+                                            "cannot squeeze axis {a} of size {n}"
+                                        )));
                                     }
                                 }
                             }
@@ -682,28 +690,31 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
             }
         }
         Op::Unsqueeze => {
-            let shape = match (shp(0)?, consts.get(1).copied().flatten()) {
-                (Some(x), Some(axes)) => {
-                    let r = x.len() + axes.len();
-                    let mut ax: Vec<usize> = axes
-                        .to_i64_vec()
-                        .iter()
-                        .map(|&a| norm_axis(a, r))
-                        .collect::<Result<_, _>>()?;
-                    ax.sort();
-                    let mut out = Vec::with_capacity(r);
-                    let mut it = x.iter();
-                    for i in 0..r {
-                        if ax.contains(&i) {
-                            out.push(Dim::Known(1));
-                        } else {
-                            out.push(it.next().cloned().ok_or("repeated axes")?);
+            let shape =
+                match (shp(0)?, consts.get(1).copied().flatten()) {
+                    (Some(x), Some(axes)) => {
+                        let r = x.len() + axes.len();
+                        let mut ax: Vec<usize> = axes
+                            .to_i64_vec()
+                            .iter()
+                            .map(|&a| norm_axis(a, r))
+                            .collect::<Result<_, _>>()?;
+                        ax.sort();
+                        let mut out = Vec::with_capacity(r);
+                        let mut it = x.iter();
+                        for i in 0..r {
+                            if ax.contains(&i) {
+                                out.push(Dim::Known(1));
+                            } else {
+                                out.push(it.next().cloned().ok_or_else(|| {
+                                    ShapeError::Attributes("repeated axes".into())
+                                })?);
+                            }
                         }
+                        Some(out)
                     }
-                    Some(out)
-                }
-                _ => None,
-            };
+                    _ => None,
+                };
             TensorType {
                 dtype: ty(0)?.dtype,
                 shape,
@@ -780,7 +791,10 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
         }
         Op::Where => {
             if ty(0)?.dtype != DType::Bool {
-                return Err(format!("the condition is {}; expected bool", ty(0)?.dtype));
+                return Err(ShapeError::InputShapes(format!(
+                    "the condition is {}; expected bool",
+                    ty(0)?.dtype
+                )));
             }
             st::broadcast_all(ty(1)?.dtype, &[shp(0)?, shp(1)?, shp(2)?])?
         }
@@ -803,7 +817,9 @@ pub fn infer(g: &Graph, id: OpId) -> Result<Vec<TensorType>, String> {
                 Some(t) => {
                     let v = t.to_i64_vec();
                     if v.iter().any(|&d| d < 0) {
-                        return Err(format!("negative dimension in {v:?}"));
+                        return Err(ShapeError::Attributes(format!(
+                            "negative dimension in {v:?}"
+                        )));
                     }
                     Some(v.iter().map(|&d| Dim::Known(d as usize)).collect())
                 }
@@ -869,23 +885,22 @@ mod tests {
 
     #[test]
     fn pool_window_with_ceil_mode_drops_window_in_padding() {
+        let out = |input, kernel, stride, dilation, auto_pad, ceil_mode| {
+            let w = WindowAttrs {
+                kernel: &[kernel],
+                strides: &[stride],
+                dilations: &[dilation],
+                pads: &[0, 0],
+                auto_pad,
+                ceil_mode,
+            };
+            window_out(input, &w, 0).unwrap()
+        };
         // ONNX maxpool_2d_ceil: 4x4, k=3, s=2 → 2x2.
-        assert_eq!(
-            window_out(4, 3, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(),
-            2
-        );
-        assert_eq!(
-            window_out(5, 2, 2, 1, 0, 0, AutoPad::NotSet, true).unwrap(),
-            3
-        );
-        assert_eq!(
-            window_out(5, 3, 2, 1, 0, 0, AutoPad::SameUpper, false).unwrap(),
-            3
-        );
-        assert_eq!(
-            window_out(8, 3, 1, 2, 0, 0, AutoPad::Valid, false).unwrap(),
-            4
-        );
+        assert_eq!(out(4, 3, 2, 1, AutoPad::NotSet, true), 2);
+        assert_eq!(out(5, 2, 2, 1, AutoPad::NotSet, true), 3);
+        assert_eq!(out(5, 3, 2, 1, AutoPad::SameUpper, false), 3);
+        assert_eq!(out(8, 3, 1, 2, AutoPad::Valid, false), 4);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! (attention-mask plumbing), LayerNormalization and ReduceSum (pooling). Kept apart from
 //! `shape.rs` so each file holds one family; `shape::infer` dispatches here.
 
-use super::shape::{broadcast, norm_axis};
+use super::shape::{broadcast, norm_axis, ShapeResult};
 use super::types::{Dim, TensorType};
+use crate::error::ShapeError;
 use crate::tensor::{DType, Tensor};
 
 fn unknown() -> Dim {
@@ -11,7 +12,7 @@ fn unknown() -> Dim {
 }
 
 /// Equal (bool output) and Where (X's type): every input broadcast together.
-pub fn broadcast_all(dtype: DType, shapes: &[Option<&Vec<Dim>>]) -> Result<TensorType, String> {
+pub fn broadcast_all(dtype: DType, shapes: &[Option<&Vec<Dim>>]) -> ShapeResult<TensorType> {
     let mut acc: Option<Vec<Dim>> = Some(vec![]);
     for s in shapes {
         acc = match (acc, s) {
@@ -28,16 +29,16 @@ pub fn expand(
     x: &TensorType,
     target: Option<&Tensor>,
     target_ty: &TensorType,
-) -> Result<TensorType, String> {
+) -> ShapeResult<TensorType> {
     let shape = match (x.shape.as_ref(), target) {
         (Some(xs), Some(t)) => {
             let dims = t
                 .to_i64_vec()
                 .iter()
                 .map(|&d| {
-                    usize::try_from(d)
-                        .map(Dim::Known)
-                        .map_err(|_| format!("Expand: negative target dimension {d}"))
+                    usize::try_from(d).map(Dim::Known).map_err(|_| {
+                        ShapeError::Attributes(format!("Expand: negative target dimension {d}"))
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             Some(broadcast(xs, &dims)?)
@@ -56,7 +57,7 @@ pub fn expand(
 
 /// LayerNormalization: Y like X; Mean and InvStdDev (when the node has them) are X's shape with
 /// the normalized axes set to 1, in the stash type (f32).
-pub fn layer_norm(x: &TensorType, axis: i64, n_outputs: usize) -> Result<Vec<TensorType>, String> {
+pub fn layer_norm(x: &TensorType, axis: i64, n_outputs: usize) -> ShapeResult<Vec<TensorType>> {
     // The axis must exist whether or not the statistics are outputs (axis 9 on a rank-2 input
     // was accepted when the node had one output).
     if let Some(s) = &x.shape {
@@ -85,7 +86,7 @@ pub fn reduce(
     axes: Option<Option<&Tensor>>,
     keepdims: bool,
     noop_with_empty_axes: bool,
-) -> Result<TensorType, String> {
+) -> ShapeResult<TensorType> {
     let (Some(s), Some(axes)) = (&x.shape, axes) else {
         return Ok(TensorType::unknown(x.dtype));
     };

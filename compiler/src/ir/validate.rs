@@ -35,7 +35,7 @@ impl Graph {
     /// Checks the structural invariants every pass relies on: handles in range, each value
     /// produced once, every input defined, outputs defined, no cycle, edges in sync, arities.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(Error::Invalid(m));
+        let bad = |msg: String| Err(Error::Graph { msg });
         let n_values = self.values_len();
         let mut produced = HashSet::new();
         for id in self.node_ids() {

@@ -491,16 +491,7 @@ impl Lowering<'_> {
                     .map_err(|e| err(format!("weights: {e}")))?
             }
             (WeightSpec::Int { bits }, Some(h)) if self.cfg.adaround && h.xtx.len() == k * k => {
-                adaround_int(
-                    &w_real,
-                    nn,
-                    k,
-                    bits,
-                    self.cfg.per_channel,
-                    &h.xtx,
-                    h.rows as f64,
-                    None,
-                )
+                adaround_int(&w_real, nn, k, bits, self.cfg.per_channel, h, None)
             }
             (_, _) if self.cfg.adaround && !matches!(spec, WeightSpec::Int { .. }) => {
                 return Err(err(super::gemm::adaround_refusal(spec)))
@@ -635,16 +626,14 @@ pub fn linear_stage(
     rows: usize,
 ) -> Result<MatMulStage> {
     let (nn, k) = (weights.n, weights.k);
-    let (bias, requant) = super::gemm::fold_bias_and_requant(
-        name,
-        "column",
-        &weights,
-        bias_real,
-        xf,
-        yf,
+    let rq = super::gemm::Requantization {
+        x: xf,
+        y: yf,
         rounding,
-        Overflow::Sat,
-    )?;
+        overflow: Overflow::Sat,
+    };
+    let (bias, requant) =
+        super::gemm::fold_bias_and_requant(name, "column", &weights, bias_real, rq)?;
     let acc_bits = super::gemm::bound_bits(xf, &weights, &bias).min(64);
     Ok(MatMulStage {
         groups: 1,

@@ -63,17 +63,7 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
             } else {
                 a.kernel_shape.clone()
             };
-            let geo = spatial::resolve(
-                op,
-                &xs[1..],
-                &kernel,
-                &a.strides,
-                &a.dilations,
-                &a.pads,
-                a.auto_pad,
-                false,
-            )
-            .map_err(|e| err(e.0))?;
+            let geo = spatial::resolve(op, &xs[1..], &a.window(&kernel)).map_err(|e| err(e.0))?;
             let nn = ws[0];
             let k = ws[1] * ws[2] * ws[3];
             let b = konst(2, "the bias")?.unwrap_or_else(|| vec![0.0; nn]);
@@ -200,8 +190,7 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
                     k,
                     bits,
                     l.cfg.per_channel,
-                    &h.xtx,
-                    h.rows as f64,
+                    h,
                     pruned.as_deref(),
                 )
             }
@@ -236,10 +225,14 @@ pub(super) fn lower(l: &mut Lowering<'_>, n: &Node) -> Result<()> {
         ActSpec::ApFixed(a) => (a.rounding, a.overflow),
         ActSpec::Int { .. } => (l.cfg.rounding, Overflow::Sat),
     };
-    let mut stage = build(
-        &n.name, weights, &b_real, &xf, &yf, relu, conv, rounding, overflow,
-    )
-    .map_err(|e| err(e.to_string()))?;
+    let rq = Requantization {
+        x: &xf,
+        y: &yf,
+        rounding,
+        overflow,
+    };
+    let mut stage =
+        build(&n.name, weights, &b_real, rq, relu, conv).map_err(|e| err(e.to_string()))?;
     if exps.is_some() {
         stage.make_dynamic(&xf);
     }
@@ -325,20 +318,33 @@ fn fixed_weights(l: &Lowering<'_>, n: &Node, nn: usize, k: usize) -> Option<crat
     })
 }
 
+/// How an array layer's accumulator becomes output codes: the input's format (its step and zero
+/// point scale the accumulator and fold into the bias), the output's format, and the
+/// requantizer's rounding and overflow modes.
+#[derive(Clone, Copy, Debug)]
+pub struct Requantization<'a> {
+    pub x: &'a Format,
+    pub y: &'a Format,
+    pub rounding: crate::quant::Rounding,
+    pub overflow: Overflow,
+}
+
 /// Per output channel `c` of `weights`: the real bias and the input zero point folded into
 /// accumulator units (`round(b[c] / (S_x · S_w[c])) - z_x · Σ_k w[c][k]`), and the requantizer
 /// of `S_x · S_w[c] / S_y`. `what` names a channel in errors ("channel", "column").
-#[allow(clippy::too_many_arguments)]
 pub(super) fn fold_bias_and_requant(
     name: &str,
     what: &str,
     weights: &crate::fxir::Weights,
     bias_real: &[f32],
-    xf: &Format,
-    yf: &Format,
-    rounding: crate::quant::Rounding,
-    overflow: Overflow,
+    rq: Requantization,
 ) -> Result<(Vec<i64>, Vec<Requant>)> {
+    let Requantization {
+        x: xf,
+        y: yf,
+        rounding,
+        overflow,
+    } = rq;
     let (nn, k) = (weights.n, weights.k);
     let dec = weights.decode();
     let (sx, sy, zx) = (xf.step(), yf.step(), xf.zero_point());
@@ -351,8 +357,10 @@ pub(super) fn fold_bias_and_requant(
         // Float → int `as` saturates; a bias beyond 2^40 accumulator units is a model problem.
         let b = (b as i64).clamp(-(1 << 40), 1 << 40);
         bias.push(b - zx * wsum);
-        let (m0, shift) = quantize_multiplier(sx * sw / sy)
-            .map_err(|e| Error::Invalid(format!("{name}: {what} {c}: {e}")))?;
+        let (m0, shift) = quantize_multiplier(sx * sw / sy).map_err(|source| Error::Scale {
+            at: format!("{name}: {what} {c}"),
+            source,
+        })?;
         requant.push(Requant {
             m0,
             shift,
@@ -388,23 +396,19 @@ impl GemmStage {
 }
 
 /// Builds an array stage from quantized weights: folds the bias and the input zero point, derives
-/// each channel's requantizer `S_x · S_w[c] / S_y`, and sizes the accumulator for the worst case.
-#[allow(clippy::too_many_arguments)]
+/// each channel's requantizer `S_x · S_w[c] / S_y` (`rq`), and sizes the accumulator for the
+/// worst case.
 pub fn build(
     name: &str,
     weights: crate::fxir::Weights,
     bias_real: &[f32],
-    xf: &Format,
-    yf: &Format,
+    rq: Requantization,
     relu: bool,
     conv: Option<Window>,
-    rounding: crate::quant::Rounding,
-    overflow: Overflow,
 ) -> Result<GemmStage> {
     let (nn, k) = (weights.n, weights.k);
-    let (bias, requant) = fold_bias_and_requant(
-        name, "channel", &weights, bias_real, xf, yf, rounding, overflow,
-    )?;
+    let xf = rq.x;
+    let (bias, requant) = fold_bias_and_requant(name, "channel", &weights, bias_real, rq)?;
     // Worst-case width: the contract's W_x + W_w + ceil(log2 K), widened if the bias needs it.
     let acc = acc_bits(xf.bits, weights.operand_bits(), k as u64)
         .max(bound_bits(xf, &weights, &bias))

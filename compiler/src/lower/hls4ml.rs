@@ -13,7 +13,7 @@
 
 use serde::Deserialize;
 
-use super::gemm::build;
+use super::gemm::{build, Requantization};
 use super::{sample_shape, LOWERABLE};
 use crate::fxir::{Program, Stage, StageKind, TensorId, TensorInfo, VectorOp};
 use crate::ir::op::Activation;
@@ -51,11 +51,11 @@ struct Wrapped {
 
 impl Hls4mlPrecision {
     /// Reads `{"input": …, "layers": [...]}`, bare or under `"systole_view"`.
-    pub fn from_json(text: &str) -> std::result::Result<Hls4mlPrecision, String> {
+    pub fn from_json(text: &str) -> Result<Hls4mlPrecision> {
         if let Ok(w) = serde_json::from_str::<Wrapped>(text) {
             return Ok(w.systole_view);
         }
-        serde_json::from_str(text).map_err(|e| e.to_string())
+        serde_json::from_str(text).map_err(Error::Hls4mlJson)
     }
 }
 
@@ -64,7 +64,7 @@ fn ty(what: &str, s: &str) -> Result<ApFixed> {
     let max = if what == "accum" { 64 } else { 16 };
     match parse_ap_fixed(s, max) {
         Ok(Some(a)) => Ok(a),
-        _ => Err(Error::Invalid(format!("hls4ml precision: {what} '{s}' is not an ap_fixed<W,I[,Q[,O]]> or ap_ufixed type of at most {max} bits"))),
+        _ => Err(Error::Hls4ml { msg: format!("{what} '{s}' is not an ap_fixed<W,I[,Q[,O]]> or ap_ufixed type of at most {max} bits") }),
     }
 }
 
@@ -100,9 +100,7 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
     let mut cur = TensorId(0);
     let mut cur_value = *input;
     let mut layers = prec.layers.iter();
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
         let n = g.node(id).clone();
         let op = n.op.name();
@@ -131,18 +129,17 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
             }
             _ => return Err(Error::Node { node: n.name.clone(), op: op.into(), msg: format!("not lowered in hls4ml mode (Dense layers with an optional ReLU and a final Softmax are; the general quantizer lowers {LOWERABLE})") }),
         };
-        let layer = layers.next().ok_or_else(|| {
-            Error::Invalid(format!(
-                "hls4ml precision: no entry for Dense layer '{}' (the file lists {})",
+        let layer = layers.next().ok_or_else(|| Error::Hls4ml {
+            msg: format!(
+                "no entry for Dense layer '{}' (the file lists {})",
                 n.name,
                 prec.layers.len()
-            ))
+            ),
         })?;
         if layer.op != "dense" {
-            return Err(Error::Invalid(format!(
-                "hls4ml precision: layer {:?} is '{}', expected 'dense'",
-                layer.name, layer.op
-            )));
+            return Err(Error::Hls4ml {
+                msg: format!("layer {:?} is '{}', expected 'dense'", layer.name, layer.op),
+            });
         }
         let (wt, bt, at, rt) = (
             ty("weight", &layer.weight)?,
@@ -160,25 +157,21 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
             .collect();
         let f_prod = xf_frac(&xf) + wt.frac_bits();
         if at.frac_bits() < f_prod || bt.frac_bits() > f_prod {
-            return Err(Error::Invalid(format!("hls4ml precision: layer {:?}: accum {} has fewer fraction bits than the products ({f_prod}) or the bias has more; per-product rounding is not modelled", layer.name, layer.accum)));
+            return Err(Error::Hls4ml { msg: format!("layer {:?}: accum {} has fewer fraction bits than the products ({f_prod}) or the bias has more; per-product rounding is not modelled", layer.name, layer.accum) });
         }
         let yf = format_of(&rt);
-        let mut stage = build(
-            &n.name,
-            weights,
-            &bias_cast,
-            &xf,
-            &yf,
-            false,
-            None,
-            rt.rounding,
-            rt.overflow,
-        )?;
+        let rq = Requantization {
+            x: &xf,
+            y: &yf,
+            rounding: rt.rounding,
+            overflow: rt.overflow,
+        };
+        let mut stage = build(&n.name, weights, &bias_cast, rq, false, None)?;
         // The accumulator's integer range in product units.
         let acc_range = at.bits as i32 - (at.frac_bits() - f_prod);
         if (acc_range as u32) < stage.acc_bits {
             if at.overflow != Overflow::Wrap {
-                return Err(Error::Invalid(format!("hls4ml precision: layer {:?}: accum {} is narrower than the worst case and saturates; order-dependent saturation is not modelled", layer.name, layer.accum)));
+                return Err(Error::Hls4ml { msg: format!("layer {:?}: accum {} is narrower than the worst case and saturates; order-dependent saturation is not modelled", layer.name, layer.accum) });
             }
             stage.acc_bits = acc_range.max(2) as u32;
             stage.acc_overflow = Some(Overflow::Wrap);
@@ -202,19 +195,38 @@ pub fn lower_hls4ml(g: &Graph, prec: &Hls4mlPrecision) -> Result<Program> {
             (None, None) => {}
             (Some(Activation::Relu), Some(r)) => {
                 let r = ty("relu_result", r)?;
-                tensors.push(TensorInfo { name: g.value(out_value).name.clone(), shape, format: format_of(&r) });
+                tensors.push(TensorInfo {
+                    name: g.value(out_value).name.clone(),
+                    shape,
+                    format: format_of(&r),
+                });
                 let z = TensorId(tensors.len() - 1);
-                stages.push(Stage { name: format!("{}.relu", n.name), kind: StageKind::Vector(VectorOp::ReluCast { rounding: r.rounding, overflow: r.overflow }), inputs: vec![cur], output: z });
+                stages.push(Stage {
+                    name: format!("{}.relu", n.name),
+                    kind: StageKind::Vector(VectorOp::ReluCast {
+                        rounding: r.rounding,
+                        overflow: r.overflow,
+                    }),
+                    inputs: vec![cur],
+                    output: z,
+                });
                 cur = z;
             }
-            (a, r) => return Err(Error::Invalid(format!("hls4ml precision: layer {:?}: the model's activation is {a:?} but relu_result is {r:?}", layer.name))),
+            (a, r) => {
+                return Err(Error::Hls4ml {
+                    msg: format!(
+                        "layer {:?}: the model's activation is {a:?} but relu_result is {r:?}",
+                        layer.name
+                    ),
+                })
+            }
         }
         cur_value = out_value;
     }
     if layers.next().is_some() {
-        return Err(Error::Invalid(
-            "hls4ml precision: more layers than the model's Dense layers".into(),
-        ));
+        return Err(Error::Hls4ml {
+            msg: "more layers than the model's Dense layers".into(),
+        });
     }
     let p = Program {
         name: g.name.clone(),

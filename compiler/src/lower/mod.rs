@@ -23,7 +23,7 @@ use crate::ir::{Dim, Graph, Op, QuantAnnot, ValueId};
 use crate::quant::calibrate::{Calibration, TensorStats};
 use crate::quant::spec::ActSpec;
 use crate::quant::threshold::threshold;
-use crate::quant::{quantize_multiplier, Format};
+use crate::quant::{quantize_multiplier, Format, QuantError};
 use crate::reference::float::spatial;
 use crate::{Error, Result};
 
@@ -94,12 +94,17 @@ impl QuantConfig {
                 };
                 let t = s.map(|s| threshold(s, self.method, levels)).unwrap_or(0.0);
                 let step = if t > 0.0 { t / f64::from(levels) } else { 1.0 };
-                let (m0, shift) =
-                    quantize_multiplier(step).map_err(|e| Error::Invalid(e.to_string()))?;
+                let at = || "activation step".to_string();
+                let (m0, shift) = quantize_multiplier(step)
+                    .map_err(|source| Error::Scale { at: at(), source })?;
                 if m0 == 0 {
-                    return Err(Error::Invalid(format!(
-                        "activation step {step} is too small to encode"
-                    )));
+                    return Err(Error::Scale {
+                        at: at(),
+                        source: QuantError::Multiplier {
+                            real: step,
+                            msg: "too small to encode".into(),
+                        },
+                    });
                 }
                 Ok(Format::affine(signed, bits, m0, shift, 0))
             }
@@ -162,7 +167,15 @@ impl Lowering<'_> {
                 })?;
             return Ok(Format::affine(*signed, *bits, m0, shift, *zero_point));
         }
-        self.cfg.act_format(spec, self.stats(v))
+        self.cfg
+            .act_format(spec, self.stats(v))
+            .map_err(|e| match e {
+                Error::Scale { at, source } => Error::Scale {
+                    at: format!("tensor '{}': {at}", self.g.value(v).name),
+                    source,
+                },
+                e => e,
+            })
     }
 
     fn stats(&self, v: ValueId) -> Option<&TensorStats> {
@@ -213,17 +226,8 @@ impl Lowering<'_> {
                         "only 2-D max pooling (NCHW) is lowered",
                     ));
                 }
-                let geo = spatial::resolve(
-                    op,
-                    &xs[1..],
-                    &a.kernel_shape,
-                    &a.strides,
-                    &a.dilations,
-                    &a.pads,
-                    a.auto_pad,
-                    a.ceil_mode,
-                )
-                .map_err(|e| node_err(&n.name, op, e.0))?;
+                let geo = spatial::resolve(op, &xs[1..], &a.window())
+                    .map_err(|e| node_err(&n.name, op, e.0))?;
                 let window = to_window(xs[0], &geo);
                 self.passthrough(
                     &n.name,
@@ -363,9 +367,7 @@ pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program>
         t,
     );
     l.map.insert(*input, t);
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
         l.lower_node(id)?;
     }
@@ -446,9 +448,7 @@ fn lower_encoder(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Prog
             tensor: t,
         });
     }
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
         l.lower_node(id)?;
     }

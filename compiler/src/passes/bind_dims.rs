@@ -13,19 +13,23 @@ use crate::error::{Error, Result};
 use crate::ir::{Dim, Graph};
 
 /// Parses `NAME=N` (what `--bind` takes).
-pub fn parse_bind(s: &str) -> std::result::Result<(String, usize), String> {
+pub fn parse_bind(s: &str) -> Result<(String, usize)> {
+    let bad = |msg: String| Error::Bind {
+        spec: s.to_string(),
+        msg,
+    };
     let (n, v) = s
         .split_once('=')
-        .ok_or_else(|| format!("'{s}': expected NAME=N, e.g. sequence_length=128"))?;
+        .ok_or_else(|| bad("expected NAME=N, e.g. sequence_length=128".into()))?;
     let v: usize = v
         .trim()
         .parse()
-        .map_err(|_| format!("'{s}': {v} is not a non-negative integer"))?;
+        .map_err(|_| bad(format!("{v} is not a non-negative integer")))?;
     if n.trim().is_empty() {
-        return Err(format!("'{s}': the dimension name is empty"));
+        return Err(bad("the dimension name is empty".into()));
     }
     if v == 0 {
-        return Err(format!("'{s}': a dimension must be at least 1"));
+        return Err(bad("a dimension must be at least 1".into()));
     }
     Ok((n.trim().to_string(), v))
 }

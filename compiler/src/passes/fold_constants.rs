@@ -37,9 +37,7 @@ pub fn run(g: &mut Graph) -> Result<()> {
 
 /// One sweep in topological order; true when anything folded.
 fn fold_once(g: &mut Graph) -> Result<bool> {
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     let mut changed = false;
     for id in order {
         let n = g.node(id);

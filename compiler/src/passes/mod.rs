@@ -105,7 +105,7 @@ pub fn run_pipeline(
         shape_inference::infer_all(g)?;
         if opts.verify {
             g.validate()
-                .map_err(|e| Error::Invalid(format!("after pass '{}': {e}", p.name)))?;
+                .map_err(|e| Error::internal(format!("after pass '{}': {e}", p.name)))?;
         }
         observe(p.name, g);
         if opts.stop_after.as_deref() == Some(p.name) {

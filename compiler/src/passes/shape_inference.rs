@@ -27,16 +27,14 @@ fn merge(inferred: TensorType, declared: &TensorType) -> TensorType {
 }
 
 pub fn infer_all(g: &mut Graph) -> Result<()> {
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     for id in order {
-        let tys = infer(g, id).map_err(|msg| {
+        let tys = infer(g, id).map_err(|source| {
             let n = g.node(id);
-            Error::Node {
+            Error::Shape {
                 node: n.name.clone(),
                 op: n.op.name().into(),
-                msg,
+                source,
             }
         })?;
         let outs = g.node(id).outputs.clone();

@@ -10,6 +10,7 @@
 //! 0.01 on a reconstruction normalised per output element.
 
 use crate::fxir::{Coding, Weights};
+use crate::quant::calibrate::LayerInputs;
 
 /// Stretch of the rectified sigmoid (the paper's ζ and γ).
 const ZETA: f64 = 1.1;
@@ -37,22 +38,22 @@ fn soft(v: f64) -> (f64, f64) {
 }
 
 /// Quantizes `w` (`[n][k]`) to symmetric `bits`-bit codes on round-to-nearest's steps, choosing
-/// each weight's rounding direction by AdaRound under `h = XᵀX` over `rows` calibration rows.
+/// each weight's rounding direction by AdaRound under the layer's calibration inputs (`h = XᵀX`
+/// over `rows` rows; `inputs.xtx` must be `k × k`).
 ///
 /// `pruned` marks weights that pruning removed: they keep code 0. Their real value is 0, whose
 /// floor is 0, so AdaRound would otherwise be free to round them *up* to one step and break an
 /// N:M pattern; they take no part in the optimisation (a fixed zero, like the float weight).
-#[allow(clippy::too_many_arguments)]
 pub fn adaround_int(
     w: &[f32],
     n: usize,
     k: usize,
     bits: u32,
     per_channel: bool,
-    h: &[f64],
-    rows: f64,
+    inputs: &LayerInputs,
     pruned: Option<&[bool]>,
 ) -> Weights {
+    let (h, rows) = (&inputs.xtx[..], inputs.rows as f64);
     let is_pruned = |i: usize| pruned.is_some_and(|p| p.get(i).copied().unwrap_or(false));
     let (qmax, scales) = crate::quant::gptq::rtn_steps(w, n, k, bits, per_channel);
     // Per output element: the mean over calibration rows.
@@ -163,8 +164,12 @@ mod tests {
                 (0..k).map(|_| base + 0.3 * rnd()).collect::<Vec<f32>>()
             })
             .collect();
-        let mut h = vec![0.0; k * k];
-        hessian_add(&mut h, k, &x);
+        let mut h = LayerInputs {
+            xtx: vec![0.0; k * k],
+            sum: vec![],
+            rows: m as u64,
+        };
+        hessian_add(&mut h.xtx, k, &x);
         let err = |q: &Weights| -> f64 {
             let dec = q.decode();
             x.chunks(k)
@@ -187,7 +192,7 @@ mod tests {
         // At 2 bits (ternary codes) this example ends 3 % above round-to-nearest: the soft
         // optimum is far from any hard one; the real models' figures are in docs/quantization.md.
         for bits in [3, 4] {
-            let a = adaround_int(&w, n, k, bits, true, &h, m as f64, None);
+            let a = adaround_int(&w, n, k, bits, true, &h, None);
             let rtn = crate::quant::weights::quantize_weights(
                 &w,
                 n,

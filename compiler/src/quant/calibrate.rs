@@ -111,17 +111,7 @@ fn layer_rows(op: &Op, x: &Tensor, k: usize) -> Option<Vec<f32>> {
             } else {
                 return None;
             };
-            let geo = spatial::resolve(
-                "Conv",
-                &x.shape[2..],
-                &kern,
-                &a.strides,
-                &a.dilations,
-                &a.pads,
-                a.auto_pad,
-                false,
-            )
-            .ok()?;
+            let geo = spatial::resolve("Conv", &x.shape[2..], &a.window(&kern)).ok()?;
             if c * kern[0] * kern[1] != k {
                 return None;
             }

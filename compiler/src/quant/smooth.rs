@@ -131,9 +131,11 @@ pub fn factors(x_absmax: &[f32], weights: &[&Tensor], alpha: f64) -> Vec<f32> {
 /// of sites smoothed. `alpha` is SmoothQuant's migration strength in `[0, 1]`.
 pub fn apply(g: &mut Graph, r: &ChannelRanges, alpha: f64) -> Result<usize> {
     if !(0.0..=1.0).contains(&alpha) {
-        return Err(Error::Invalid(format!(
-            "SmoothQuant alpha {alpha} is outside [0, 1]"
-        )));
+        return Err(Error::OutOfRange {
+            what: "SmoothQuant alpha",
+            value: alpha.to_string(),
+            range: "[0, 1]".into(),
+        });
     }
     let mut done = 0;
     for site in sites(g) {
@@ -151,11 +153,13 @@ pub fn apply(g: &mut Graph, r: &ChannelRanges, alpha: f64) -> Result<usize> {
             })
             .collect();
         if linears.iter().any(|(_, w)| w.shape[0] != x_absmax.len()) {
-            return Err(Error::Invalid(format!(
-                "SmoothQuant: a linear layer after '{}' does not take its {} channels",
-                site.output,
-                x_absmax.len()
-            )));
+            return Err(Error::Model {
+                msg: format!(
+                    "SmoothQuant: a linear layer after '{}' does not take its {} channels",
+                    site.output,
+                    x_absmax.len()
+                ),
+            });
         }
         let s = factors(
             x_absmax,

@@ -99,9 +99,7 @@ pub fn run_observed(
     on_op: &mut dyn FnMut(&Node, &[Tensor], f64),
 ) -> Result<BTreeMap<String, Tensor>> {
     bind_inputs(g, inputs)?;
-    let order = g
-        .topo_order()
-        .map_err(|_| Error::Invalid("the graph has a cycle".into()))?;
+    let order = g.validated_order()?;
     let mut remaining: HashMap<ValueId, usize> = g.use_counts();
     let mut env: HashMap<ValueId, Tensor> = HashMap::new();
     for &i in &g.inputs {
@@ -116,7 +114,10 @@ pub fn run_observed(
                 Some(v) => Some(match &g.value(*v).kind {
                     ValueKind::Const(t) => t,
                     _ => env.get(v).ok_or_else(|| {
-                        Error::Invalid(format!("'{}' read before it is computed", g.value(*v).name))
+                        Error::internal(format!(
+                            "'{}' read before it is computed (topological order)",
+                            g.value(*v).name
+                        ))
                     })?,
                 }),
             });
@@ -149,7 +150,7 @@ pub fn run_observed(
             _ => env
                 .get(&o)
                 .cloned()
-                .ok_or_else(|| Error::Invalid(format!("output '{}' was not computed", v.name)))?,
+                .ok_or_else(|| Error::internal(format!("output '{}' was not computed", v.name)))?,
         };
         result.insert(v.name.clone(), t);
     }

@@ -249,17 +249,23 @@ impl Schedule {
             msg,
         };
         if self.layers.len() != p.stages.len() {
-            return Err(Error::Invalid(format!(
-                "schedule has {} layers, the program {} stages",
-                self.layers.len(),
-                p.stages.len()
-            )));
+            return Err(Error::ScheduleMismatch {
+                hw: self.hw.clone(),
+                msg: format!(
+                    "{} layers, the program has {} stages",
+                    self.layers.len(),
+                    p.stages.len()
+                ),
+            });
         }
         if self.batch == 0 || self.batch > MAX_BATCH {
-            return Err(Error::Invalid(format!(
-                "schedule: batch {} is not in 1..={MAX_BATCH} (limit MAX_BATCH)",
-                self.batch
-            )));
+            return Err(Error::ScheduleMismatch {
+                hw: self.hw.clone(),
+                msg: format!(
+                    "batch {} is not in 1..={MAX_BATCH} (limit MAX_BATCH)",
+                    self.batch
+                ),
+            });
         }
         for (i, l) in self.layers.iter().enumerate() {
             if l.stage != i {
@@ -382,12 +388,19 @@ fn array_dims(st: &crate::fxir::Stage, batch: usize) -> Option<(usize, usize, us
 /// Schedules `p` on `hw` for `batch` samples at a time.
 pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule> {
     if batch == 0 || batch > MAX_BATCH {
-        return Err(Error::Invalid(format!(
-            "batch {batch} is not in 1..={MAX_BATCH} (limit MAX_BATCH)"
-        )));
+        return Err(Error::OutOfRange {
+            what: "batch",
+            value: batch.to_string(),
+            range: format!("1..={MAX_BATCH} (limit MAX_BATCH)"),
+        });
     }
     let mut layers = Vec::with_capacity(p.stages.len());
     let mut folds = 0u64;
+    let place = |folds_before| tile::Placement {
+        hw,
+        batch,
+        folds_before,
+    };
     for (i, st) in p.stages.iter().enumerate() {
         let out = p.tensor(st.output);
         let b = batch as u64;
@@ -433,12 +446,12 @@ pub fn schedule(p: &Program, hw: &Accelerator, batch: usize) -> Result<Schedule>
             }
             StageKind::Gemm(g) => {
                 let input = p.tensor(st.inputs[0]);
-                Work::Array(tile::array_work(folds, st, g, input, out, hw, batch)?)
+                Work::Array(tile::array_work(st, g, input, out, place(folds))?)
             }
             StageKind::MatMul(mm) => {
                 let a = p.tensor(st.inputs[0]);
                 let bt = st.inputs.get(1).map(|&t| p.tensor(t));
-                Work::Array(tile::matmul_work(folds, st, mm, a, bt, out, hw, batch)?)
+                Work::Array(tile::matmul_work(st, mm, a, bt, out, place(folds))?)
             }
             StageKind::Embed(e) => Work::Gather {
                 rows: b * out.len() as u64 / e.dim.max(1) as u64,

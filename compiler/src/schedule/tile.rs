@@ -57,29 +57,37 @@ fn spans(total: usize, size: usize) -> impl Iterator<Item = Span> {
     })
 }
 
-/// The operand and accumulator widths of an array layer against the PEs (`input_bits`,
+/// The operand and accumulator widths of array layer `layer` against the PEs (`input_bits`,
 /// `weight_bits`, `acc_bits`); `b_what` says what the B operand is in the message.
 fn check_widths(
     hw: &Accelerator,
+    layer: &str,
     a_bits: u32,
     b_what: &str,
     b_bits: u32,
     acc_bits: u32,
-) -> std::result::Result<(), String> {
+) -> Result<()> {
+    let fail = |msg: String| {
+        Err(Error::Schedule {
+            layer: layer.to_string(),
+            hw: hw.name.clone(),
+            msg,
+        })
+    };
     if a_bits > hw.input_bits {
-        return Err(format!(
+        return fail(format!(
             "{a_bits}-bit activations, the array takes {} (input_bits)",
             hw.input_bits
         ));
     }
     if b_bits > hw.weight_bits {
-        return Err(format!(
+        return fail(format!(
             "{b_what} {b_bits}-bit operands, the array takes {} (weight_bits)",
             hw.weight_bits
         ));
     }
     if acc_bits > hw.acc_bits {
-        return Err(format!(
+        return fail(format!(
             "needs a {acc_bits}-bit accumulator, the PEs have {} (acc_bits)",
             hw.acc_bits
         ));
@@ -87,22 +95,41 @@ fn check_widths(
     Ok(())
 }
 
+/// Where a layer is being scheduled: the accelerator, the batch size, and the folds the earlier
+/// layers of the plan already take (for the plan's memory estimate).
+#[derive(Clone, Copy)]
+pub(super) struct Placement<'a> {
+    pub hw: &'a Accelerator,
+    pub batch: usize,
+    pub folds_before: u64,
+}
+
 pub(super) fn array_work(
-    folds_before: u64,
     st: &Stage,
     g: &GemmStage,
     input: &TensorInfo,
     out: &TensorInfo,
-    hw: &Accelerator,
-    batch: usize,
+    at: Placement,
 ) -> Result<ArrayWork> {
+    let Placement {
+        hw,
+        batch,
+        folds_before,
+    } = at;
     let fail = |msg: String| Error::Schedule {
         layer: st.name.clone(),
         hw: hw.name.clone(),
         msg,
     };
     let (act_bits, w_bits) = (input.format.bits, g.weights.operand_bits());
-    check_widths(hw, act_bits, "weights decode to", w_bits, g.acc_bits).map_err(fail)?;
+    check_widths(
+        hw,
+        &st.name,
+        act_bits,
+        "weights decode to",
+        w_bits,
+        g.acc_bits,
+    )?;
     if let Some(mode) = g.acc_overflow {
         return Err(fail(format!(
             "a narrowed accumulator with overflow mode {mode:?} is not modelled by the array \
@@ -320,20 +347,19 @@ pub fn matmul_operand_bits(
 /// rows (the weights are shared by every group and sample); with an activation `B` one GEMM
 /// per sample and group (`M = m`), whose `B` tiles the DMA loads into the array like filter
 /// data.
-///
-/// Eight arguments: the stage, its operands and output, the array, the batch and the folds of
-/// earlier layers (for the plan's memory estimate), all needed; a struct would only rename them.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn matmul_work(
-    folds_before: u64,
     st: &Stage,
     mm: &MatMulStage,
     a_info: &TensorInfo,
     b_info: Option<&TensorInfo>,
     out: &TensorInfo,
-    hw: &Accelerator,
-    batch: usize,
+    at: Placement,
 ) -> Result<ArrayWork> {
+    let Placement {
+        hw,
+        batch,
+        folds_before,
+    } = at;
     let fail = |msg: String| Error::Schedule {
         layer: st.name.clone(),
         hw: hw.name.clone(),
@@ -350,7 +376,7 @@ pub(super) fn matmul_work(
     } else {
         "input 1 (B) has"
     };
-    check_widths(hw, a_bits, b_what, b_bits, mm.acc_bits).map_err(fail)?;
+    check_widths(hw, &st.name, a_bits, b_what, b_bits, mm.acc_bits)?;
     if !hw.vector.supports(systole_hw::VectorOp::Requantize) {
         return Err(fail(
             "the vector unit has no Requantize, which every array layer needs".into(),

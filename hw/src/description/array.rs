@@ -43,7 +43,7 @@ pub(crate) fn check_side(field: &str, v: usize) -> Result<(), Invalid> {
     }
     crate::limits::MAX_ARRAY_SIDE
         .check(v as u128)
-        .map_err(|m| Invalid::new(field, m))?;
+        .map_err(|m| Invalid::new(field, m.to_string()))?;
     Ok(())
 }
 

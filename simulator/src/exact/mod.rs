@@ -426,17 +426,15 @@ pub fn check_gemm_memory(array: ArrayShape, m: usize, k: usize, n: usize) -> Res
 
 fn check_sizes(a: &[i32], b: &[i32], m: usize, k: usize, n: usize) -> Result<()> {
     if m == 0 || k == 0 || n == 0 {
-        return Err(SimError::Shape {
-            what: format!("sizes m={m}, k={k}, n={n}: every size must be at least 1"),
-        });
+        return Err(SimError::GemmSizes { m, k, n });
     }
     for (name, len, want, dims) in [("A", a.len(), m * k, (m, k)), ("B", b.len(), k * n, (k, n))] {
         if len != want {
-            return Err(SimError::Shape {
-                what: format!(
-                    "operand {name}: {len} elements for a {}×{} matrix ({want} expected)",
-                    dims.0, dims.1
-                ),
+            return Err(SimError::GemmOperand {
+                operand: name,
+                len,
+                rows: dims.0,
+                cols: dims.1,
             });
         }
     }

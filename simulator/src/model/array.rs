@@ -68,21 +68,21 @@ fn run_step(
         Some(o) => exact::run_gemm_observed_on(array, &sa, &sb, st.m.len, st.k.len, st.n.len, o)?,
     };
     if run.folds.len() != 1 {
-        return Err(SimError::Shape {
-            what: format!(
-                "step m{}+{} k{}+{} n{}+{} took {} folds on a {}x{} array; the schedule is for \
-                 another array",
-                st.m.start,
-                st.m.len,
-                st.k.start,
-                st.k.len,
-                st.n.start,
-                st.n.len,
-                run.folds.len(),
-                array.rows,
-                array.cols
-            ),
-        });
+        // `model::check` has matched the schedule's array with the description and
+        // `Schedule::validate` every step's extent with the array.
+        return Err(SimError::internal(format!(
+            "step m{}+{} k{}+{} n{}+{} took {} folds on a {}x{} array; the schedule is for \
+             another array",
+            st.m.start,
+            st.m.len,
+            st.k.start,
+            st.k.len,
+            st.n.start,
+            st.n.len,
+            run.folds.len(),
+            array.rows,
+            array.cols
+        )));
     }
     Ok(run)
 }
@@ -110,8 +110,13 @@ pub(crate) struct Accumulated {
 }
 
 fn group_ops<'a>(ops: &'a Operands, st: &Step) -> Result<&'a (Vec<i32>, Vec<i32>)> {
-    ops.get(st.group).ok_or_else(|| SimError::Shape {
-        what: format!("step of group {} but {} operand sets", st.group, ops.len()),
+    // `Schedule::validate` checks every step's group against the layer's groups.
+    ops.get(st.group).ok_or_else(|| {
+        SimError::internal(format!(
+            "step of group {} but {} operand sets",
+            st.group,
+            ops.len()
+        ))
     })
 }
 

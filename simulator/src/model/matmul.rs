@@ -27,7 +27,9 @@ pub(crate) fn operands(
     batch: usize,
 ) -> Result<Operands> {
     let (g, m, k, n) = (mm.groups, mm.m, mm.k, mm.n);
-    let bad = |what: String| SimError::Shape { what };
+    // The program and the schedule are validated against each other and the operands come from
+    // the integer reference: a mismatch here is ours.
+    let bad = SimError::internal;
     if a.len() != batch * g * m * k {
         return Err(bad(format!(
             "matmul input 0: {} codes for {batch} samples of [{g}, {m}, {k}]",
@@ -71,7 +73,7 @@ pub(crate) fn operands(
                 })
                 .collect())
         }
-        (None, None) => Err(bad("activation matmul without input 1".into())),
+        (None, None) => Err(bad("activation matmul without input 1".to_string())),
     }
 }
 
@@ -88,9 +90,11 @@ pub(crate) fn exact_layer(
     let run = array::run_steps(s, w, ops)?;
     let n = mm.n.max(1);
     let weights = mm.weights.is_some();
-    let first = mm.requant.first().ok_or_else(|| SimError::Shape {
-        what: "matmul stage without a requantizer".into(),
-    })?;
+    // `Program::validate` checks one requantizer per column (or one for an activation B).
+    let first = mm
+        .requant
+        .first()
+        .ok_or_else(|| SimError::internal("matmul stage without a requantizer"))?;
     let codes = run
         .acc
         .iter()

@@ -116,11 +116,14 @@ pub fn simulate_inputs(
 fn check(p: &Program, s: &Schedule, hw: &Accelerator, inputs: Inputs<'_>) -> Result<usize> {
     s.validate(p)?;
     if !array::same_array(s, hw) {
-        return Err(SimError::Shape {
-            what: format!(
-                "schedule for a {}x{} {:?} array, the description '{}' is {}x{} {:?}",
-                s.rows, s.cols, s.dataflow, hw.name, hw.rows, hw.cols, hw.dataflow
-            ),
+        return Err(SimError::WrongArray {
+            rows: s.rows,
+            cols: s.cols,
+            dataflow: s.dataflow,
+            hw: hw.name.clone(),
+            hw_rows: hw.rows,
+            hw_cols: hw.cols,
+            hw_dataflow: hw.dataflow,
         });
     }
     let input_err = |name: &str, msg: String| {
@@ -215,13 +218,12 @@ pub fn simulate_inputs_against(
 ) -> Result<Simulation> {
     let batch = check(p, s, hw, inputs)?;
     if expected.len() != p.stages.len() {
-        return Err(SimError::Shape {
-            what: format!(
-                "{} reference tensors for {} stages",
-                expected.len(),
-                p.stages.len()
-            ),
-        });
+        // Callers pass what the integer reference observed, one tensor per stage.
+        return Err(SimError::internal(format!(
+            "{} reference tensors for {} stages",
+            expected.len(),
+            p.stages.len()
+        )));
     }
     let no_real = Tensor::f32(vec![0], vec![]);
     let x = match inputs {
@@ -315,9 +317,11 @@ pub fn simulate_inputs_against(
                             let af = p.tensor(st.inputs[0]).format;
                             matmul::operands(w, mm, get(st.inputs[0]), &af, b, batch)
                         }
-                        _ => Err(SimError::Shape {
-                            what: format!("layer '{}': not an array stage", st.name),
-                        }),
+                        // `Schedule::validate`: array work only for array stages.
+                        _ => Err(SimError::internal(format!(
+                            "layer '{}': array work for a stage that is not an array stage",
+                            st.name
+                        ))),
                     }
                 };
                 let (compute, codes) = match engine {
@@ -343,9 +347,11 @@ pub fn simulate_inputs_against(
                             }
                             StageKind::MatMul(mm) => matmul::exact_layer(s, w, mm, &ops()?, exps)?,
                             _ => {
-                                return Err(SimError::Shape {
-                                    what: format!("layer '{}': not an array stage", st.name),
-                                })
+                                return Err(SimError::internal(format!(
+                                    "layer '{}': array work for a stage that is not an array \
+                                     stage",
+                                    st.name
+                                )))
                             }
                         };
                         (run.cycles, Some((run.codes, run.finished_by)))
@@ -412,9 +418,10 @@ pub fn simulate_inputs_against(
                 }
             }
             (Work::Array(_), _) => {
-                return Err(SimError::Shape {
-                    what: format!("layer '{}': array work for a non-array stage", st.name),
-                })
+                return Err(SimError::internal(format!(
+                    "layer '{}': array work for a stage that is not an array stage",
+                    st.name
+                )))
             }
         }
         // Numerics: the exact engine's array output, otherwise the stage's definition.
@@ -456,8 +463,12 @@ pub fn simulate_inputs_against(
     let total_cycles = clock;
     let macs = sum(|l| l.macs);
     let latency_s = total_cycles as f64 * hw.cycle_seconds();
-    let output = env[p.output.0].take().ok_or_else(|| SimError::Shape {
-        what: "the program output was not produced".into(),
+    // `Program::validate` checks that a stage produces the output, and every stage ran.
+    let output = env[p.output.0].take().ok_or_else(|| {
+        SimError::internal(format!(
+            "program '{}': output t{} was not produced",
+            p.name, p.output.0
+        ))
     })?;
     let equal = match engine {
         Engine::Exact => Some(first_mismatch.is_none()),

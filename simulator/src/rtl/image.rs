@@ -106,20 +106,23 @@ pub(crate) fn dram_in(p: &Program, s: &Schedule, input: &[i32], bytes: usize) ->
         .stages
         .first()
         .filter(|st| matches!(st.kind, StageKind::Quantize { .. }))
-        .ok_or_else(|| SimError::Shape {
-            what: "the program does not start with the input quantizer".into(),
+        .ok_or_else(|| SimError::RtlUnsupported {
+            layer: "-".into(),
+            field: "stages[0]".into(),
+            msg: "the program does not start with the input quantizer (the host's codes are \
+                  its output)"
+                .into(),
         })?;
     let t = p.tensor(q.output);
     let eb = elem_bytes(t) as usize;
     let want = s.batch * t.len();
     if input.len() != want {
-        return Err(SimError::Shape {
-            what: format!(
-                "input codes: {} values, the batch of {} needs {want}",
-                input.len(),
-                s.batch
-            ),
-        });
+        // `verify` passes the reference's quantizer output for the build's batch.
+        return Err(SimError::internal(format!(
+            "input codes: {} values, the batch of {} needs {want}",
+            input.len(),
+            s.batch
+        )));
     }
     let mut img = vec![0u8; bytes];
     let base = map[q.output.0].base as usize;

@@ -7,8 +7,8 @@
 use rayon::prelude::*;
 
 use super::activation;
-use super::gemm::{gemm_into, GemmScalar};
-use super::patches::{copy_run, Patches};
+use super::gemm::{gemm_into, GemmProblem, GemmScalar};
+use super::patches::{copy_run, Images, Patches};
 use super::spatial::{self, Geometry};
 use super::{err, input, max_inputs, opt_input, tensor, typed};
 use crate::error::KernelError;
@@ -87,16 +87,7 @@ fn plan(
             )));
         }
     }
-    let geo = spatial::resolve(
-        "Conv",
-        &x.shape[2..],
-        kernel,
-        &attrs.strides,
-        &attrs.dilations,
-        &attrs.pads,
-        attrs.auto_pad,
-        false,
-    )?;
+    let geo = spatial::resolve("Conv", &x.shape[2..], &attrs.window(kernel))?;
     let patches = Patches::new(&geo);
     let runs = patches.runs();
     Ok(Plan {
@@ -224,8 +215,13 @@ fn conv_images<T: GemmScalar>(
             cols.clear();
             cols.resize(kk * ld, T::ZERO);
             let x_g = &x[g * cg * in_area..];
-            p.patches
-                .im2col(&p.runs, x_g, images, p.channels * in_area, cg, cols, ld);
+            let x_images = Images {
+                data: x_g,
+                count: images,
+                stride: p.channels * in_area,
+                channels: cg,
+            };
+            p.patches.im2col(&p.runs, x_images, cols, ld);
             cols
         };
         let out: &mut [T] = if direct {
@@ -245,17 +241,14 @@ fn conv_images<T: GemmScalar>(
             None => T::ZERO,
         };
         let w_g = &w[g * mg * kk..(g + 1) * mg * kk];
-        gemm_into(
-            mg,
-            kk,
-            ld,
-            T::ONE,
-            (w_g, kk, 1),
-            (cols, ld, 1),
+        let problem = GemmProblem {
+            m: mg,
+            k: kk,
+            n: ld,
+            alpha: T::ONE,
             beta,
-            out,
-            ld,
-        );
+        };
+        gemm_into(problem, (w_g, kk, 1), (cols, ld, 1), out, ld);
         if !direct {
             for i in 0..images {
                 for m in 0..mg {

@@ -123,17 +123,7 @@ fn conv_errors() {
 /// Direct convolution, the definition.
 fn naive(attrs: &ConvAttrs, x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Vec<f32> {
     let (xv, wv) = (x.as_f32().unwrap(), w.as_f32().unwrap());
-    let geo = spatial::resolve(
-        "t",
-        &x.shape[2..],
-        &w.shape[2..],
-        &attrs.strides,
-        &attrs.dilations,
-        &attrs.pads,
-        attrs.auto_pad,
-        false,
-    )
-    .unwrap();
+    let geo = spatial::resolve("t", &x.shape[2..], &attrs.window(&w.shape[2..])).unwrap();
     let nd = geo.input.len();
     let (n, c, m, cg) = (x.shape[0], x.shape[1], w.shape[0], w.shape[1]);
     let mg = m / attrs.group;

@@ -9,23 +9,41 @@ use crate::error::KernelError;
 use crate::ir::op::{Activation, GemmAttrs};
 use crate::tensor::{DType, Tensor};
 
+/// One GEMM problem, `C[m×n] = alpha · A[m×k] · B[k×n] + beta · C`: its sizes and scalars.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GemmProblem<T> {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+    pub alpha: T,
+    pub beta: T,
+}
+
+impl<T: Real> GemmProblem<T> {
+    /// `C = A · B` (alpha 1, beta 0).
+    pub fn product(m: usize, k: usize, n: usize) -> GemmProblem<T> {
+        GemmProblem {
+            m,
+            k,
+            n,
+            alpha: T::ONE,
+            beta: T::ZERO,
+        }
+    }
+}
+
 /// A float type with a BLAS-like kernel.
 pub trait GemmScalar: Real {
-    /// `c = alpha · a · b + beta · c` on strided row/column views.
+    /// Problem `p` on strided row/column views (each pointer with its (row, column) strides).
     ///
     /// # Safety
     /// Every index reached through the strides must be inside the pointed-to buffers.
-    #[allow(clippy::too_many_arguments)]
     unsafe fn raw_gemm(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
+        p: GemmProblem<Self>,
         a: *const Self,
         a_strides: (isize, isize),
         b: *const Self,
         b_strides: (isize, isize),
-        beta: Self,
         c: *mut Self,
         c_strides: (isize, isize),
     );
@@ -35,15 +53,17 @@ macro_rules! impl_gemm {
     ($t:ty, $f:path) => {
         impl GemmScalar for $t {
             unsafe fn raw_gemm(
-                m: usize,
-                k: usize,
-                n: usize,
-                alpha: Self,
+                GemmProblem {
+                    m,
+                    k,
+                    n,
+                    alpha,
+                    beta,
+                }: GemmProblem<Self>,
                 a: *const Self,
                 (rsa, csa): (isize, isize),
                 b: *const Self,
                 (rsb, csb): (isize, isize),
-                beta: Self,
                 c: *mut Self,
                 (rsc, csc): (isize, isize),
             ) {
@@ -67,19 +87,15 @@ fn span(rows: usize, cols: usize, rs: usize, cs: usize) -> usize {
     }
 }
 
-/// `c[m×n] (row-major, row stride ldc) = alpha · a[m×k] · b[k×n] + beta · c`, bounds-checked.
-#[allow(clippy::too_many_arguments)]
+/// Problem `p` with `c` row-major (row stride `ldc`), bounds-checked.
 pub fn gemm_into<T: GemmScalar>(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: T,
+    p: GemmProblem<T>,
     (a, rsa, csa): View<T>,
     (b, rsb, csb): View<T>,
-    beta: T,
     c: &mut [T],
     ldc: usize,
 ) {
+    let GemmProblem { m, k, n, beta, .. } = p;
     if m == 0 || n == 0 {
         return;
     }
@@ -97,15 +113,11 @@ pub fn gemm_into<T: GemmScalar>(
     // SAFETY: the spans checked above bound every index the kernel touches.
     unsafe {
         T::raw_gemm(
-            m,
-            k,
-            n,
-            alpha,
+            p,
             a.as_ptr(),
             (s(rsa), s(csa)),
             b.as_ptr(),
             (s(rsb), s(csb)),
-            beta,
             c.as_mut_ptr(),
             (s(ldc), 1),
         )
@@ -182,7 +194,14 @@ fn gemm_typed<T: GemmScalar>(
         (bv, n, 1)
     };
     let alpha = T::from_f64(attrs.alpha as f64);
-    gemm_into(m, k, n, alpha, av, bv, beta, &mut y, n);
+    let problem = GemmProblem {
+        m,
+        k,
+        n,
+        alpha,
+        beta,
+    };
+    gemm_into(problem, av, bv, &mut y, n);
     activation::apply(attrs.act, &mut y);
     Ok(tensor(vec![m, n], y))
 }
@@ -225,7 +244,7 @@ pub fn matmul(act: Option<Activation>, inputs: &[Option<&Tensor>]) -> Result<Ten
 type BatchFn<T> = fn(usize, usize, usize, &[T], &[T], &mut [T]);
 
 fn blas_batch<T: GemmScalar>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {
-    gemm_into(m, k, n, T::ONE, (a, k, 1), (b, n, 1), T::ZERO, c, n);
+    gemm_into(GemmProblem::product(m, k, n), (a, k, 1), (b, n, 1), c, n);
 }
 
 fn naive_batch<T: Num>(m: usize, k: usize, n: usize, a: &[T], b: &[T], c: &mut [T]) {

@@ -169,5 +169,5 @@ pub fn gather_nd(batch_dims: usize, inputs: &[Option<&Tensor>]) -> Result<Tensor
     let mut shape = ind.shape[..q - 1].to_vec();
     shape.extend(&x.shape[batch_dims + r..]);
     let data = x.data.gather(&src);
-    Tensor::new(shape, data).map_err(err)
+    Tensor::new(shape, data).map_err(|e| err(e.to_string()))
 }

@@ -106,21 +106,22 @@ impl Patches {
         (starts, runs)
     }
 
-    /// im2col of `images` images side by side: image `i` (`[channels, input spatial...]`)
-    /// starts at `x[i * img_stride]` and fills columns `i·out_area..(i+1)·out_area` of `cols`
-    /// (`[channels × k_area, ld]`, zeroed; padding stays zero). Each run is applied to all
-    /// images before the next, so its bookkeeping is paid once per chunk.
-    #[allow(clippy::too_many_arguments)]
+    /// im2col of `images` side by side: image `i` fills columns `i·out_area..(i+1)·out_area` of
+    /// `cols` (`[images.channels × k_area, ld]`, zeroed; padding stays zero). Each run is
+    /// applied to all images before the next, so its bookkeeping is paid once per chunk.
     pub fn im2col<T: Copy>(
         &self,
         (starts, runs): &(Vec<usize>, Vec<(usize, usize, usize)>),
-        x: &[T],
-        images: usize,
-        img_stride: usize,
-        channels: usize,
+        images: Images<'_, T>,
         cols: &mut [T],
         ld: usize,
     ) {
+        let Images {
+            data: x,
+            count: images,
+            stride: img_stride,
+            channels,
+        } = images;
         let s = self.stride_last;
         for c in 0..channels {
             for kidx in 0..self.k_area {
@@ -141,6 +142,16 @@ impl Patches {
             }
         }
     }
+}
+
+/// Images one after another in a buffer, read by [`Patches::im2col`]: image `i` (`[channels,
+/// input spatial...]`, the first `channels` of a group) starts at `data[i * stride]`.
+#[derive(Clone, Copy)]
+pub struct Images<'a, T> {
+    pub data: &'a [T],
+    pub count: usize,
+    pub stride: usize,
+    pub channels: usize,
 }
 
 /// `dst.copy_from_slice(src)` without a `memcpy` call for the short runs of small images,
@@ -167,13 +178,21 @@ pub fn copy_run<T: Copy>(dst: &mut [T], src: &[T]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ir::op::AutoPad;
+    use crate::ir::op::{AutoPad, WindowAttrs};
     use crate::reference::float::spatial::resolve;
 
     #[test]
     fn runs_skip_padding() {
         // 1-D: input 4, kernel 3, pad 1, stride 1 → 4 outputs.
-        let g = resolve("t", &[4], &[3], &[], &[], &[1, 1], AutoPad::NotSet, false).unwrap();
+        let w = WindowAttrs {
+            kernel: &[3],
+            strides: &[],
+            dilations: &[],
+            pads: &[1, 1],
+            auto_pad: AutoPad::NotSet,
+            ceil_mode: false,
+        };
+        let g = resolve("t", &[4], &w).unwrap();
         let p = Patches::new(&g);
         let runs = |k| {
             let mut v = vec![];
@@ -184,35 +203,37 @@ mod tests {
         assert_eq!(runs(1), vec![(0, 0, 4)]);
         assert_eq!(runs(2), vec![(0, 1, 3)]);
         let mut cols = vec![0; 12];
-        p.im2col(&p.runs(), &[1, 2, 3, 4], 1, 4, 1, &mut cols, 4);
+        let x = Images {
+            data: &[1, 2, 3, 4],
+            count: 1,
+            stride: 4,
+            channels: 1,
+        };
+        p.im2col(&p.runs(), x, &mut cols, 4);
         assert_eq!(cols, vec![0, 1, 2, 3, 1, 2, 3, 4, 2, 3, 4, 0]);
     }
 
     #[test]
     fn strided_2d_runs() {
         // 3×3 input, 2×2 kernel, stride 2, pads end 1 → 2×2 outputs.
-        let g = resolve(
-            "t",
-            &[3, 3],
-            &[2, 2],
-            &[2, 2],
-            &[],
-            &[0, 0, 1, 1],
-            AutoPad::NotSet,
-            false,
-        )
-        .unwrap();
+        let w = WindowAttrs {
+            kernel: &[2, 2],
+            strides: &[2, 2],
+            dilations: &[],
+            pads: &[0, 0, 1, 1],
+            auto_pad: AutoPad::NotSet,
+            ceil_mode: false,
+        };
+        let g = resolve("t", &[3, 3], &w).unwrap();
         let p = Patches::new(&g);
         let mut cols = vec![0; 16];
-        p.im2col(
-            &p.runs(),
-            &[1, 2, 3, 4, 5, 6, 7, 8, 9],
-            1,
-            9,
-            1,
-            &mut cols,
-            4,
-        );
+        let x = Images {
+            data: &[1, 2, 3, 4, 5, 6, 7, 8, 9],
+            count: 1,
+            stride: 9,
+            channels: 1,
+        };
+        p.im2col(&p.runs(), x, &mut cols, 4);
         assert_eq!(cols, vec![1, 3, 7, 9, 2, 0, 8, 0, 4, 6, 0, 0, 5, 0, 0, 0]);
     }
 }

@@ -156,21 +156,11 @@ fn geometry(op: &str, attrs: &PoolAttrs, x: &Tensor) -> Result<Geometry, KernelE
     if attrs.kernel_shape.is_empty() {
         return Err(err(format!("{op}: attribute kernel_shape is required")));
     }
-    spatial::resolve(
-        op,
-        &x.shape[2..],
-        &attrs.kernel_shape,
-        &attrs.strides,
-        &attrs.dilations,
-        &attrs.pads,
-        attrs.auto_pad,
-        attrs.ceil_mode,
-    )
+    spatial::resolve(op, &x.shape[2..], &attrs.window())
 }
 
 /// Computes every (batch, channel) plane: output `o` is `finish(fold of its taps with f, o)`.
 /// Parallel over planes when large.
-#[allow(clippy::too_many_arguments)]
 fn pool_planes<T: Num>(
     x: &Tensor,
     xv: &[T],

@@ -96,7 +96,7 @@ pub fn quantize_linear(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor, 
         DType::I16 => Data::I16(q.iter().map(|&v| v as i16).collect()),
         _ => Data::I32(q.iter().map(|&v| v as i32).collect()),
     };
-    Tensor::new(x.shape.clone(), data).map_err(err)
+    Tensor::new(x.shape.clone(), data).map_err(|e| err(e.to_string()))
 }
 
 pub fn dequantize_linear(axis: i64, inputs: &[Option<&Tensor>]) -> Result<Tensor, KernelError> {

@@ -3,7 +3,7 @@
 
 use super::err;
 use crate::error::KernelError;
-use crate::ir::op::AutoPad;
+use crate::ir::op::{AutoPad, WindowAttrs};
 
 /// Resolved per-dimension window parameters (all vectors have one entry per spatial dim).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,18 +53,16 @@ fn ones_or(op: &str, what: &str, v: &[usize], nd: usize) -> Result<Vec<usize>, K
     Ok(v.to_vec())
 }
 
-/// Resolves the window geometry for an input with spatial shape `input`.
-#[allow(clippy::too_many_arguments)]
-pub fn resolve(
-    op: &str,
-    input: &[usize],
-    kernel: &[usize],
-    strides: &[usize],
-    dilations: &[usize],
-    pads: &[usize],
-    auto_pad: AutoPad,
-    ceil_mode: bool,
-) -> Result<Geometry, KernelError> {
+/// Resolves window `w` of op `op` for an input with spatial shape `input`.
+pub fn resolve(op: &str, input: &[usize], w: &WindowAttrs) -> Result<Geometry, KernelError> {
+    let WindowAttrs {
+        kernel,
+        strides,
+        dilations,
+        pads,
+        auto_pad,
+        ceil_mode,
+    } = *w;
     let nd = input.len();
     if kernel.len() != nd {
         return Err(err(format!(
@@ -183,7 +181,37 @@ mod tests {
         ap: AutoPad,
         ceil: bool,
     ) -> Geometry {
-        resolve("t", input, k, s, &[], pads, ap, ceil).unwrap()
+        resolve("t", input, &window(k, s, &[], pads, ap, ceil)).unwrap()
+    }
+
+    fn window<'a>(
+        kernel: &'a [usize],
+        strides: &'a [usize],
+        dilations: &'a [usize],
+        pads: &'a [usize],
+        auto_pad: AutoPad,
+        ceil_mode: bool,
+    ) -> WindowAttrs<'a> {
+        WindowAttrs {
+            kernel,
+            strides,
+            dilations,
+            pads,
+            auto_pad,
+            ceil_mode,
+        }
+    }
+
+    /// Resolves a window without auto_pad or ceil_mode.
+    fn plain(
+        input: &[usize],
+        kernel: &[usize],
+        strides: &[usize],
+        dilations: &[usize],
+        pads: &[usize],
+    ) -> Result<Geometry, KernelError> {
+        let w = window(kernel, strides, dilations, pads, AutoPad::NotSet, false);
+        resolve("t", input, &w)
     }
 
     #[test]
@@ -227,12 +255,12 @@ mod tests {
 
     #[test]
     fn dilation_and_errors() {
-        let g = resolve("t", &[7], &[3], &[1], &[2], &[], AutoPad::NotSet, false).unwrap();
+        let g = plain(&[7], &[3], &[1], &[2], &[]).unwrap();
         assert_eq!(g.output, vec![3]);
         assert_eq!(g.tap(0, 2, 2), 6);
-        assert!(resolve("t", &[2], &[3], &[], &[], &[], AutoPad::NotSet, false).is_err());
-        assert!(resolve("t", &[4, 4], &[3], &[], &[], &[], AutoPad::NotSet, false).is_err());
-        assert!(resolve("t", &[4], &[3], &[0], &[], &[], AutoPad::NotSet, false).is_err());
-        assert!(resolve("t", &[4], &[3], &[], &[], &[1], AutoPad::NotSet, false).is_err());
+        assert!(plain(&[2], &[3], &[], &[], &[]).is_err());
+        assert!(plain(&[4, 4], &[3], &[], &[], &[]).is_err());
+        assert!(plain(&[4], &[3], &[0], &[], &[]).is_err());
+        assert!(plain(&[4], &[3], &[], &[], &[1]).is_err());
     }
 }

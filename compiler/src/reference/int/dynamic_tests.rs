@@ -131,20 +131,20 @@ fn width(k: usize, bits: u32, wmax: i64) -> u32 {
     129 - bound.leading_zeros()
 }
 
+/// The array layer the model runs: weight codes `[n][k]`, one bias and requantizer per output
+/// channel, and whether a ReLU follows.
+struct Layer<'a> {
+    w: &'a [i32],
+    bias: &'a [i64],
+    rq: &'a [Requant],
+    relu: bool,
+}
+
 /// The definition in plain `i64`/`i128`: the exponent as the least `e ≥ 0` with
 /// `max|x − z| < 2^(mag+e)`, the code `sat(floor((x − z)/2^e + 1/2))`, the output
 /// `requant(Σ q·w · 2^e + bias)`. Returns `(codes, exponents, outputs)` for rows of `k`.
-#[allow(clippy::too_many_arguments)]
-fn model(
-    x: &[i32],
-    zx: i32,
-    bits: u32,
-    k: usize,
-    w: &[i32],
-    bias: &[i64],
-    rq: &[Requant],
-    relu: bool,
-) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
+fn model(x: &[i32], zx: i32, bits: u32, k: usize, layer: &Layer) -> (Vec<i32>, Vec<i32>, Vec<i32>) {
+    let Layer { w, bias, rq, relu } = *layer;
     let mag = bits - 1;
     let (lo, hi) = (-(1i128 << mag), (1i128 << mag) - 1);
     let n = bias.len();
@@ -221,7 +221,8 @@ proptest! {
         let rq = requants(n, &mut next);
         let weights = Weights { n, k, coding: Coding::Int { bits: wbits }, codes: w.clone(), scales: vec![1.0; n] };
         let acc_bits = width(k, bits, lim.max(1));
-        let (q, es, want) = model(&x, zx, bits, k, &w, &bias, &rq, relu);
+        let layer = Layer { w: &w, bias: &bias, rq: &rq, relu };
+        let (q, es, want) = model(&x, zx, bits, k, &layer);
         // The dynamic codes: within half a step of x − z unless saturated, and tight (a row
         // with e > 0 reaches at least half the code range).
         for (row, (&e, qr)) in es.iter().zip(q.chunks(k)).enumerate() {
@@ -361,7 +362,13 @@ fn dropping_the_exponent_changes_the_output() {
         StageKind::Gemm(g) => g.clone(),
         _ => unreachable!(),
     };
-    let (_, es, want) = model(&x, 0, 8, 16, &g.weights.codes, &g.bias, &g.requant, false);
+    let layer = Layer {
+        w: &g.weights.codes,
+        bias: &g.bias,
+        rq: &g.requant,
+        relu: false,
+    };
+    let (_, es, want) = model(&x, 0, 8, 16, &layer);
     assert_eq!(got, want);
     assert_eq!(es, vec![0, 5, 8]);
     let q = quantize(&x, &p.tensors[0].format, &es, 16, &p.tensors[2].format);

@@ -175,19 +175,32 @@ pub(super) fn embed(e: &EmbedStage, ids: &[i32]) -> Vec<i32> {
     y
 }
 
+/// The fixed-point rescaling of an elementwise Add ([`crate::fxir::VectorOp::Add`]): the
+/// multipliers of both operands, the shift they share, and the constant operand (one sample's
+/// worth, in output units·2^shift) when there is no second activation.
+#[derive(Clone, Copy, Debug)]
+pub struct AddScales<'a> {
+    pub ma: i64,
+    pub mb: i64,
+    pub shift: u32,
+    pub constant: &'a [i64],
+}
+
 /// `y = sat(rnd((a − z_a)·ma + (b − z_b)·mb + c, shift) + z_y)`; `b` absent: a constant `c` per
 /// sample element.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn add(
     a: &[i32],
     af: &Format,
     b: Option<(&[i32], &Format)>,
-    ma: i64,
-    mb: i64,
-    shift: u32,
-    constant: &[i64],
+    s: &AddScales,
     yf: &Format,
 ) -> Vec<i32> {
+    let AddScales {
+        ma,
+        mb,
+        shift,
+        constant,
+    } = *s;
     let za = i128::from(af.zero_point());
     let zy = i128::from(yf.zero_point());
     let half = if shift == 0 { 0 } else { 1i128 << (shift - 1) };
@@ -215,18 +228,31 @@ pub(super) fn add(
     }
 }
 
+/// The integer parameters of an I-BERT LayerNorm ([`crate::fxir::VectorOp::LayerNorm`]): per
+/// channel `gamma` and `beta` in output units·2^frac, the fraction bits `frac`, and `eps` in
+/// squared input units times the row length squared.
+#[derive(Clone, Copy, Debug)]
+pub struct LayerNormParams<'a> {
+    pub gamma: &'a [i64],
+    pub beta: &'a [i64],
+    pub frac: u32,
+    pub eps: i64,
+}
+
 /// I-BERT LayerNorm over rows of `row` codes (see `VectorOp::LayerNorm`).
-#[allow(clippy::too_many_arguments)]
 pub fn layernorm(
     x: &[i32],
     xf: &Format,
     row: usize,
-    gamma: &[i64],
-    beta: &[i64],
-    frac: u32,
-    eps: i64,
+    ln: &LayerNormParams,
     yf: &Format,
 ) -> Vec<i32> {
+    let LayerNormParams {
+        gamma,
+        beta,
+        frac,
+        eps,
+    } = *ln;
     let z = i128::from(xf.zero_point());
     let zy = i128::from(yf.zero_point());
     let h = row as i128;
@@ -234,7 +260,7 @@ pub fn layernorm(
     y.par_chunks_mut(row.max(1))
         .zip(x.par_chunks(row.max(1)))
         .for_each(|(ys, xs)| {
-            if layernorm_row_i64(xs, ys, z as i64, gamma, beta, frac, eps, yf).is_some() {
+            if layernorm_row_i64(xs, ys, z as i64, ln, yf).is_some() {
                 return;
             }
             let sum: i128 = xs.iter().map(|&v| i128::from(v) - z).sum();
@@ -253,17 +279,19 @@ pub fn layernorm(
 /// One row of [`layernorm`] in `i64`, the same arithmetic as the `i128` definition, or `None`
 /// (nothing to trust in `ys`) when an intermediate would leave `i64`: then the caller runs the
 /// definition. With 16-bit inputs over 384 channels every row takes this path.
-#[allow(clippy::too_many_arguments)]
 fn layernorm_row_i64(
     xs: &[i32],
     ys: &mut [i32],
     z: i64,
-    gamma: &[i64],
-    beta: &[i64],
-    frac: u32,
-    eps: i64,
+    ln: &LayerNormParams,
     yf: &Format,
 ) -> Option<()> {
+    let LayerNormParams {
+        gamma,
+        beta,
+        frac,
+        eps,
+    } = *ln;
     let h = xs.len() as i64;
     let sum: i64 = xs.iter().map(|&v| i64::from(v) - z).sum();
     let mut ss: i64 = 0;
@@ -310,18 +338,25 @@ pub fn gelu(x: &[i32], xf: &Format, q_r: i64, q_one: i64, r: &Requant) -> Vec<i3
     y
 }
 
+/// The constants of I-BERT's integer exponential (`vector::i_exp`) in input codes, as
+/// [`crate::fxir::VectorOp::Softmax`] documents them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExpConstants {
+    pub q_ln2: i64,
+    pub q_b: i64,
+    pub q_c: i64,
+}
+
 /// Integer softmax over rows, leaving out positions whose mask code is 0.
-#[allow(clippy::too_many_arguments)]
 pub fn masked_softmax(
     x: &[i32],
     mask: &[i32],
     row: usize,
-    q_ln2: i64,
-    q_b: i64,
-    q_c: i64,
+    e: ExpConstants,
     out: &Format,
     samples: usize,
 ) -> Vec<i32> {
+    let ExpConstants { q_ln2, q_b, q_c } = e;
     let frac = match out.scale {
         crate::quant::Scale::BinaryPoint { frac_bits } => frac_bits.max(0) as u32,
         crate::quant::Scale::Affine { .. } => out.bits,

@@ -182,7 +182,13 @@ fn layernorm_error(gamma_fault: f64) -> f64 {
                 xf.quantize_f64(v, Rounding::Rnd, Overflow::Sat) as i32
             })
             .collect();
-        let y = encoder::layernorm(&x, &xf, h, &gq, &bq, LN_FRAC, 0, &yf);
+        let ln = encoder::LayerNormParams {
+            gamma: &gq,
+            beta: &bq,
+            frac: LN_FRAC,
+            eps: 0,
+        };
+        let y = encoder::layernorm(&x, &xf, h, &ln, &yf);
         let xr: Vec<f64> = x.iter().map(|&q| xf.dequantize(i64::from(q))).collect();
         let mu = xr.iter().sum::<f64>() / h as f64;
         let var = xr.iter().map(|v| (v - mu) * (v - mu)).sum::<f64>() / h as f64;
@@ -256,7 +262,12 @@ fn softmax_error(bits: u32, exp_fault: i64) -> f64 {
         let x: Vec<i32> = (0..row)
             .map(|_| xf.quantize_f64(6.0 * r.unit(), Rounding::Rnd, Overflow::Sat) as i32)
             .collect();
-        let y = encoder::masked_softmax(&x, &mask, row, q_ln2, q_b, q_c + exp_fault, &out, 1);
+        let e = encoder::ExpConstants {
+            q_ln2,
+            q_b,
+            q_c: q_c + exp_fault,
+        };
+        let y = encoder::masked_softmax(&x, &mask, row, e, &out, 1);
         let xr: Vec<f64> = x.iter().map(|&q| xf.dequantize(i64::from(q))).collect();
         let m = xr
             .iter()
@@ -298,7 +309,12 @@ fn masked_softmax_tracks_softmax() {
     assert!(softmax_error(16, q_c / 2) > 0.01);
     // A row with every position masked is all zeros.
     let out = Format::binary_point(false, 8, 8);
-    let y = encoder::masked_softmax(&[5, 6, 7], &[0, 0, 0], 3, 100, 50, 1000, &out, 1);
+    let e = encoder::ExpConstants {
+        q_ln2: 100,
+        q_b: 50,
+        q_c: 1000,
+    };
+    let y = encoder::masked_softmax(&[5, 6, 7], &[0, 0, 0], 3, e, &out, 1);
     assert_eq!(y, vec![0, 0, 0]);
 }
 
@@ -309,14 +325,17 @@ fn add_rescales_both_operands() {
     let yf = fmt(true, 16, 0.01, 0);
     let sh = 24;
     let m = |s: f64| (s / yf.step() * f64::from(1u32 << sh)).round() as i64;
+    let scales = encoder::AddScales {
+        ma: m(0.1),
+        mb: m(0.001),
+        shift: sh,
+        constant: &[],
+    };
     let y = encoder::add(
         &[10, -20, 127],
         &af,
         Some((&[500, 500, -32768], &bf)),
-        m(0.1),
-        m(0.001),
-        sh,
-        &[],
+        &scales,
         &yf,
     );
     // 1.0 + 0.5 = 1.5 → 150; −2.0 + 0.5 = −1.5 → −150; 12.7 − 32.768 = −20.068 → −2007.
@@ -324,7 +343,13 @@ fn add_rescales_both_operands() {
     // Saturation at the output width.
     let small = fmt(true, 8, 0.01, 0);
     let ms = |s: f64| (s / small.step() * f64::from(1u32 << sh)).round() as i64;
-    let y = encoder::add(&[127], &af, None, ms(0.1), 0, sh, &[0], &small);
+    let scales = encoder::AddScales {
+        ma: ms(0.1),
+        mb: 0,
+        shift: sh,
+        constant: &[0],
+    };
+    let y = encoder::add(&[127], &af, None, &scales, &small);
     assert_eq!(y, vec![127]);
 }
 
@@ -380,7 +405,13 @@ proptest! {
         let g = 1u64 << gamma_bits;
         let gamma: Vec<i64> = (0..row).map(|_| (r.next() % (2 * g)) as i64 - g as i64).collect();
         let beta: Vec<i64> = (0..row).map(|_| (r.next() % (2 * g)) as i64 - g as i64).collect();
-        let got = encoder::layernorm(&x, &xf, row, &gamma, &beta, frac, eps, &yf);
+        let ln = encoder::LayerNormParams {
+            gamma: &gamma,
+            beta: &beta,
+            frac,
+            eps,
+        };
+        let got = encoder::layernorm(&x, &xf, row, &ln, &yf);
         let want: Vec<i32> = x
             .chunks(row)
             .flat_map(|xs| layernorm_definition(xs, i128::from(zx), &gamma, &beta, frac, eps, &yf))

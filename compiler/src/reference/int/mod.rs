@@ -106,7 +106,8 @@ pub fn run_int(
     observe: &mut dyn FnMut(usize, &[i32]),
 ) -> Result<Codes> {
     if inputs.len() != p.int_inputs.len() {
-        return Err(Error::Invalid(format!(
+        // Callers build one code vector per `int_inputs` entry (checked by name in the CLI).
+        return Err(Error::internal(format!(
             "{} integer inputs given, the program takes {}",
             inputs.len(),
             p.int_inputs.len()
@@ -193,9 +194,13 @@ fn run_env(
         }
         env[st.output.0] = Some(y);
     }
-    env[p.output.0]
-        .take()
-        .ok_or_else(|| Error::Invalid("the program output was not computed".into()))
+    env[p.output.0].take().ok_or_else(|| {
+        // `validate` checks that some stage produces the output.
+        Error::internal(format!(
+            "program '{}': output t{} was not computed",
+            p.name, p.output.0
+        ))
+    })
 }
 
 /// Output codes of stage `i` for the whole batch, reading its inputs through `get` (`x` is the
@@ -280,9 +285,11 @@ pub fn exec_stage<'a>(
                     xin,
                     get(st.inputs[1]),
                     *row,
-                    *q_ln2,
-                    *q_b,
-                    *q_c,
+                    encoder::ExpConstants {
+                        q_ln2: *q_ln2,
+                        q_b: *q_b,
+                        q_c: *q_c,
+                    },
                     &out_info.format,
                     batch,
                 ),
@@ -293,16 +300,13 @@ pub fn exec_stage<'a>(
                     constant,
                 } => {
                     let b = st.inputs.get(1).map(|&t| (get(t), &p.tensor(t).format));
-                    encoder::add(
-                        xin,
-                        &xinfo.format,
-                        b,
-                        *ma,
-                        *mb,
-                        *shift,
+                    let scales = encoder::AddScales {
+                        ma: *ma,
+                        mb: *mb,
+                        shift: *shift,
                         constant,
-                        &out_info.format,
-                    )
+                    };
+                    encoder::add(xin, &xinfo.format, b, &scales, &out_info.format)
                 }
                 VectorOp::LayerNorm {
                     row,
@@ -310,16 +314,15 @@ pub fn exec_stage<'a>(
                     beta,
                     frac,
                     eps,
-                } => encoder::layernorm(
-                    xin,
-                    &xinfo.format,
-                    *row,
-                    gamma,
-                    beta,
-                    *frac,
-                    *eps,
-                    &out_info.format,
-                ),
+                } => {
+                    let ln = encoder::LayerNormParams {
+                        gamma,
+                        beta,
+                        frac: *frac,
+                        eps: *eps,
+                    };
+                    encoder::layernorm(xin, &xinfo.format, *row, &ln, &out_info.format)
+                }
                 VectorOp::Gelu {
                     q_r,
                     q_one,
