@@ -114,10 +114,6 @@ pub enum Error {
     /// a problem of one layer is [`Error::Schedule`].
     #[error("schedule for '{hw}': {msg}")]
     ScheduleMismatch { hw: String, msg: String },
-    /// Left for the modules another change is moving out of this crate (`plot.rs`,
-    /// `quant/profile.rs`, `text/embed.rs`); new code uses a variant that says what it is about.
-    #[error("IR invalid: {0}")]
-    Invalid(String),
     /// An invariant of Systole broken: no input a user can give reaches it, so it is a bug.
     /// `what` says which invariant and where.
     #[error("internal error (a bug in systole; please report it): {what}")]

@@ -48,6 +48,9 @@ pub enum FlowError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A sentence set's text that is not one (before its file is known; `read` names it).
+    #[error("sentence set: {msg}")]
+    Sentences { msg: String },
     /// A file whose content the flow cannot use (a tokenizer, a sentence set).
     #[error("{}: {msg}", path.display())]
     File { path: PathBuf, msg: String },

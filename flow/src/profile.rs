@@ -82,7 +82,10 @@ pub fn profile(
     // layer-parallel design on the default part at reuse factor 1 (`quant/budget.rs`).
     let bitops = Budget::BitOps(0);
     let spec = format!("dsp=0,part={DEFAULT_DSP_PART}");
-    let dsp = Budget::parse(&spec).map_err(|msg| FlowError::Budget { spec, msg })?;
+    let dsp = Budget::parse(&spec).map_err(|e| FlowError::Budget {
+        spec,
+        msg: e.to_string(),
+    })?;
     let mut csv = format!(
         "layer,weights,macs,format,rom_bits,operand_bits,input_bits,bitops,dsp_{},error\n",
         DEFAULT_DSP_PART.replace('-', "_")

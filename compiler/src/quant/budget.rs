@@ -8,6 +8,7 @@ use systole_hw::cost::fpga::dsps_per_multiplier;
 use systole_hw::cost::parts::{self, Part};
 
 use super::bitalloc::{Choice, Layer};
+use super::QuantError;
 
 /// A budget of `systole quantize --budget`.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +37,12 @@ const FORMS: &str = "avg-bits=X (e.g. avg-bits=4.5), weight-bytes=N, bitops=N (s
 
 impl Budget {
     /// Parses the `--budget` value; the error says which forms exist.
-    pub fn parse(s: &str) -> Result<Budget, String> {
-        let bad = |why: &str| format!("{s}: {why}; expected {FORMS}");
+    pub fn parse(s: &str) -> Result<Budget, QuantError> {
+        let bad = |why: &str| QuantError::Budget {
+            value: s.to_string(),
+            why: why.to_string(),
+            forms: FORMS,
+        };
         let (k, v) = s.split_once('=').ok_or_else(|| bad("no '='"))?;
         match k {
             "avg-bits" => match v.parse::<f64>() {
@@ -212,11 +217,12 @@ mod tests {
             "bitops=-1",
             "x",
         ] {
-            let e = Budget::parse(bad).unwrap_err();
+            let e = Budget::parse(bad).unwrap_err().to_string();
             assert!(e.contains("bitops=N") && e.contains(bad), "{e}");
         }
         assert!(Budget::parse("dsp=4,part=nope")
             .unwrap_err()
+            .to_string()
             .contains("zu9eg"));
     }
 

@@ -6,6 +6,13 @@
 /// A format, mode name or scale that the number contract cannot represent.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum QuantError {
+    /// A `--budget` value that is not one of the budget forms; `why` says which part is wrong.
+    #[error("{value}: {why}; expected {forms}")]
+    Budget {
+        value: String,
+        why: String,
+        forms: &'static str,
+    },
     /// A rounding or overflow mode name that is not one of ap_fixed's.
     #[error("unknown {kind} mode '{name}'; valid: {valid}")]
     UnknownMode {

@@ -27,25 +27,30 @@ const HEADER: &str = "id\tsplit\tpair\ttext";
 impl SentenceSet {
     pub fn read(path: &Path) -> Result<SentenceSet> {
         let text = systole_compiler::files::read_string(path)?;
-        SentenceSet::parse(&text).map_err(|msg| FlowError::File {
-            path: path.to_path_buf(),
-            msg,
+        SentenceSet::parse(&text).map_err(|e| match e {
+            FlowError::Sentences { msg } => FlowError::File {
+                path: path.to_path_buf(),
+                msg,
+            },
+            other => other,
         })
     }
 
-    pub fn parse(text: &str) -> std::result::Result<SentenceSet, String> {
+    pub fn parse(text: &str) -> Result<SentenceSet> {
         let mut lines = text
             .lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty());
         let Some((_, first)) = lines.next() else {
-            return Err("no sentences".into());
+            return Err(FlowError::Sentences {
+                msg: "no sentences".to_string(),
+            });
         };
         if first.trim_end() != HEADER {
             if text.contains('\t') {
-                return Err(format!(
-                    "a TSV sentence set starts with the header {HEADER:?}"
-                ));
+                return Err(FlowError::Sentences {
+                    msg: format!("a TSV sentence set starts with the header {HEADER:?}"),
+                });
             }
             let sentences = text
                 .lines()
@@ -66,23 +71,28 @@ impl SentenceSet {
         for (i, l) in lines {
             let f: Vec<&str> = l.split('\t').collect();
             let [id, split, pair, text] = f[..] else {
-                return Err(format!(
-                    "line {}: expected 4 tab-separated fields, got {}",
-                    i + 1,
-                    f.len()
-                ));
+                return Err(FlowError::Sentences {
+                    msg: format!(
+                        "line {}: expected 4 tab-separated fields, got {}",
+                        i + 1,
+                        f.len()
+                    ),
+                });
             };
             if split != "calib" && split != "eval" {
-                return Err(format!(
-                    "line {}: split {split:?} is not calib or eval",
-                    i + 1
-                ));
+                return Err(FlowError::Sentences {
+                    msg: format!("line {}: split {split:?} is not calib or eval", i + 1),
+                });
             }
             if text.trim().is_empty() {
-                return Err(format!("line {}: empty text", i + 1));
+                return Err(FlowError::Sentences {
+                    msg: format!("line {}: empty text", i + 1),
+                });
             }
             if ids.insert(id.to_string(), i + 1).is_some() {
-                return Err(format!("line {}: id {id:?} is used twice", i + 1));
+                return Err(FlowError::Sentences {
+                    msg: format!("line {}: id {id:?} is used twice", i + 1),
+                });
             }
             sentences.push(Sentence {
                 id: id.into(),
@@ -100,13 +110,15 @@ impl SentenceSet {
         }
         for (p, m) in &members {
             if m.len() != 2 || m[0].split != m[1].split {
-                return Err(format!(
-                    "pair {p:?} must have exactly two sentences in one split; has {}",
-                    m.iter()
-                        .map(|s| format!("{} ({})", s.id, s.split))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                return Err(FlowError::Sentences {
+                    msg: format!(
+                        "pair {p:?} must have exactly two sentences in one split; has {}",
+                        m.iter()
+                            .map(|s| format!("{} ({})", s.id, s.split))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
             }
         }
         Ok(set)
