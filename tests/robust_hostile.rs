@@ -464,6 +464,91 @@ fn onnx_nodes_the_spec_forbids_are_refused_by_inspect() {
             vec!["tensor 'w'", "element 1 is NaN"],
         ),
         (
+            "softmax-axis",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "Softmax",
+                    vec![x()],
+                    &["x"],
+                    vec![attr_int("axis", 9)],
+                    vec![],
+                )
+            }),
+            vec!["the_node", "axis 9 is out of range for rank 2"],
+        ),
+        (
+            "concat-shapes",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "Concat",
+                    vec![x(), value("z", 1, &[3, 2])],
+                    &["x", "z"],
+                    vec![attr_int("axis", 1)],
+                    vec![],
+                )
+            }),
+            vec!["the_node", "differ on axis 0"],
+        ),
+        (
+            "conv-kernel-shape",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "Conv",
+                    vec![value("x", 1, &[1, 1, 8, 8])],
+                    &["x", "w"],
+                    vec![attr_ints("kernel_shape", &[5, 5])],
+                    vec![floats("w", &[1, 1, 3, 3], vec![0.5; 9])],
+                )
+            }),
+            vec!["the_node", "'kernel_shape' [5, 5] disagrees"],
+        ),
+        (
+            "bn-params",
+            Box::new(move |p: &Path| {
+                let v = |n: &str| floats(n, &[3], vec![1.0; 3]);
+                node_model(
+                    p,
+                    "BatchNormalization",
+                    vec![value("x", 1, &[1, 4, 2, 2])],
+                    &["x", "s", "b", "m", "v"],
+                    vec![],
+                    vec![v("s"), v("b"), v("m"), v("v")],
+                )
+            }),
+            vec!["the_node", "input 'scale' has shape [3]", "expected [4]"],
+        ),
+        (
+            "quantize-axis",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "QuantizeLinear",
+                    vec![x()],
+                    &["x", "s"],
+                    vec![attr_int("axis", 9)],
+                    vec![floats("s", &[2], vec![0.5, 0.5])],
+                )
+            }),
+            vec!["the_node", "axis 9 is out of range for rank 2"],
+        ),
+        (
+            "quantize-scale",
+            Box::new(move |p: &Path| {
+                node_model(
+                    p,
+                    "QuantizeLinear",
+                    vec![x()],
+                    &["x", "s"],
+                    vec![],
+                    vec![floats("s", &[], vec![0.0])],
+                )
+            }),
+            vec!["the_node", "expected a positive, finite scale"],
+        ),
+        (
             "slice-axis",
             Box::new(move |p: &Path| {
                 node_model(
@@ -732,7 +817,12 @@ fn data_files_are_read_alike_by_every_verb() {
 
 #[test]
 fn options_without_the_option_they_qualify_are_refused() {
-    for extra in [&["--calib-limit", "5"][..], &["--tokenizer", "t.json"][..]] {
+    for extra in [
+        &["--calib-limit", "5"][..],
+        &["--tokenizer", "t.json"][..],
+        &["--calib-split", "eval"][..],
+        &["--seq", "16"][..],
+    ] {
         let mut args = vec![
             "quantize",
             "models/digits_mlp.onnx",
@@ -902,7 +992,7 @@ fn flags_given_twice_or_without_their_partner_are_refused() {
         &format!("input={x}"),
     ]);
     assert_usage_error(&o, &["input 'input' is given twice"]);
-    let d = tmpdir("hostile-flags");
+    let d = tmpdir("hostile-flags-twice");
     let sysq = mlp(&d);
     let s = sysq.to_str().unwrap();
     let o = systole(&[

@@ -43,16 +43,17 @@ pub struct Args {
     /// or one per line); the program takes token ids and the attention mask as integer inputs.
     #[arg(long, requires = "tokenizer", value_name = "FILE")]
     pub calib_sentences: Option<PathBuf>,
-    /// With --calib-sentences: the split of a TSV set to calibrate on (calib, eval or all).
-    #[arg(long, default_value = "calib", value_parser = ["calib", "eval", "all"])]
-    pub calib_split: String,
+    /// With --calib-sentences: the split of a TSV set to calibrate on (calib, eval or all;
+    /// default calib).
+    #[arg(long, value_parser = ["calib", "eval", "all"], requires = "calib_sentences")]
+    pub calib_split: Option<String>,
     /// With --calib-sentences: the Hugging Face tokenizer.json matching the model.
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
     /// With --calib-sentences: the sequence length the program is built for (sentences are
-    /// padded to it; a longer one is an error).
-    #[arg(long, default_value_t = 32, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    pub seq: u32,
+    /// padded to it; a longer one is an error; default 32).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000), requires = "calib_sentences")]
+    pub seq: Option<u32>,
     /// With --calib-sentences: use at most N sentences of the split (in file order).
     #[arg(long, value_name = "N", requires = "calib_sentences")]
     pub calib_limit: Option<usize>,
@@ -470,7 +471,8 @@ fn encoder_main(
         .tokenizer
         .as_ref()
         .ok_or_else(|| Failure::usage("--calib-sentences needs --tokenizer FILE"))?;
-    let set = SentenceSet::read(path)?.split(&a.calib_split);
+    let split = a.calib_split.as_deref().unwrap_or("calib");
+    let set = SentenceSet::read(path)?.split(split);
     let mut texts = set.texts();
     if let Some(n) = a.calib_limit {
         texts.truncate(n);
@@ -479,12 +481,12 @@ fn encoder_main(
         return Err(Failure::usage(format!(
             "--calib-sentences {}: no sentences in split '{}'",
             path.display(),
-            a.calib_split
+            split
         )));
     }
     let tok = Tokenizer::from_file(tok_path)?;
     let mut enc = Encoder::new(load_model(&a.model)?)?;
-    let seq = a.seq as usize;
+    let seq = a.seq.unwrap_or(32) as usize;
     let (p, cal) = quantize_encoder(
         &mut enc,
         &tok,
@@ -500,11 +502,7 @@ fn encoder_main(
         )),
         e => e.into(),
     })?;
-    let calibration = format!(
-        "{} (split {}, sequence {seq})",
-        path.display(),
-        a.calib_split
-    );
+    let calibration = format!("{} (split {}, sequence {seq})", path.display(), split);
     let prov = encoder_provenance(&a.model, calibration, cal.samples, cfg, &p);
     SysqFile::new(prov, p.clone()).write(&a.output)?;
     let report = Report::of(&a.output, &p, f64::NAN, Vec::new(), t0);

@@ -207,6 +207,20 @@ fn conv_shape(c: &ConvAttrs, x: &[Dim], w: &[Dim]) -> ShapeResult<Vec<Dim>> {
             })
             .collect::<Result<_, _>>()?
     } else {
+        // The attribute is optional and must agree with W: a kernel_shape of 5 over a 3×3 W
+        // used to pass `inspect` and fail only at run time.
+        if c.kernel_shape.len() != w.len() - 2
+            || c.kernel_shape
+                .iter()
+                .zip(&w[2..])
+                .any(|(k, d)| d.known().is_some_and(|d| d != *k))
+        {
+            return Err(ShapeError::Attributes(format!(
+                "attribute 'kernel_shape' {:?} disagrees with W's spatial dimensions {:?}",
+                c.kernel_shape,
+                &w[2..]
+            )));
+        }
         c.kernel_shape.clone()
     };
     if let (Some(cx), Some(cw)) = (x[1].known(), w[1].known()) {
@@ -412,6 +426,18 @@ fn slice_shape(x: &[Dim], consts: &[Option<&Tensor>]) -> ShapeResult<Vec<Dim>> {
     Ok(out)
 }
 
+/// A quantizer's scales: positive and finite (a scale of 0 divides by zero, a negative one
+/// flips the sign of every value).
+fn check_scales(v: &[f32]) -> ShapeResult<()> {
+    match v.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+        Some(i) => Err(ShapeError::InputShapes(format!(
+            "input 'scale' element {i} is {}; expected a positive, finite scale",
+            v[i]
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Infers the output types of op `id` from its input types and any constant inputs.
 pub fn infer(g: &Graph, id: OpId) -> ShapeResult<Vec<TensorType>> {
     let node = g.node(id);
@@ -437,12 +463,67 @@ pub fn infer(g: &Graph, id: OpId) -> ShapeResult<Vec<TensorType>> {
         shape: s.cloned(),
     };
 
+    // A quantizer whose scale is a vector (one per channel of `axis`), not a scalar.
+    let per_axis = tys
+        .get(1)
+        .copied()
+        .flatten()
+        .and_then(|t| t.shape.as_ref())
+        .is_some_and(|s| s.iter().any(|d| d.known() != Some(1)));
     let out = match &node.op {
         Op::Unary(_) | Op::LeakyRelu { .. } | Op::Clip | Op::Dropout | Op::Lrn { .. } => {
             same(ty(0)?.dtype, shp(0)?)
         }
-        Op::BatchNormalization { .. } | Op::Softmax { .. } => same(ty(0)?.dtype, shp(0)?),
+        Op::Softmax { axis, .. } => {
+            if let Some(x) = shp(0)? {
+                norm_axis(*axis, x.len())?;
+            }
+            same(ty(0)?.dtype, shp(0)?)
+        }
+        Op::BatchNormalization { .. } => {
+            // scale, B, mean and var: one value per channel (axis 1).
+            if let Some(c) = shp(0)?.and_then(|x| x.get(1)).and_then(Dim::known) {
+                for (i, name) in [(1, "scale"), (2, "B"), (3, "mean"), (4, "var")] {
+                    if let Some(p) = tys.get(i).copied().flatten().and_then(|t| t.shape.as_ref()) {
+                        let n = p
+                            .iter()
+                            .map(Dim::known)
+                            .try_fold(1usize, |a, d| d.map(|d| a.saturating_mul(d)));
+                        if p.len() != 1 || n.is_some_and(|n| n != c) {
+                            let dims: Vec<String> = p.iter().map(ToString::to_string).collect();
+                            return Err(ShapeError::InputShapes(format!(
+                                "input '{name}' has shape [{}]; expected [{c}], one value per \
+                                 channel",
+                                dims.join(", ")
+                            )));
+                        }
+                    }
+                }
+            }
+            same(ty(0)?.dtype, shp(0)?)
+        }
+        Op::QuantizeLinear { axis } | Op::DequantizeLinear { axis } if per_axis => {
+            // A per-axis scale: the axis must be one of the input's.
+            if let Some(x) = shp(0)? {
+                norm_axis(*axis, x.len())?;
+            }
+            if let (Op::QuantizeLinear { .. }, Some(sc)) =
+                (&node.op, consts.get(1).copied().flatten())
+            {
+                check_scales(&sc.to_f32_vec())?;
+            }
+            match &node.op {
+                Op::QuantizeLinear { .. } => {
+                    let dt = tys.get(2).copied().flatten().map_or(DType::U8, |z| z.dtype);
+                    same(dt, shp(0)?)
+                }
+                _ => same(DType::F32, shp(0)?),
+            }
+        }
         Op::QuantizeLinear { .. } => {
+            if let Some(sc) = consts.get(1).copied().flatten() {
+                check_scales(&sc.to_f32_vec())?;
+            }
             let dt = match tys.get(2).copied().flatten() {
                 Some(z) => z.dtype,
                 None => DType::U8,
@@ -623,6 +704,14 @@ pub fn infer(g: &Graph, id: OpId) -> ShapeResult<Vec<TensorType>> {
                     if s.len() != first.len() {
                         return Err(ShapeError::InputShapes(format!(
                             "inputs have different ranks: {first:?} and {s:?}"
+                        )));
+                    }
+                    if let Some(j) = (0..s.len()).find(|&j| {
+                        j != a && matches!((s[j].known(), first[j].known()), (Some(p), Some(q)) if p != q)
+                    }) {
+                        return Err(ShapeError::InputShapes(format!(
+                            "inputs {first:?} and {s:?} differ on axis {j}; only the concatenation \
+                             axis {a} may differ"
                         )));
                     }
                     match s[a].known() {
