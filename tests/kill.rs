@@ -26,7 +26,9 @@ fn final_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         for e in rd.flatten() {
             let p = e.path();
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with(".systole-") {
+            // Staging, the journal, and temporary files (`.NAME.systole-tmp-PID-N`, written
+            // and renamed whole) are not final names.
+            if name.starts_with(".systole-") || name.contains(".systole-tmp-") {
                 continue;
             }
             if p.is_dir() {

@@ -822,6 +822,7 @@ fn options_without_the_option_they_qualify_are_refused() {
         &["--tokenizer", "t.json"][..],
         &["--calib-split", "eval"][..],
         &["--seq", "16"][..],
+        &["--smooth-alpha", "0.5"][..],
     ] {
         let mut args = vec![
             "quantize",
@@ -930,6 +931,19 @@ fn compile_outputs_through_odd_paths_land_in_the_directory_meant() {
     std::fs::create_dir_all(&e2).unwrap();
     common::compile_ok(&sysq, "edge-8x8", &e2.join("."));
     assert!(e2.join("manifest.json").is_file());
+    // A symlink planted at the lock's name is not followed.
+    let victim = d.join("victim");
+    std::os::unix::fs::symlink(&victim, d.join(".locked.systole-lock")).unwrap();
+    let o = systole(&[
+        "compile",
+        sysq.to_str().unwrap(),
+        "--hw",
+        "edge-8x8",
+        "-o",
+        d.join("locked").to_str().unwrap(),
+    ]);
+    assert_usage_error(&o, &[".locked.systole-lock is a symlink"]);
+    assert!(!victim.exists(), "the lock followed a symlink");
     // A dangling symlink is refused with a message, not a bare `File exists`.
     let dangling = d.join("dangling");
     std::os::unix::fs::symlink(d.join("nowhere"), &dangling).unwrap();
@@ -1010,7 +1024,13 @@ fn flags_given_twice_or_without_their_partner_are_refused() {
     let o = systole(&[
         "simulate", s, "--hw", "edge-8x8", "--input", x, "--batch", "1000",
     ]);
-    assert_usage_error(&o, &["--batch 1000", "holds 360 sample(s)"]);
+    assert_usage_error(
+        &o,
+        &[
+            "--batch 1000",
+            "holds 360 sample(s); expected at least 1000",
+        ],
+    );
 }
 
 #[test]
@@ -1093,6 +1113,10 @@ fn resumed_and_merged_records_must_be_ones_the_run_could_have_written() {
             "is not the space's point",
         ),
         (edit(&|r| r["targets"] = json!([])), "target figures"),
+        (
+            edit(&|r| r["utilization"] = json!(7.5)),
+            "fraction of at most 1",
+        ),
         (
             edit(&|r| {
                 let l = r["latency_s"].as_f64().unwrap();

@@ -441,12 +441,25 @@ impl DirLock {
     pub fn try_acquire(dir: &Path) -> io::Result<Option<DirLock>> {
         let path = lock_path(dir);
         loop {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)?;
+            // Not through a symlink: a link planted at the lock's name would make us create or
+            // lock a file elsewhere.
+            let mut opts = OpenOptions::new();
+            opts.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.custom_flags(libc::O_NOFOLLOW);
+            }
+            let file = opts.open(&path).map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    invalid(format!(
+                        "{} is a symlink; expected Systole's lock file (remove the link)",
+                        path.display()
+                    ))
+                } else {
+                    e
+                }
+            })?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => return Ok(None),

@@ -41,7 +41,7 @@ pub struct Args {
     pub calib: Option<PathBuf>,
     /// A sentence encoder (MiniLM): calibrate on these sentences (a TSV set, docs/transformers.md,
     /// or one per line); the program takes token ids and the attention mask as integer inputs.
-    #[arg(long, requires = "tokenizer", value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     pub calib_sentences: Option<PathBuf>,
     /// With --calib-sentences: the split of a TSV set to calibrate on (calib, eval or all;
     /// default calib).
@@ -245,12 +245,23 @@ fn budget_search(a: &Args, b: &str) -> Result<BudgetSearch, Failure> {
 
 pub fn main(a: Args) -> Result<i32, Failure> {
     let t0 = Instant::now();
-    // Checked here: clap drops a `requires` that closes a cycle (--calib-sentences requires
-    // --tokenizer), and a tokenizer that is read by nothing would pass silently.
-    if a.tokenizer.is_some() && a.calib_sentences.is_none() {
-        return Err(Failure::usage(
-            "--tokenizer is read only with --calib-sentences (an encoder calibrated on sentences)",
-        ));
+    // Checked here, not with clap's `requires`: clap skipped those when --calib (which
+    // conflicts with --calib-sentences) was given, and a flag read by nothing passed silently.
+    if a.calib_sentences.is_none() {
+        for (flag, given) in [
+            ("--tokenizer", a.tokenizer.is_some()),
+            ("--calib-split", a.calib_split.is_some()),
+            ("--seq", a.seq.is_some()),
+            ("--calib-limit", a.calib_limit.is_some()),
+            ("--smooth-alpha", a.smooth_alpha.is_some()),
+        ] {
+            if given {
+                return Err(Failure::usage(format!(
+                    "{flag} is read only with --calib-sentences (an encoder calibrated on \
+                     sentences)"
+                )));
+            }
+        }
     }
     super::io::refuse_output_over_input(
         &[

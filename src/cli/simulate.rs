@@ -328,8 +328,13 @@ fn read_inputs(
             if let Some(b) = batch {
                 let n = x.shape.first().copied().unwrap_or(1);
                 if b > n {
+                    // The batch comes from --batch or, for a build directory, its schedule.
+                    let from = match a.batch {
+                        Some(_) => format!("--batch {b}"),
+                        None => format!("the build is scheduled for a batch of {b}"),
+                    };
                     return Err(Failure::usage(format!(
-                        "--batch {b}: {} holds {n} sample(s); expected at most {n}",
+                        "{from}: {} holds {n} sample(s); expected at least {b}",
                         path.display()
                     )));
                 }

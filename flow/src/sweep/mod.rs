@@ -365,6 +365,14 @@ fn check_record(r: &eval::Record, space: &Space, targets: usize) -> Result<()> {
     finite("clock_mhz", Some(r.clock_mhz))?;
     finite("dram_bytes_per_cycle", Some(r.dram_bytes_per_cycle))?;
     finite("accuracy", r.accuracy)?;
+    // Fractions: at most 1 (a utilization of 7.5 would rank a design above every real one).
+    for (name, v) in [("accuracy", r.accuracy), ("utilization", r.utilization)] {
+        if let Some(x) = v.filter(|x| *x > 1.0) {
+            return Err(bad(format!(
+                "{name} = {x}; expected a fraction of at most 1"
+            )));
+        }
+    }
     finite("latency_s", r.latency_s)?;
     finite("inferences_per_s", r.inferences_per_s)?;
     finite("utilization", r.utilization)?;
