@@ -1,6 +1,7 @@
 import os
 import random
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in/fz"
+os.makedirs(D, exist_ok=True)
 for base in ["digits_mlp","digits_cnn"]:
     b=open(os.environ["REPO"] + f"/models/{base}.onnx","rb").read()
     for i in range(60):

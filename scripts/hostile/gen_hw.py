@@ -1,6 +1,7 @@
 import os
 import itertools, os
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in/hw"
+os.makedirs(D, exist_ok=True)
 T='''(
     name: "{name}",
     rows: {rows},

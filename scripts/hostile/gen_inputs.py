@@ -1,6 +1,7 @@
 import os
 import onnx, numpy as np, os, glob
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in/onnx"
+os.makedirs(D, exist_ok=True)
 for f in glob.glob(D+"/*.onnx"):
     try: m=onnx.load(f)
     except Exception as e: continue

@@ -1,6 +1,7 @@
 import os
 import numpy as np, os, struct
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in/npy"; M=os.environ["REPO"] + "/models/data/"
+os.makedirs(D, exist_ok=True)
 x=np.load(M+"digits_test_x.npy"); xi=np.load(M+"digits_test_x_img.npy"); y=np.load(M+"digits_test_y.npy")
 print(x.dtype,x.shape,xi.shape,y.dtype,y.shape)
 np.save(D+"/x_f64.npy", x.astype(np.float64)); np.save(D+"/xi_f64.npy", xi.astype(np.float64))

@@ -2,6 +2,7 @@ import os
 import onnx, numpy as np, os
 from onnx import helper as h, TensorProto as T, numpy_helper as nh
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in2/onnx"
+os.makedirs(D, exist_ok=True)
 def save(name, nodes, inputs, outputs, inits=[], opset=17):
     g=h.make_graph(nodes, name, inputs, outputs, inits)
     m=h.make_model(g, opset_imports=[h.make_opsetid("",opset)]); m.ir_version=8

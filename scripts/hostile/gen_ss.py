@@ -1,5 +1,6 @@
 import os,re
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in/ss"
+os.makedirs(D, exist_ok=True)
 cfg=open(os.environ["REPO"] + "/hw/topologies/scale-32x32-ws.cfg").read()
 n=0
 def w(name,txt): 

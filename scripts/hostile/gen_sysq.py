@@ -2,6 +2,7 @@ import os
 import json, random, copy, os, sys
 random.seed(3)
 D=os.environ.get("HOSTILE_DIR", "/tmp/hostile") + "/in/sysq"
+os.makedirs(D, exist_ok=True)
 vals=[0,-1,1,2**31,2**31-1,-2**31,2**32,2**53,2**63-1,2**64-1,-2**63,1e30,-1e30,1e-300,None,"x",True,[],{}]
 def leaves(o,p=()):
     if isinstance(o,dict):
