@@ -10,9 +10,7 @@ use systole_compiler::passes::{run_pipeline, PipelineOptions};
 
 /// Loads an ONNX model and runs the whole pass pipeline on it.
 pub fn load_optimized(path: &Path) -> Result<Graph> {
-    let mut g = load_model(path)?;
-    run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
-    Ok(g)
+    Ok(systole_compiler::passes::load_optimized(path)?)
 }
 
 /// Loads a model for quantization: the [`QUANTIZE_PREP`](systole_compiler::passes::QUANTIZE_PREP) passes

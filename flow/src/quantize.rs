@@ -21,19 +21,17 @@ use crate::eval::run_float;
 use crate::ladder::{self, ParetoPoint, Scoring};
 use crate::sensitivity::{analyze, score};
 
-/// Calibrates `g` on `calib` (batches of 64) and lowers it with `cfg`.
+/// Calibrates `g` on `calib` (batches of 64) and lowers it with `cfg`
+/// ([`systole_compiler::lower::calibrate_and_lower`], with the flow's error type).
 pub fn quantize(
     g: &Graph,
     calib: &Tensor,
     cfg: &QuantConfig,
     progress: &mut dyn FnMut(usize, usize),
 ) -> Result<(Program, Calibration)> {
-    let mut cal = calibrate(g, calib, 64, progress)?;
-    if cfg.gptq || cfg.adaround || cfg.bias_correction {
-        cal.hessians = collect_hessians(g, calib, 64)?;
-    }
-    let p = lower(g, &cal, cfg)?;
-    Ok((p, cal))
+    Ok(systole_compiler::lower::calibrate_and_lower(
+        g, calib, cfg, progress,
+    )?)
 }
 
 /// A search for per-layer formats under a budget.

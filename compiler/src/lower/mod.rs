@@ -325,6 +325,23 @@ pub(crate) fn to_window(channels: usize, geo: &spatial::Geometry) -> Window {
     }
 }
 
+/// Calibrates `g` on `calib` (batches of 64), collects the Hessians GPTQ, AdaRound and bias
+/// correction need, and lowers it with `cfg`: the one composition of calibration and lowering,
+/// used by the flows and by the crates' tests (which cannot depend on the flow crate).
+pub fn calibrate_and_lower(
+    g: &Graph,
+    calib: &crate::Tensor,
+    cfg: &QuantConfig,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Program, Calibration)> {
+    let mut cal = crate::quant::calibrate::calibrate(g, calib, 64, progress)?;
+    if cfg.gptq || cfg.adaround || cfg.bias_correction {
+        cal.hessians = crate::quant::calibrate::collect_hessians(g, calib, 64)?;
+    }
+    let p = lower(g, &cal, cfg)?;
+    Ok((p, cal))
+}
+
 /// Lowers `g` (after the pass pipeline) with calibration statistics `cal`.
 pub fn lower(g: &Graph, cal: &Calibration, cfg: &QuantConfig) -> Result<Program> {
     if !g.inputs.is_empty() && g.inputs.iter().all(|&i| !g.value(i).ty.dtype.is_float()) {

@@ -91,6 +91,13 @@ pub struct PipelineOptions {
     pub verify: bool,
 }
 
+/// Loads an ONNX model and runs the whole pass pipeline on it.
+pub fn load_optimized(path: &std::path::Path) -> Result<Graph> {
+    let mut g = crate::frontend::load_model(path)?;
+    run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
+    Ok(g)
+}
+
 /// Runs the pipeline, calling `observe(pass_name, graph)` after each pass.
 pub fn run_pipeline(
     g: &mut Graph,

@@ -1,20 +1,13 @@
 //! Helpers shared by the simulator's integration tests: the repository root, the bundled data,
-//! a model loaded and quantized (the compiler calls `systole_flow::load` and
-//! `systole_flow::quantize` make: the simulator's tests cannot use the flow crate, which depends
-//! on the simulator), and whether the RTL tools are installed.
+//! a model loaded and quantized (the compiler's own functions, which the flow crate calls too),
+//! and whether the RTL tools are installed.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use systole_compiler::frontend::load_model;
-use systole_compiler::fxir::Program;
-use systole_compiler::ir::Graph;
-use systole_compiler::lower::{lower, QuantConfig};
 use systole_compiler::npy::read_npy;
-use systole_compiler::passes::{run_pipeline, PipelineOptions};
-use systole_compiler::quant::calibrate::{calibrate, collect_hessians, Calibration};
-use systole_compiler::{Result, Tensor};
+use systole_compiler::Tensor;
 
 /// The repository root (the simulator crate's parent).
 pub fn repo() -> PathBuf {
@@ -29,27 +22,11 @@ pub fn data(f: &str) -> Tensor {
     read_npy(&repo().join("models/data").join(f)).unwrap()
 }
 
-/// Loads an ONNX model and runs the whole pass pipeline on it.
-pub fn load_optimized(path: &Path) -> Result<Graph> {
-    let mut g = load_model(path)?;
-    run_pipeline(&mut g, &PipelineOptions::default(), |_, _| {})?;
-    Ok(g)
-}
-
-/// Calibrates `g` on `calib` (batches of 64) and lowers it with `cfg`.
-pub fn quantize(
-    g: &Graph,
-    calib: &Tensor,
-    cfg: &QuantConfig,
-    progress: &mut dyn FnMut(usize, usize),
-) -> Result<(Program, Calibration)> {
-    let mut cal = calibrate(g, calib, 64, progress)?;
-    if cfg.gptq || cfg.adaround || cfg.bias_correction {
-        cal.hessians = collect_hessians(g, calib, 64)?;
-    }
-    let p = lower(g, &cal, cfg)?;
-    Ok((p, cal))
-}
+/// The library's own loader and quantizer (the flow crate calls the same two).
+#[allow(unused_imports)] // not every test binary uses both
+pub use systole_compiler::lower::calibrate_and_lower as quantize;
+#[allow(unused_imports)]
+pub use systole_compiler::passes::load_optimized;
 
 pub fn have(tool: &str, arg: &str) -> bool {
     Command::new(tool)
