@@ -270,13 +270,7 @@ fn merged_records_no_sweep_wrote_are_refused() {
         out
     };
     let (s0, s1) = (shard(0), shard(1));
-    let merge = |dirs: &[&Path], tag: &str| {
-        let out = d.join(tag);
-        let mut args = vec!["sweep", "merge"];
-        args.extend(dirs.iter().map(|p| p.to_str().unwrap()));
-        args.extend(["--out", out.to_str().unwrap()]);
-        systole(&args)
-    };
+    let merge = |dirs: &[&Path], tag: &str| merge_into(dirs, &d.join(tag));
     assert_usage_error(&merge(&[&s0, &s0], "twice"), &["both shard 0/2"]);
     let jsonl = s1.join("points.jsonl");
     let good = std::fs::read_to_string(&jsonl).unwrap();
@@ -295,6 +289,28 @@ fn merged_records_no_sweep_wrote_are_refused() {
     std::fs::write(&jsonl, good).unwrap();
     let o = merge(&[&s0, &s1], "ok");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// `sweep SYSQ --space digits-cnn-small.ron --out OUT EXTRA...`.
+fn small_sweep(sysq: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        sysq.to_str().unwrap(),
+        "--space",
+        "hw/sweeps/digits-cnn-small.ron",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    systole(&args)
+}
+
+/// `sweep merge DIRS... --out OUT`.
+fn merge_into(dirs: &[&Path], out: &Path) -> std::process::Output {
+    let mut args = vec!["sweep", "merge"];
+    args.extend(dirs.iter().map(|p| p.to_str().unwrap()));
+    args.extend(["--out", out.to_str().unwrap()]);
+    systole(&args)
 }
 
 /// Writes `bytes` to `build/name` and the manifest's size and hash for it, as an attacker would.
@@ -671,18 +687,7 @@ fn data_with_no_samples_is_refused_naming_the_file() {
 fn a_damaged_or_contradictory_sweep_record_is_refused_by_merge_and_resume() {
     let d = tmpdir("hostile-records");
     let sysq = mlp(&d);
-    let sweep = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "sweep",
-            sysq.to_str().unwrap(),
-            "--space",
-            "hw/sweeps/digits-cnn-small.ron",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        systole(&args)
-    };
+    let sweep = |out: &Path, extra: &[&str]| small_sweep(&sysq, out, extra);
     // `a` is shard 0 of 2, `b` the whole space: they overlap.
     let (a, b) = (d.join("a"), d.join("b"));
     let o = sweep(&a, &["--shard", "0/2"]);
@@ -698,13 +703,7 @@ fn a_damaged_or_contradictory_sweep_record_is_refused_by_merge_and_resume() {
                 .unwrap()
         })
         .collect();
-    let merge = |dirs: &[&Path], tag: &str| {
-        let out = d.join(tag);
-        let mut args = vec!["sweep", "merge"];
-        args.extend(dirs.iter().map(|p| p.to_str().unwrap()));
-        args.extend(["--out", out.to_str().unwrap()]);
-        systole(&args)
-    };
+    let merge = |dirs: &[&Path], tag: &str| merge_into(dirs, &d.join(tag));
     // Where they overlap they agree point for point: merging them is fine.
     let o = merge(&[&a, &b], "same");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -1068,18 +1067,7 @@ fn temporary_files_of_a_killed_run_are_removed_by_the_next() {
 fn resumed_and_merged_records_must_be_ones_the_run_could_have_written() {
     let d = tmpdir("hostile-resume-records");
     let sysq = mlp(&d);
-    let run = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "sweep",
-            sysq.to_str().unwrap(),
-            "--space",
-            "hw/sweeps/digits-cnn-small.ron",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        systole(&args)
-    };
+    let run = |out: &Path, extra: &[&str]| small_sweep(&sysq, out, extra);
     let out = d.join("s");
     let o = run(&out, &["--shard", "0/3"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -1130,13 +1118,7 @@ fn resumed_and_merged_records_must_be_ones_the_run_could_have_written() {
         let o = run(&out, &["--shard", "0/3", "--resume"]);
         assert_usage_error(&o, &["points.jsonl line", needle]);
         if *needle != "not in shard 0/3" && *needle != "recorded twice" {
-            let o = systole(&[
-                "sweep",
-                "merge",
-                out.to_str().unwrap(),
-                "--out",
-                d.join(format!("m{}", needle.len())).to_str().unwrap(),
-            ]);
+            let o = merge_into(&[&out], &d.join(format!("m{}", needle.len())));
             assert_usage_error(&o, &["points.jsonl line", needle]);
         }
     }
